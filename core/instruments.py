@@ -10,6 +10,7 @@ names its source.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -44,6 +45,9 @@ class ContractSpec:
     funding_interval_ms: int | None  # None: continuous funding (Deribit)
     tiers: tuple[MarginTier, ...] = field(default=())
     source: str = ""
+    # Added by the foundation work (defaults keep the original constructor valid):
+    mmr_per_coin: float = 0.0  # Deribit: maintenance rate grows by this per coin of position
+    liq_fee_rate: float = 0.0  # fee rate the venue adds to the maintenance rate (OKX: taker)
 
 
 class UnknownInstrument(ValueError):  # noqa: N818 (name fixed by the team contract)
@@ -63,6 +67,8 @@ def _spec(
     lot: int = 1,
     tiers: tuple[MarginTier, ...] = (),
     source: str = "",
+    mmr_per_coin: float = 0.0,
+    liq_fee_rate: float = 0.0,
 ) -> ContractSpec:
     unit = QtyUnit.USD if venue in ("bybit", "deribit") else QtyUnit.CONTRACTS
     return ContractSpec(
@@ -76,6 +82,8 @@ def _spec(
         funding_interval_ms=None if venue == "deribit" else _H8,
         tiers=tiers,
         source=source,
+        mmr_per_coin=mmr_per_coin,
+        liq_fee_rate=liq_fee_rate,
     )
 
 
@@ -172,41 +180,155 @@ def round_price(spec: ContractSpec, price: float) -> float:
 
 # --- built-in table -------------------------------------------------------------------------
 
+
+def with_maintenance_amounts(tiers: tuple[MarginTier, ...]) -> tuple[MarginTier, ...]:
+    """Fill each tier's maintenance amount the way Binance defines it, which makes the
+    maintenance margin continuous across brackets:
+
+        cum_n = floor_n · (mmr_n − mmr_{n−1}) + cum_{n−1}    (floor_n: bracket n's lower bound)
+    """
+    out: list[MarginTier] = []
+    cum, prev_rate, floor = 0.0, 0.0, 0.0
+    for i, tier in enumerate(tiers):
+        if i:
+            cum += floor * (tier.mmr - prev_rate)
+        out.append(MarginTier(tier.max_notional_coin, tier.mmr, cum, tier.max_leverage))
+        prev_rate, floor = tier.mmr, tier.max_notional_coin
+    return tuple(out)
+
+
+def _brackets(rows: tuple[tuple[float, float, float], ...]) -> tuple[MarginTier, ...]:
+    """(upper bound in coin, maintenance rate, max leverage) rows -> tiers with amounts."""
+    return with_maintenance_amounts(tuple(MarginTier(b, r, 0.0, lev) for b, r, lev in rows))
+
+
+_INF = math.inf
+
+# Binance COIN-M BTCUSD perpetual leverage brackets, notional in BTC (Binance FAQ "Leverage and
+# Margin in Coin-Margined Futures Contracts" and "How to Calculate Liquidation Price of COIN-M
+# Futures Contracts": 300 BTC -> 12.5 %, maintenance amount 11.605 BTC). Amounts follow the
+# FAQ's formula (with_maintenance_amounts).
+BINANCE_BTC_TIERS = _brackets(
+    (
+        (5, 0.004, 125),
+        (10, 0.005, 100),
+        (20, 0.01, 50),
+        (50, 0.025, 20),
+        (100, 0.05, 10),
+        (200, 0.10, 5),
+        (400, 0.125, 4),
+        (1000, 0.15, 3),
+        (1500, 0.25, 2),
+        (_INF, 0.50, 1),
+    )
+)
+# ETHUSD: bracket bounds and leverages from the same FAQ page (notional in ETH); the page we
+# could read lists initial rates only, so maintenance rates are set at half the initial rate,
+# the ratio of the BTC table. Approximate: refresh through ccxt for exact figures.
+BINANCE_ETH_TIERS = _brackets(
+    (
+        (100, 0.005, 100),
+        (500, 0.0065, 75),
+        (1000, 0.01, 50),
+        (2000, 0.025, 20),
+        (4000, 0.05, 10),
+        (6000, 0.10, 5),
+        (8000, 0.125, 4),
+        (10000, 0.15, 3),
+        (_INF, 0.25, 2),
+    )
+)
+# Other COIN-M perpetuals: first bracket only (approximation, 1 %).
+_ALT_TIERS = (MarginTier(_INF, 0.01, 0.0, 50),)
+
+# Bybit "Risk Limit (Inverse Contract)": maintenance base rate 0.5 % for BTC, 1 % for the
+# others. Higher risk-limit levels are chosen by the user; the offline table holds the base.
+_BYBIT_BTC = (MarginTier(_INF, 0.005, 0.0, 100),)
+_BYBIT_ALT = (MarginTier(_INF, 0.01, 0.0, 50),)
+
+# OKX: tier-1 maintenance rate approximated as half the tier-1 initial rate 1/lever (fixture
+# `lever`: 125 for BTC and ETH, 75 for the others); the liquidation test adds the taker fee
+# (0.05 %, OKX fee schedule, regular users) to the rate (OKX help, isolated margin ratio).
+_OKX_125 = (MarginTier(_INF, 0.004, 0.0, 125),)
+_OKX_75 = (MarginTier(_INF, round(0.5 / 75, 6), 0.0, 75),)
+_OKX_FEE = 0.0005
+
+# Deribit (support article "11 January 2022"): maintenance margin BTC 1 % + 0.005 % per BTC of
+# position, ETH 1 % + 0.0004 % per ETH.
+_DERIBIT_BASE = (MarginTier(_INF, 0.01, 0.0, 50),)
+
 _BYBIT_SRC = "Bybit v5 instruments-info category=inverse (1 USD per contract, qty in USD)"
 _BINANCE_SRC = "Binance dapi/v1/exchangeInfo (fixtures/rest/binance-coinm-exchangeinfo.json)"
 _OKX_SRC = "OKX api/v5/public/instruments?instType=SWAP (fixtures/rest/okx-instruments-swap.json)"
 _DERIBIT_SRC = "Deribit public/get_instruments (fixtures/rest/deribit-get-instruments-*.json)"
 
+
+def _bybit(coin: str, tick: float) -> ContractSpec:
+    tiers = _BYBIT_BTC if coin == "BTC" else _BYBIT_ALT
+    return _spec("bybit", coin, 1.0, tick, tiers=tiers, source=_BYBIT_SRC)
+
+
+def _binance(coin: str, face: float, tick: float, source: str = _BINANCE_SRC) -> ContractSpec:
+    tiers = {"BTC": BINANCE_BTC_TIERS, "ETH": BINANCE_ETH_TIERS}.get(coin, _ALT_TIERS)
+    return _spec("binance", coin, face, tick, tiers=tiers, source=source)
+
+
+def _okx(coin: str, face: float, tick: float) -> ContractSpec:
+    tiers = _OKX_125 if coin in ("BTC", "ETH") else _OKX_75
+    return _spec("okx", coin, face, tick, tiers=tiers, source=_OKX_SRC, liq_fee_rate=_OKX_FEE)
+
+
 BUILTIN_SPECS: tuple[ContractSpec, ...] = (
-    _spec("bybit", "BTC", 1.0, 0.5, source=_BYBIT_SRC),
-    _spec("bybit", "ETH", 1.0, 0.05, source=_BYBIT_SRC),
-    _spec("bybit", "SOL", 1.0, 0.01, source=_BYBIT_SRC),
-    _spec("bybit", "ADA", 1.0, 0.0001, source=_BYBIT_SRC),
-    _spec("bybit", "XRP", 1.0, 0.0001, source=_BYBIT_SRC),
-    _spec("bybit", "DOT", 1.0, 0.001, source=_BYBIT_SRC),
-    _spec("bybit", "LTC", 1.0, 0.01, source=_BYBIT_SRC),
-    _spec("bybit", "EOS", 1.0, 0.001, source=_BYBIT_SRC),
-    _spec("binance", "BTC", 100.0, 0.1, source=_BINANCE_SRC),
-    _spec("binance", "ETH", 10.0, 0.01, source=_BINANCE_SRC),
-    _spec("binance", "SOL", 10.0, 0.01, source="Binance COIN-M SOLUSD_PERP contract specs"),
-    _spec("binance", "ADA", 10.0, 0.00001, source=_BINANCE_SRC),
-    _spec("binance", "XRP", 10.0, 0.0001, source=_BINANCE_SRC),
-    _spec("binance", "DOT", 10.0, 0.001, source=_BINANCE_SRC),
-    _spec("binance", "LINK", 10.0, 0.001, source=_BINANCE_SRC),
-    _spec("binance", "LTC", 10.0, 0.01, source=_BINANCE_SRC),
-    _spec("binance", "BNB", 10.0, 0.001, source=_BINANCE_SRC),
-    _spec("binance", "DOGE", 10.0, 0.000001, source=_BINANCE_SRC),
-    _spec("okx", "BTC", 100.0, 0.1, source=_OKX_SRC),
-    _spec("okx", "ETH", 10.0, 0.01, source=_OKX_SRC),
-    _spec("okx", "SOL", 10.0, 0.001, source=_OKX_SRC),
-    _spec("okx", "ADA", 10.0, 0.00001, source=_OKX_SRC),
-    _spec("okx", "XRP", 10.0, 0.00001, source=_OKX_SRC),
-    _spec("okx", "DOT", 10.0, 0.001, source=_OKX_SRC),
-    _spec("okx", "LINK", 10.0, 0.001, source=_OKX_SRC),
-    _spec("okx", "LTC", 10.0, 0.01, source=_OKX_SRC),
-    _spec("okx", "DOGE", 10.0, 0.000001, source=_OKX_SRC),
-    _spec("deribit", "BTC", 10.0, 0.5, source=_DERIBIT_SRC),
-    _spec("deribit", "ETH", 1.0, 0.05, source=_DERIBIT_SRC),
+    # Bybit inverse perpetuals: 1 USD per contract, qty in USD. Ticks from the v5
+    # instruments-info (category=inverse) priceFilter.tickSize.
+    _bybit("BTC", 0.5),
+    _bybit("ETH", 0.05),
+    _bybit("SOL", 0.01),
+    _bybit("ADA", 0.0001),
+    _bybit("XRP", 0.0001),
+    _bybit("DOT", 0.001),
+    _bybit("LTC", 0.01),
+    _bybit("EOS", 0.001),
+    # Binance COIN-M perpetuals: contractSize and PRICE_FILTER from the exchangeInfo fixture.
+    _binance("BTC", 100.0, 0.1),
+    _binance("ETH", 10.0, 0.01),
+    _binance("SOL", 10.0, 0.01, "Binance COIN-M SOLUSD_PERP (listed after the 2021 fixture)"),
+    _binance("ADA", 10.0, 0.00001),
+    _binance("XRP", 10.0, 0.0001),
+    _binance("DOT", 10.0, 0.001),
+    _binance("LINK", 10.0, 0.001),
+    _binance("LTC", 10.0, 0.01),
+    _binance("BNB", 10.0, 0.001),
+    _binance("DOGE", 10.0, 0.000001),
+    # OKX coin-margined swaps: ctVal (USD), tickSz and lotSz from the instruments fixture.
+    _okx("BTC", 100.0, 0.1),
+    _okx("ETH", 10.0, 0.01),
+    _okx("SOL", 10.0, 0.001),
+    _okx("ADA", 10.0, 0.00001),
+    _okx("XRP", 10.0, 0.00001),
+    _okx("DOT", 10.0, 0.001),
+    _okx("LINK", 10.0, 0.001),
+    _okx("LTC", 10.0, 0.01),
+    _okx("DOGE", 10.0, 0.000001),
+    # Deribit perpetuals: contract_size (USD), tick_size, min_trade_amount from the fixtures.
+    _spec(
+        "deribit",
+        "BTC",
+        10.0,
+        0.5,
+        tiers=_DERIBIT_BASE,
+        mmr_per_coin=0.00005,
+        source=_DERIBIT_SRC,
+    ),
+    _spec(
+        "deribit",
+        "ETH",
+        1.0,
+        0.05,
+        tiers=_DERIBIT_BASE,
+        mmr_per_coin=0.000004,
+        source=_DERIBIT_SRC,
+    ),
 )
 
 _BY_KEY: dict[tuple[str, str], ContractSpec] = {(s.venue, s.coin): s for s in BUILTIN_SPECS}
