@@ -1,0 +1,349 @@
+"""HedgetopApp: the dashboard. A thin view over the engine's latest snapshot.
+
+The app never reacts to a quote: a timer (``refresh_hz``, 4-10 Hz) reads ``source.latest`` and,
+when it is a new snapshot, pushes it into the widgets inside one ``batch_update``; each widget
+repaints only what changed. Nothing renders while paused or while another full screen (history)
+hides the main one. Resizes go through a preview that only ``enter`` confirms.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, ClassVar, Protocol
+
+from textual.app import App
+from textual.binding import Binding, BindingType
+from textual.screen import ModalScreen
+
+from core.events import AlertState, Fill
+from core.snapshot import PortfolioSnapshot
+from tui import themes as theme_files
+from tui.screens.main import MainScreen
+
+log = logging.getLogger(__name__)
+
+
+class SnapshotSource(Protocol):
+    """What the dashboard reads: ``core.live.LiveSession`` or a test fake."""
+
+    @property
+    def latest(self) -> PortfolioSnapshot | None: ...
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+class Trader(Protocol):
+    """What resizing needs: ``core.engine.Engine`` (plan, then execute a confirmed plan)."""
+
+    def plan_resize(
+        self,
+        hedge_id: str,
+        *,
+        target_ratio: float | None = None,
+        delta_contracts: int | None = None,
+        close: bool = False,
+        now_ms: int,
+    ) -> Any: ...
+
+    def execute(self, plan: Any, now_ms: int) -> Fill: ...
+
+
+class Flushable(Protocol):
+    def flush(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def wall_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+class HedgetopApp(App[int]):
+    """The live dashboard."""
+
+    TITLE = "hedgetop"
+    CSS_PATH = "hedgetop.tcss"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("question_mark", "help", "Help", id="help"),
+        Binding("plus,equals_sign", "ratio_up", "Ratio +", id="ratio_up"),
+        Binding("minus,underscore", "ratio_down", "Ratio −", id="ratio_down"),
+        Binding("t", "to_target", "To target", id="to_target"),
+        Binding("0", "close_hedge", "Close", id="close_hedge"),
+        Binding("h", "history", "History", id="history"),
+        Binding("T", "themes", "Theme", id="themes"),
+        Binding("p", "pause", "Pause", id="pause"),
+        Binding("q", "quit", "Quit", id="quit"),
+    ]
+    ACTING = frozenset({"ratio_up", "ratio_down", "to_target", "close_hedge"})
+
+    def __init__(
+        self,
+        source: SnapshotSource,
+        *,
+        trader: Trader | None = None,
+        now_ms: Callable[[], int] = wall_ms,
+        read_only: bool = False,
+        ratio_step: float = 0.05,
+        refresh_hz: float = 8.0,
+        keymap: Mapping[str, str] | None = None,
+        theme_name: str | None = None,
+        theme_dirs: Sequence[Path] | None = None,
+        state_path: Path | None = None,
+        history_db: Path | None = None,
+        recorder: Flushable | None = None,
+        on_fill: Callable[[Fill], None] | None = None,
+        source_label: str = "the built-in simulator",
+    ) -> None:
+        super().__init__()
+        self.source = source
+        self.trader = trader
+        self.now_ms = now_ms
+        self.read_only = read_only or trader is None
+        self.read_only_reason = (
+            "started with --read-only" if read_only else "no broker in this session"
+        )
+        self.ratio_step = ratio_step
+        self.refresh_hz = min(max(refresh_hz, 1.0), 20.0)
+        self.keymap_overrides = dict(keymap or {})
+        self.state_path = state_path
+        self.history_db = history_db
+        self.recorder = recorder
+        self.on_fill = on_fill
+        self.source_label = source_label
+        self.paused = False
+        self.frames = 0  # snapshots pushed to the widgets
+        self.first_frame_ms: int | None = None  # wall ms of the first frame with numbers
+        self.basis_history: dict[str, deque[float]] = {}
+        self._basis_ts: dict[str, int] = {}
+        self._raised: set[str] = set()
+        self._rendered: PortfolioSnapshot | None = None
+        self._main = MainScreen()
+        dirs = (
+            list(theme_dirs)
+            if theme_dirs is not None
+            else [
+                theme_files.builtin_theme_dir(),
+                theme_files.user_theme_dir(),
+            ]
+        )
+        loaded = theme_files.load_themes(dirs)
+        self.theme_errors = loaded.errors
+        self.theme_names = tuple(loaded.themes)
+        for theme in loaded.themes.values():
+            self.register_theme(theme)
+        remembered = theme_files.load_theme_choice(state_path) if state_path else None
+        for candidate in (remembered, theme_name, theme_files.DEFAULT_THEME):
+            if candidate and candidate in loaded.themes:
+                self.theme = candidate
+                break
+        self.bad_theme_name = theme_name if theme_name and theme_name not in loaded.themes else None
+
+    # --- lifecycle ---------------------------------------------------------------------------
+
+    def get_theme_variable_defaults(self) -> dict[str, str]:
+        # Textual's own themes (command palette) lack our variables: fall back to the house's.
+        return dict(theme_files.APP_VARIABLES)
+
+    def on_mount(self) -> None:
+        if self.keymap_overrides:
+            self.set_keymap(self.keymap_overrides)
+        self.push_screen(self._main)
+        for error in self.theme_errors:  # each bad file once; already logged by the loader
+            self.notify(error, title="theme skipped", severity="warning", timeout=8)
+        if self.bad_theme_name:
+            self.notify(
+                f"theme {self.bad_theme_name!r} from the config is unknown; using {self.theme}",
+                severity="warning",
+            )
+        self.set_interval(1.0 / self.refresh_hz, self.tick, name="redraw")
+        self.run_worker(self._start_source(), name="source", exit_on_error=False)
+
+    async def _start_source(self) -> None:
+        try:
+            await self.source.start()
+        except Exception as exc:  # a session that cannot start is shown, not a traceback
+            log.exception("session start failed")
+            self.notify(f"cannot start the session: {exc}", severity="error", timeout=30)
+
+    async def action_quit(self) -> None:
+        await self.shutdown()
+        self.exit(0)
+
+    async def shutdown(self) -> None:
+        """Stop the session, then flush and close the recorder (idempotent)."""
+        try:
+            await self.source.stop()
+        except Exception:
+            log.exception("session stop failed")
+        if self.recorder is not None:
+            recorder, self.recorder = self.recorder, None
+            try:
+                recorder.flush()
+                recorder.close()
+            except Exception:
+                log.exception("recorder close failed")
+
+    # --- the redraw tick ---------------------------------------------------------------------
+
+    @property
+    def main_visible(self) -> bool:
+        screen = self.screen
+        return screen is self._main or (
+            isinstance(screen, ModalScreen) and self.screen_stack[-2:-1] == [self._main]
+        )
+
+    def tick(self) -> None:
+        """Called at ``refresh_hz``: push a new snapshot into the widgets, if any."""
+        snap = self.source.latest
+        if snap is None or snap is self._rendered:
+            return
+        self._sample(snap)
+        self._alerts(snap)
+        if self.paused or not self.main_visible:
+            return
+        with self.batch_update():
+            self._main.show(snap)
+        self._rendered = snap
+        self.frames += 1
+        if self.first_frame_ms is None and snap.hedges:
+            self.first_frame_ms = wall_ms()
+
+    def _sample(self, snap: PortfolioSnapshot) -> None:
+        """Keep one basis sample per hedge per snapshot second for the detail chart."""
+        for h in snap.hedges:
+            if h.basis_pct is None:
+                continue
+            last = self._basis_ts.get(h.hedge_id)
+            if last is not None and snap.ts_ms - last < 1000:
+                continue
+            self._basis_ts[h.hedge_id] = snap.ts_ms
+            self.basis_history.setdefault(h.hedge_id, deque(maxlen=120)).append(h.basis_pct)
+
+    def _alerts(self, snap: PortfolioSnapshot) -> None:
+        raised = {a.key for a in snap.active_alerts if a.state is AlertState.RAISED}
+        new = raised - self._raised
+        self._raised = raised
+        if new:
+            self.bell()
+            for a in snap.active_alerts:
+                if a.key in new:
+                    self.notify(a.message, title="alert", severity="warning", timeout=10)
+
+    # --- actions -----------------------------------------------------------------------------
+
+    def action_help(self) -> None:
+        from tui.screens.help import HelpScreen
+
+        self.push_screen(HelpScreen())
+
+    def action_pause(self) -> None:
+        self.paused = not self.paused
+        self._main.show_flags()
+        if not self.paused:
+            self.tick()
+
+    def action_themes(self) -> None:
+        from tui.screens.themes import ThemePicker
+
+        def chosen(name: str | None) -> None:
+            if name is None or name == self.theme:
+                return
+            self.theme = name
+            if self.state_path is not None:
+                error = theme_files.save_theme_choice(self.state_path, name)
+                if error:
+                    self.notify(error, severity="warning")
+
+        self.push_screen(ThemePicker(self.theme_names, self.theme), chosen)
+
+    def action_history(self) -> None:
+        from tui.screens.history import HistoryScreen
+
+        if self.history_db is None:
+            self.notify("no history database: start with --db PATH (or set db in the config)")
+            return
+        row = self._main.selected_row()
+        subject = None if row is None else row.holding.split(":", 1)[0]
+        self.push_screen(HistoryScreen(self.history_db, subject=subject, now_ms=self.now_ms))
+
+    def action_ratio_up(self) -> None:
+        self._resize("up")
+
+    def action_ratio_down(self) -> None:
+        self._resize("down")
+
+    def action_to_target(self) -> None:
+        self._resize("target")
+
+    def action_close_hedge(self) -> None:
+        self._resize("close")
+
+    def _resize(self, kind: str) -> None:
+        from tui.screens.preview import PreviewScreen
+
+        if self.read_only or self.trader is None:
+            self.notify(
+                f"read-only: resizing is disabled ({self.read_only_reason})", severity="warning"
+            )
+            return
+        snap = self.source.latest
+        row = self._main.selected_row()
+        if snap is None or row is None or row.hedge_id is None:
+            self.notify("select a hedge first", severity="warning")
+            return
+        holding = next((x for x in snap.holdings if f"{x.coin}:{x.label}" == row.holding), None)
+        now = self.now_ms()
+        kwargs: dict[str, Any] = {}
+        if kind == "close":
+            kwargs["close"] = True
+            what = "close the hedge"
+        elif kind == "target":
+            if holding is None or holding.target_ratio is None:
+                self.notify("this holding has no target ratio", severity="warning")
+                return
+            kwargs["target_ratio"] = holding.target_ratio
+            what = f"back to target {holding.target_ratio * 100:.1f}%"
+        else:
+            current = holding.hedge_ratio if holding is not None else None
+            if current is None:
+                self.notify("no hedge ratio yet (waiting for prices)", severity="warning")
+                return
+            step = self.ratio_step if kind == "up" else -self.ratio_step
+            target = max(current + step, 0.0)
+            kwargs["target_ratio"] = target
+            what = f"ratio {current * 100:.1f}% → {target * 100:.1f}%"
+        try:
+            plan = self.trader.plan_resize(row.hedge_id, now_ms=now, **kwargs)
+        except ValueError as exc:
+            self.notify(f"cannot plan: {exc}", severity="error")
+            return
+
+        def confirmed(ok: bool | None) -> None:
+            if ok:
+                self._execute(plan)
+            else:
+                self.notify("resize cancelled: nothing was sent")
+
+        self.push_screen(PreviewScreen(plan, title=f"{row.hedge_id}: {what}"), confirmed)
+
+    def _execute(self, plan: Any) -> None:
+        assert self.trader is not None
+        try:
+            fill = self.trader.execute(plan, self.now_ms())
+        except Exception as exc:  # a refused order is reported, the dashboard goes on
+            log.exception("execute failed")
+            self.notify(f"order failed: {exc}", severity="error", timeout=15)
+            return
+        if self.on_fill is not None:
+            self.on_fill(fill)
+        self.notify(
+            f"filled {fill.side.value} {fill.contracts:,} contracts {fill.symbol} @ "
+            f"{fill.price:,.2f} USD; now {fill.contracts_after:,} contracts",
+            title="fill",
+        )

@@ -1,0 +1,74 @@
+"""The help screen (``?``): every key, as currently mapped, and what it does."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+DESCRIPTIONS = {
+    "cursor_up": "select the row above",
+    "cursor_down": "select the row below",
+    "ratio_up": "raise the selected hedge's ratio by one step (preview first)",
+    "ratio_down": "lower the selected hedge's ratio by one step (preview first)",
+    "to_target": "bring the holding back to its target ratio (preview first)",
+    "close_hedge": "close the selected hedge (preview first)",
+    "history": "history of the selected holding (or the portfolio)",
+    "themes": "choose a colour theme (remembered)",
+    "pause": "pause / resume screen updates",
+    "help": "this help",
+    "quit": "quit: stop the feeds, flush the recorder",
+}
+
+
+def help_lines(bindings: list[Binding], keymap: dict[str, str], read_only: bool) -> list[str]:
+    lines = []
+    for b in bindings:
+        if b.id is None or b.id not in DESCRIPTIONS:
+            continue
+        keys = keymap.get(b.id, b.key)
+        shown = keys.replace("question_mark", "?").replace("equals_sign", "=")
+        shown = shown.replace("plus", "+").replace("minus", "-").replace("underscore", "_")
+        text = DESCRIPTIONS[b.id]
+        acting = b.id in {"ratio_up", "ratio_down", "to_target", "close_hedge"}
+        if read_only and acting:
+            text += " [$warning](disabled: read-only)[/]"
+        lines.append(f"[b]{shown:>14}[/b]  {text}")
+    return lines
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,question_mark,q", "dismiss", "Close", id="help_close")
+    ]
+    DEFAULT_CSS = """
+    HelpScreen { align: center middle; }
+    HelpScreen > Vertical {
+        width: 84; height: auto; max-height: 90%;
+        border: round $primary; background: $surface; padding: 1 2;
+    }
+    """
+
+    def compose(self) -> ComposeResult:
+        from tui.app import HedgetopApp
+        from tui.widgets.table import HedgeTable
+
+        app = self.app
+        assert isinstance(app, HedgetopApp)
+        bindings = [b for b in HedgeTable.BINDINGS if isinstance(b, Binding)]
+        bindings += [b for b in app.BINDINGS if isinstance(b, Binding)]
+        lines = help_lines(bindings, dict(app.keymap_overrides), app.read_only)
+        mode = (
+            f"[$warning]read-only mode[/]: resizing disabled ({app.read_only_reason})"
+            if app.read_only
+            else "Resizes open a preview: [b]enter[/b] confirms, [b]esc[/b] cancels."
+        )
+        with Vertical():
+            yield Static("[b]hedgetop keys[/b]\n")
+            yield Static("\n".join(lines))
+            yield Static(f"\n{mode}\nKeys can be remapped in the config ([keys] section).")
+            yield Static("\n[$muted]esc closes[/]")

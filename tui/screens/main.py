@@ -1,0 +1,79 @@
+"""The main screen: header, holdings table, detail pane, status bar with feeds and alerts."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from textual.app import ComposeResult
+from textual.screen import Screen
+from textual.widgets import Footer
+
+from core.snapshot import PortfolioSnapshot
+from tui.widgets.panes import DetailPane, TextPane, alerts_markup, feed_markup, header_markup
+from tui.widgets.rows import Row, build_rows
+from tui.widgets.table import HedgeTable
+
+if TYPE_CHECKING:
+    from tui.app import HedgetopApp
+
+
+class MainScreen(Screen[None]):
+    """Everything live. ``show(snapshot)`` is the only way data gets in."""
+
+    def __init__(self) -> None:
+        super().__init__(id="main")
+        self.snapshot: PortfolioSnapshot | None = None
+
+    @property
+    def hedgetop(self) -> HedgetopApp:
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        yield TextPane(id="header")
+        yield HedgeTable(id="table")
+        yield DetailPane(id="detail")
+        yield TextPane(id="feeds")
+        yield TextPane(id="alerts")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.show_flags()
+        self.query_one(HedgeTable).focus()
+
+    def selected_row(self) -> Row | None:
+        return self.query_one(HedgeTable).selected
+
+    def show_flags(self) -> None:
+        """Header only: for pause/resume and before the first snapshot."""
+        app = self.hedgetop
+        self.query_one("#header", TextPane).set_text(
+            header_markup(
+                self.snapshot,
+                paused=app.paused,
+                read_only=app.read_only,
+                source=app.source_label,
+            ),
+            layout=True,
+        )
+
+    def show(self, snap: PortfolioSnapshot) -> None:
+        """Push one snapshot into every pane; each repaints only what changed."""
+        self.snapshot = snap
+        self.show_flags()
+        table = self.query_one(HedgeTable)
+        table.update_rows(build_rows(snap))
+        self.query_one("#feeds", TextPane).set_text(feed_markup(snap.feeds, snap.ts_ms))
+        self.query_one("#alerts", TextPane).set_text(alerts_markup(snap.active_alerts))
+        self._show_detail()
+
+    def _show_detail(self) -> None:
+        row = self.selected_row()
+        app = self.hedgetop
+        hedge_id = row.hedge_id if row else None
+        basis = list(app.basis_history.get(hedge_id, ())) if hedge_id else []
+        self.query_one(DetailPane).show(
+            self.snapshot, hedge_id, row.holding if row else None, basis
+        )
+
+    def on_hedge_table_selected(self, _event: HedgeTable.Selected) -> None:
+        self._show_detail()

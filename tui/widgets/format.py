@@ -1,0 +1,111 @@
+"""Number formatting for the panes: every figure with its unit, ``—`` when unknown.
+
+Pure functions, no Textual: the table, the detail pane and the tests share them.
+"""
+
+from __future__ import annotations
+
+DASH = "—"
+
+
+def _decimals_for(value: float) -> int:
+    a = abs(value)
+    if a >= 10_000:
+        return 1
+    if a >= 100:
+        return 2
+    if a >= 1:
+        return 3
+    if a >= 0.01:
+        return 4
+    return 6
+
+
+def num(value: float | None, decimals: int | None = None, *, sign: bool = False) -> str:
+    """A number with thousands separators; ``decimals`` None picks them by magnitude."""
+    if value is None:
+        return DASH
+    d = _decimals_for(value) if decimals is None else decimals
+    text = f"{value:+,.{d}f}" if sign else f"{value:,.{d}f}"
+    if text.lstrip("+-").strip("0.,") == "":  # -0.00 reads as a loss: show it neutral
+        text = text.lstrip("+-")
+        text = f"±{text}" if sign else text
+    return text
+
+
+def usd(value: float | None, decimals: int | None = 2, *, sign: bool = False) -> str:
+    """``12,345.67 USD`` (or ``—``)."""
+    return DASH if value is None else f"{num(value, decimals, sign=sign)} USD"
+
+
+def price(value: float | None) -> str:
+    """A price in USD without the unit (the column header carries it), by magnitude."""
+    return num(value)
+
+
+def coin(value: float | None, code: str, decimals: int | None = None, *, sign: bool = False) -> str:
+    """``0.51230 BTC`` (or ``—``)."""
+    if value is None:
+        return DASH
+    d = decimals if decimals is not None else (4 if abs(value) >= 1 else 6)
+    return f"{num(value, d, sign=sign)} {code}"
+
+
+def pct(value: float | None, decimals: int = 2, *, sign: bool = True) -> str:
+    """A figure already in percent: ``+1.25%``."""
+    return DASH if value is None else f"{num(value, decimals, sign=sign)}%"
+
+
+def ratio_pct(value: float | None, decimals: int = 1) -> str:
+    """A ratio (0.95) as percent: ``95.0%``."""
+    return DASH if value is None else f"{value * 100:.{decimals}f}%"
+
+
+def compact_usd(value: float | None, *, sign: bool = False) -> str:
+    """A short USD amount for narrow cells: ``1.23M``, ``45.6k``, ``789``; no unit."""
+    if value is None:
+        return DASH
+    a = abs(value)
+    s = "+" if sign and value > 0 else ("-" if value < 0 else "")
+    if a >= 1e9:
+        return f"{s}{a / 1e9:.2f}B"
+    if a >= 1e6:
+        return f"{s}{a / 1e6:.2f}M"
+    if a >= 1e4:
+        return f"{s}{a / 1e3:.1f}k"
+    return f"{s}{a:,.0f}" if a >= 100 else f"{s}{a:,.2f}"
+
+
+def duration(ms: int | None) -> str:
+    """A countdown or an age: ``3h12m``, ``4m05s``, ``12s``, ``0.4s``."""
+    if ms is None:
+        return DASH
+    ms = max(ms, 0)
+    if ms < 10_000:
+        return f"{ms / 1000:.1f}s"
+    s = ms // 1000
+    if s < 60:
+        return f"{s}s"
+    m, s = divmod(s, 60)
+    if m < 60:
+        return f"{m}m{s:02d}s"
+    h, m = divmod(m, 60)
+    if h < 48:
+        return f"{h}h{m:02d}m"
+    d, h = divmod(h, 24)
+    return f"{d}d{h:02d}h"
+
+
+def interval(ms: int | None) -> str:
+    """A funding interval: ``8h``, ``1h``, ``cont.`` for continuous funding."""
+    if ms is None:
+        return "cont."
+    h = ms / 3_600_000
+    return f"{h:g}h" if h >= 1 else f"{ms / 60_000:g}m"
+
+
+def sign_class(value: float | None) -> str:
+    """The theme class a signed figure gets: ``gain``, ``loss`` or ``""``."""
+    if value is None or value == 0:
+        return ""
+    return "gain" if value > 0 else "loss"

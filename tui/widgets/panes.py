@@ -1,0 +1,315 @@
+"""Header, status bar and detail pane: text widgets updated only when their text changes.
+
+Each takes the latest snapshot and renders markup that uses the theme's variables
+(``$gain``, ``$loss``, ``$warning``, ``$stale``...), never literal colours.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from rich.markup import escape
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Sparkline, Static
+
+from core.events import AlertEvent, FeedHealth, FeedState, Fill
+from core.snapshot import HedgeSnapshot, HoldingSnapshot, PortfolioSnapshot
+from tui.widgets import format as fmt
+
+_CLASS_VAR = {
+    "gain": "$gain",
+    "loss": "$loss",
+    "warn": "$warning",
+    "alert": "$alert",
+    "stale": "$stale",
+    "muted": "$muted",
+}
+
+
+def paint(text: str, cls: str) -> str:
+    """Markup for ``text`` in the theme colour of ``cls`` ("" = plain)."""
+    var = _CLASS_VAR.get(cls)
+    return f"[{var}]{escape(text)}[/]" if var else escape(text)
+
+
+def signed(text: str, value: float | None) -> str:
+    return paint(text, fmt.sign_class(value))
+
+
+class TextPane(Static):
+    """A Static that skips updates whose markup did not change (no layout pass)."""
+
+    def __init__(
+        self,
+        text: str = "",
+        *,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
+        super().__init__(text, id=id, classes=classes)
+        self.text = text
+        self.updates = 0
+
+    def set_text(self, text: str, *, layout: bool = False) -> bool:
+        if text == self.text:
+            return False
+        self.text = text
+        self.updates += 1
+        self.update(text, layout=layout)
+        return True
+
+
+# --- header -----------------------------------------------------------------------------------
+
+
+def header_markup(
+    snap: PortfolioSnapshot | None, *, paused: bool, read_only: bool, source: str
+) -> str:
+    flags = []
+    if paused:
+        flags.append(paint(" PAUSED ", "warn"))
+    if read_only:
+        flags.append(paint(" READ-ONLY ", "muted"))
+    tail = " ".join(flags)
+    if snap is None:
+        return f"[b]hedgetop[/b]  waiting for prices from {escape(source)}…  {tail}"
+    clock = datetime.fromtimestamp(snap.ts_ms / 1000, UTC).strftime("%H:%M:%S UTC")
+    total = snap.total_value_usd
+    hedge_effect = (
+        None
+        if total is None or snap.unhedged_value_usd is None
+        else total - snap.unhedged_value_usd
+    )
+    parts = [
+        f"[b]Total {fmt.usd(total)}[/b]",
+        "session "
+        + signed(fmt.usd(snap.session_change_usd, sign=True), snap.session_change_usd)
+        + " vs unhedged "
+        + signed(
+            fmt.usd(snap.unhedged_session_change_usd, sign=True), snap.unhedged_session_change_usd
+        ),
+        "hedges vs unhedged " + signed(fmt.usd(hedge_effect, sign=True), hedge_effect),
+        f"net delta {fmt.usd(snap.net_delta_usd, sign=True)}",
+    ]
+    stale = paint(" STALE ", "stale") if snap.stale else ""
+    return " │ ".join(parts) + f"  {stale}{tail} [$muted]{clock}[/]"
+
+
+# --- status bar -------------------------------------------------------------------------------
+
+
+def feed_markup(feeds: Sequence[FeedHealth], now_ms: int) -> str:
+    if not feeds:
+        return paint("no feeds", "muted")
+    parts = []
+    for f in feeds:
+        age = None if f.last_message_ms is None else now_ms - f.last_message_ms
+        if f.state is FeedState.LIVE and not f.stale_symbols:
+            state, cls = "live", "gain"
+        elif f.state is FeedState.LIVE:
+            state, cls = f"stale {len(f.stale_symbols)} sym", "stale"
+        elif f.state is FeedState.RECONNECTING:
+            state, cls = f"reconnecting ({f.reconnects})", "warn"
+        else:
+            state, cls = f.state.value, "muted"
+        parts.append(f"{escape(f.venue)} {paint('●', cls)} {paint(state, cls)} {fmt.duration(age)}")
+    return "feeds: " + "  ".join(parts)
+
+
+def alerts_markup(alerts: Sequence[AlertEvent]) -> str:
+    if not alerts:
+        return paint("no alerts", "muted")
+    latest = sorted(alerts, key=lambda a: a.ts_ms, reverse=True)
+    head = paint(f"▲ {len(alerts)} alert{'s' if len(alerts) > 1 else ''}", "alert")
+    return head + ": " + " · ".join(escape(a.message) for a in latest[:3])
+
+
+# --- detail pane ------------------------------------------------------------------------------
+
+
+def liquidation_explanation(h: HedgeSnapshot) -> str:
+    """Why the hedge can (or cannot) be liquidated, in one or two sentences."""
+    if h.contracts == 0 or h.entry is None:
+        return "No open position: nothing to liquidate."
+    if h.liq_price is None:
+        backing = h.size_usd / h.entry
+        if h.side == "short" and h.margin_coin >= backing * 0.999 and h.coin == h.hedged_coin:
+            return (
+                f"None: a short backed by {fmt.coin(h.margin_coin, h.coin)} ≥ Q/P0 = "
+                f"{fmt.coin(backing, h.coin)} (1x). Its equity is Q/P coin, which always "
+                f"covers the maintenance margin mmr·Q/P, so no price liquidates it "
+                f"(fees and funding aside)."
+            )
+        return "None: the equity stays above the maintenance margin at every price."
+    direction = "rises" if h.liq_price > (h.mark or 0) else "falls"
+    return (
+        f"Liquidated if the mark {direction} to {fmt.usd(h.liq_price)} "
+        f"({fmt.pct(h.liq_distance_pct, 1)}): there equity M + PnL falls to the "
+        f"maintenance margin ({h.margin_mode})."
+    )
+
+
+def _kv(label: str, value: str) -> str:
+    return f"[$muted]{escape(label)}[/] {value}"
+
+
+def position_markup(h: HedgeSnapshot) -> str:
+    return "\n".join(
+        [
+            f"[b]{escape(h.venue)} {escape(h.symbol)}[/b] {escape(h.side)}"
+            + (
+                f" (proxy for {escape(h.hedged_coin)}, β {h.beta:g})"
+                if h.coin != h.hedged_coin
+                else ""
+            ),
+            _kv("size", f"{h.contracts:,} contracts = {fmt.usd(h.size_usd, 0)}"),
+            _kv("entry", fmt.usd(h.entry)),
+            _kv("mark", fmt.usd(h.mark)) + " " + _kv("index", fmt.usd(h.index)),
+            _kv("value", fmt.coin(h.position_value_coin, h.coin)),
+            _kv("PnL", signed(fmt.coin(h.pnl_coin, h.coin, sign=True), h.pnl_coin))
+            + " "
+            + signed(fmt.usd(h.pnl_usd, sign=True), h.pnl_usd),
+            _kv(
+                "realised",
+                signed(fmt.coin(h.realized_pnl_coin, h.coin, sign=True), h.realized_pnl_coin),
+            ),
+            _kv("basis", f"{fmt.usd(h.basis_usd, sign=True)} {fmt.pct(h.basis_pct, 3)}")
+            + " "
+            + _kv("ann.", fmt.pct(h.basis_annual_pct, 1)),
+        ]
+    )
+
+
+def margin_markup(h: HedgeSnapshot) -> str:
+    lev = "—" if h.leverage is None else f"{h.leverage:g}x"
+    rate = "—" if h.funding_rate is None else fmt.pct(h.funding_rate * 100, 4)
+    when = (
+        "continuous" if h.next_funding_ms is None else f"in {fmt.duration(h.funding_countdown_ms)}"
+    )
+    return "\n".join(
+        [
+            _kv("margin", f"{fmt.coin(h.margin_coin, h.coin)} {escape(h.margin_mode)} {lev}"),
+            _kv("equity", fmt.coin(h.equity_coin, h.coin)),
+            _kv("maint.", fmt.coin(h.maintenance_margin_coin, h.coin)),
+            _kv("funding", f"{rate} per {fmt.interval(h.funding_interval_ms)}, {when}"),
+            _kv("APR", signed(fmt.pct(h.funding_apr_pct, 2), h.funding_apr_pct)),
+            _kv(
+                "next",
+                signed(fmt.coin(h.funding_next_coin, h.coin, sign=True), h.funding_next_coin),
+            ),
+            _kv(
+                "accrued",
+                signed(fmt.coin(h.funding_accrued_coin, h.coin, sign=True), h.funding_accrued_coin)
+                + " "
+                + signed(fmt.usd(h.funding_accrued_usd, sign=True), h.funding_accrued_usd),
+            ),
+        ]
+    )
+
+
+def holding_markup(hold: HoldingSnapshot, h: HedgeSnapshot | None) -> str:
+    ratio = f"{fmt.ratio_pct(hold.hedge_ratio)} of target {fmt.ratio_pct(hold.target_ratio)}"
+    band = "" if hold.band is None else f" ±{fmt.ratio_pct(hold.band)}"
+    drift_cls = (
+        "warn"
+        if hold.drift is not None and hold.band is not None and abs(hold.drift) > hold.band
+        else ""
+    )
+    lines = [
+        f"[b]{escape(hold.coin)}[/b] {escape(hold.label)}",
+        _kv("spot", f"{fmt.coin(hold.amount_coin, hold.coin)} = {fmt.usd(hold.spot_value_usd)}"),
+        _kv("wallet", fmt.coin(hold.margin_coin, hold.coin)),
+        _kv(
+            "net delta",
+            f"{fmt.coin(hold.net_delta_coin, hold.coin, sign=True)} = "
+            f"{fmt.usd(hold.net_delta_usd, sign=True)}",
+        ),
+        _kv("ratio", paint(ratio + band, drift_cls)),
+        _kv("value", f"{fmt.usd(hold.value_usd)} (unhedged {fmt.usd(hold.unhedged_value_usd)})"),
+    ]
+    if h is not None:
+        lines.append(
+            _kv("liq", f"{fmt.usd(h.liq_price)} {fmt.pct(h.liq_distance_pct, 1)}")
+            if h.liq_price is not None
+            else _kv("liq", paint("none", "gain"))
+        )
+        lines.append(escape(liquidation_explanation(h)))
+    if hold.stale:
+        lines.append(paint("STALE: figures use the last prices received", "stale"))
+    return "\n".join(lines)
+
+
+def fills_markup(fills: Sequence[Fill], hedge_id: str | None, coins: dict[str, str]) -> str:
+    mine = [f for f in fills if hedge_id is None or f.hedge_id == hedge_id][-4:]
+    if not mine:
+        return _kv("fills", paint("none this session", "muted"))
+    lines = ["[$muted]last fills[/]"]
+    for f in reversed(mine):
+        t = datetime.fromtimestamp(f.ts_ms / 1000, UTC).strftime("%H:%M:%S")
+        lines.append(
+            f"{t} {f.side.value} {f.contracts:,} ct @ {fmt.usd(f.price)} "
+            f"fee {fmt.coin(f.fee_coin, coins.get(f.hedge_id, 'coin'))}"
+        )
+    return "\n".join(lines)
+
+
+class DetailPane(Vertical):
+    """Everything about the selected row: position, margin and funding, holding and
+    liquidation, a basis sparkline and the last fills."""
+
+    DEFAULT_CSS = """
+    DetailPane { height: 1fr; min-height: 6; border-top: solid $panel; padding: 0 1; }
+    DetailPane Horizontal { height: auto; }
+    DetailPane .col { width: 1fr; height: auto; padding-right: 2; }
+    DetailPane #basis-row { height: 3; }
+    DetailPane #basis-label { width: 22; height: 3; }
+    DetailPane Sparkline { width: 1fr; height: 3; }
+    DetailPane Sparkline > .sparkline--max-color { color: $gain; }
+    DetailPane Sparkline > .sparkline--min-color { color: $loss; }
+    """
+
+    def compose(self) -> ComposeResult:
+        with Horizontal():
+            yield TextPane(id="detail-position", classes="col")
+            yield TextPane(id="detail-margin", classes="col")
+            yield TextPane(id="detail-holding", classes="col")
+        with Horizontal(id="basis-row"):
+            yield TextPane(id="basis-label")
+            yield Sparkline([], id="basis-chart")
+        yield TextPane(id="detail-fills")
+
+    def show(
+        self,
+        snap: PortfolioSnapshot | None,
+        hedge_id: str | None,
+        holding_key: str | None,
+        basis: Sequence[float],
+    ) -> None:
+        position = self.query_one("#detail-position", TextPane)
+        margin = self.query_one("#detail-margin", TextPane)
+        holding = self.query_one("#detail-holding", TextPane)
+        label = self.query_one("#basis-label", TextPane)
+        chart = self.query_one("#basis-chart", Sparkline)
+        fills = self.query_one("#detail-fills", TextPane)
+        if snap is None:
+            position.set_text("waiting for the first snapshot…")
+            return
+        h = snap.hedge(hedge_id) if hedge_id else None
+        hold = next((x for x in snap.holdings if f"{x.coin}:{x.label}" == holding_key), None)
+        position.set_text(position_markup(h) if h else paint("no hedge on this holding", "warn"))
+        margin.set_text(margin_markup(h) if h else "")
+        holding.set_text(holding_markup(hold, h) if hold else "")
+        if h is not None and basis:
+            label.set_text(
+                f"[$muted]basis %, last {len(basis)} s[/]\n"
+                f"max {fmt.pct(max(basis), 3)}\nmin {fmt.pct(min(basis), 3)}"
+            )
+        else:
+            label.set_text("[$muted]basis %: no data[/]")
+        data = list(basis)
+        if list(chart.data or []) != data:
+            chart.data = data
+        coins = {x.hedge_id: x.coin for x in snap.hedges}
+        fills.set_text(fills_markup(snap.recent_fills, hedge_id, coins))

@@ -1,0 +1,170 @@
+"""Snapshot -> table rows: which cells the holdings table shows, as plain data.
+
+One row per hedge, grouped under its holding (the holding's figures on its first row); a
+holding without a hedge gets a row of its own. Each cell is its text and a style class
+(``gain``, ``loss``, ``warn``, ``alert``, ``stale``, ``muted`` or ``""``). Pure: tests compare
+these cells with the engine's snapshot.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from core.snapshot import HedgeSnapshot, HoldingSnapshot, PortfolioSnapshot
+from tui.widgets import format as fmt
+
+#: Liquidation distance (in % of mark) under which the cell is drawn as a warning / an alert.
+LIQ_WARN_PCT = 25.0
+LIQ_ALERT_PCT = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    key: str
+    title: str  # carries the unit of the column's figures when cells do not
+    width: int
+    priority: int  # 1 = always shown; higher numbers are dropped first on narrow screens
+    right: bool = True
+
+
+COLUMNS: tuple[Column, ...] = (
+    Column("coin", "Coin", 5, 1, right=False),
+    Column("spot", "Spot", 15, 2),
+    Column("spot_usd", "Spot USD", 9, 3),
+    Column("hedge", "Hedge", 19, 1, right=False),
+    Column("contracts", "Contracts", 9, 3),
+    Column("face", "Face USD", 9, 2),
+    Column("entry", "Entry USD", 10, 4),
+    Column("mark", "Mark USD", 10, 1),
+    Column("pnl_coin", "PnL coin", 15, 3),
+    Column("pnl_usd", "PnL USD", 9, 1),
+    Column("basis", "Basis", 8, 2),
+    Column("funding", "Funding /int in", 21, 2),
+    Column("apr", "Fund APR", 8, 3),
+    Column("liq", "Liq USD", 10, 4),
+    Column("liq_dist", "Liq dist", 8, 1),
+    Column("ratio", "Ratio/target", 13, 1),
+    Column("feed", "Feed", 5, 1, right=False),
+)
+GAP = 1
+
+
+def fit_columns(width: int, columns: tuple[Column, ...] = COLUMNS) -> tuple[Column, ...]:
+    """The columns that fit in ``width`` cells, dropping the least important first."""
+    shown = list(columns)
+    while len(shown) > 1:
+        total = sum(c.width for c in shown) + GAP * (len(shown) - 1)
+        if total <= width:
+            break
+        worst = max(shown, key=lambda c: (c.priority, columns.index(c)))
+        if worst.priority == 1:
+            break
+        shown.remove(worst)
+    return tuple(shown)
+
+
+Cell = tuple[str, str]  # (text, style class)
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    key: str  # hedge_id, or "holding:<coin>:<label>" for a holding without a hedge
+    hedge_id: str | None
+    holding: str  # holding key: "<coin>:<label>"
+    cells: dict[str, Cell]
+    stale: bool
+
+
+def holding_key(holding: HoldingSnapshot) -> str:
+    return f"{holding.coin}:{holding.label}"
+
+
+def _liq_cells(h: HedgeSnapshot) -> tuple[Cell, Cell]:
+    if h.contracts == 0:
+        return (fmt.DASH, "muted"), (fmt.DASH, "muted")
+    if h.liq_price is None:
+        return ("none", "gain"), ("never", "gain")
+    dist = h.liq_distance_pct
+    cls = ""
+    if dist is not None:
+        if abs(dist) < LIQ_ALERT_PCT:
+            cls = "alert"
+        elif abs(dist) < LIQ_WARN_PCT:
+            cls = "warn"
+    return (fmt.price(h.liq_price), cls), (fmt.pct(dist, 1), cls)
+
+
+def _ratio_cell(holding: HoldingSnapshot) -> Cell:
+    text = f"{fmt.ratio_pct(holding.hedge_ratio)}/{fmt.ratio_pct(holding.target_ratio, 0)}"
+    if holding.target_ratio is None:
+        text = fmt.ratio_pct(holding.hedge_ratio)
+    cls = ""
+    if holding.drift is not None and holding.band is not None and abs(holding.drift) > holding.band:
+        cls = "warn"
+    return text, cls
+
+
+def _holding_cells(holding: HoldingSnapshot, first: bool) -> dict[str, Cell]:
+    if not first:
+        return {"coin": ("└", "muted"), "spot": ("", ""), "spot_usd": ("", ""), "ratio": ("", "")}
+    return {
+        "coin": (holding.coin, ""),
+        "spot": (fmt.coin(holding.amount_coin, holding.coin), ""),
+        "spot_usd": (fmt.compact_usd(holding.spot_value_usd), ""),
+        "ratio": _ratio_cell(holding),
+    }
+
+
+def _hedge_cells(h: HedgeSnapshot) -> dict[str, Cell]:
+    hedge = f"{h.venue} {h.symbol}"
+    if h.hedged_coin != h.coin:
+        hedge += f" β{h.beta:g}"
+    funding = fmt.DASH
+    if h.funding_rate is not None:
+        countdown = (
+            "cont." if h.next_funding_ms is None else fmt.duration(h.funding_countdown_ms).rjust(6)
+        )
+        funding = (
+            f"{fmt.pct(h.funding_rate * 100, 4)}/{fmt.interval(h.funding_interval_ms)} {countdown}"
+        )
+    liq, liq_dist = _liq_cells(h)
+    return {
+        "hedge": (hedge, ""),
+        "contracts": (f"{h.contracts:,}", "" if h.contracts else "muted"),
+        "face": (fmt.compact_usd(h.size_usd), ""),
+        "entry": (fmt.price(h.entry), ""),
+        "mark": (fmt.price(h.mark), ""),
+        "pnl_coin": (fmt.coin(h.pnl_coin, h.coin, sign=True), fmt.sign_class(h.pnl_coin)),
+        "pnl_usd": (fmt.compact_usd(h.pnl_usd, sign=True), fmt.sign_class(h.pnl_usd)),
+        "basis": (fmt.pct(h.basis_pct, 3), ""),
+        "funding": (funding, ""),
+        "apr": (fmt.pct(h.funding_apr_pct, 1), fmt.sign_class(h.funding_apr_pct)),
+        "liq": liq,
+        "liq_dist": liq_dist,
+        "feed": ("STALE", "stale") if h.stale else ("live", "muted"),
+    }
+
+
+def _empty_hedge_cells(holding: HoldingSnapshot) -> dict[str, Cell]:
+    cells = {c.key: (fmt.DASH, "muted") for c in COLUMNS}
+    cells["hedge"] = ("unhedged", "warn")
+    cells["mark"] = (fmt.price(holding.price_usd), "")
+    cells["feed"] = ("STALE", "stale") if holding.stale else ("live", "muted")
+    return cells
+
+
+def build_rows(snapshot: PortfolioSnapshot) -> list[Row]:
+    """The table's rows for ``snapshot``, in display order."""
+    rows: list[Row] = []
+    by_id = {h.hedge_id: h for h in snapshot.hedges}
+    for holding in snapshot.holdings:
+        hkey = holding_key(holding)
+        hedges = [by_id[i] for i in holding.hedge_ids if i in by_id]
+        if not hedges:
+            cells = {**_empty_hedge_cells(holding), **_holding_cells(holding, True)}
+            rows.append(Row(f"holding:{hkey}", None, hkey, cells, holding.stale))
+            continue
+        for i, h in enumerate(hedges):
+            cells = {**_hedge_cells(h), **_holding_cells(holding, i == 0)}
+            rows.append(Row(h.hedge_id, h.hedge_id, hkey, cells, h.stale or holding.stale))
+    return rows
