@@ -1,0 +1,401 @@
+"""The simulator's market: a pure, seeded model stepped by the caller's simulated clock.
+
+Nothing here reads a clock or does I/O. ``MarketModel.advance(dt_ms)`` moves the simulated
+time forward; the server decides how many steps to take from the wall clock and ``speed``.
+For a given seed, start time and sequence of steps, the path is the same on every run.
+
+What it models, and why:
+
+- Index prices follow correlated log-returns: one market shock (BTC's) that every coin takes
+  with its ``beta`` (altcoins have beta > 1: they move more than BTC in the same direction),
+  plus an idiosyncratic part, plus rare jumps (Poisson arrivals, normal sizes), market-wide
+  and per coin. Returns carry the ``-σ²/2`` drift so prices are martingales.
+- Each perpetual (one per venue and coin) trades at a premium over the index that mean-reverts
+  (Ornstein-Uhlenbeck, exact discretisation, so any step size is fine). mark = index·(1+p).
+- Funding follows Bybit's published rule: F = P̄ + clamp(I − P̄, −0.05 %, +0.05 %), then capped
+  at ±cap, where P̄ is the premium index averaged (time-weighted) over the funding interval and
+  I = 0.01 % per 8 h. The current value of F is the "predicted" rate the tickers show; at each
+  funding time (every 8 h of simulated time, on 00:00/08:00/16:00 UTC) it is settled, recorded
+  as a ``Settlement``, the average restarts and the next funding time moves on by 8 h.
+- Spot is the index with a little noise, quoted on a spot tick.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+MS_PER_YEAR = 365 * 24 * 3600 * 1000
+HOUR_MS = 3600 * 1000
+FUNDING_INTERVAL_MS = 8 * HOUR_MS
+INTEREST_RATE = 0.0001  # per 8 h interval (0.03 % a day)
+PREMIUM_CLAMP = 0.0005  # ±0.05 % around the interest rate
+FUNDING_CAP = 0.005  # hard cap of the published rate
+
+DEFAULT_COINS: tuple[str, ...] = ("BTC", "ETH", "SOL", "ADA", "XRP", "DOT")
+VENUES: tuple[str, ...] = ("bybit", "binance")
+
+
+@dataclass(frozen=True, slots=True)
+class CoinParams:
+    """Static description of one coin in the simulated market."""
+
+    coin: str
+    start_price: float
+    beta: float  # sensitivity of the coin's log-return to the market (BTC) shock
+    idio_vol: float  # annualised volatility of the coin's own part
+    perp_tick: float  # tick of the inverse perpetual quotes
+    spot_tick: float  # tick of the USDT spot quotes
+    premium_mean: float = 0.0001  # long-run premium of the perp over the index
+    premium_std: float = 0.0004  # stationary standard deviation of the premium
+    face_usd: float = 10.0  # Binance COIN-M face value (100 USD for BTC)
+
+
+# Start prices roughly where the market was in late 2025; ticks as the venues quote them.
+COIN_TABLE: dict[str, CoinParams] = {
+    p.coin: p
+    for p in (
+        CoinParams("BTC", 90_000.0, 1.0, 0.0, 0.5, 0.01, face_usd=100.0),
+        CoinParams("ETH", 3_100.0, 1.2, 0.30, 0.05, 0.01, premium_std=0.0005),
+        CoinParams("SOL", 140.0, 1.5, 0.45, 0.01, 0.01, premium_std=0.0008),
+        CoinParams("ADA", 0.42, 1.3, 0.50, 0.0001, 0.0001, premium_std=0.0009),
+        CoinParams("XRP", 2.2, 1.25, 0.50, 0.0001, 0.0001, premium_std=0.0009),
+        CoinParams("DOT", 2.9, 1.35, 0.50, 0.001, 0.001, premium_std=0.0010),
+        CoinParams("LINK", 13.5, 1.3, 0.45, 0.001, 0.01, premium_std=0.0008),
+        CoinParams("LTC", 85.0, 1.1, 0.40, 0.01, 0.01, premium_std=0.0007),
+        CoinParams("DOGE", 0.16, 1.45, 0.55, 0.00001, 0.00001, premium_std=0.0010),
+        CoinParams("BNB", 880.0, 0.9, 0.30, 0.01, 0.01, premium_std=0.0006),
+    )
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ModelParams:
+    """Tunable dynamics. Volatilities are annualised; intensities are per day."""
+
+    market_vol: float = 0.50
+    market_jump_per_day: float = 1.0
+    market_jump_std: float = 0.012
+    idio_jump_per_day: float = 0.5
+    idio_jump_std: float = 0.02
+    premium_half_life_ms: float = 20 * 60 * 1000.0
+    spot_noise: float = 0.00005  # relative std of spot around the index
+    interest_rate: float = INTEREST_RATE
+    clamp: float = PREMIUM_CLAMP
+    cap: float = FUNDING_CAP
+    funding_interval_ms: int = FUNDING_INTERVAL_MS
+
+
+class UnknownCoinError(ValueError):
+    """A coin the simulator has no parameters for; the message lists the known ones."""
+
+
+def coin_params(coin: str) -> CoinParams:
+    c = coin.strip().upper()
+    p = COIN_TABLE.get(c)
+    if p is None:
+        raise UnknownCoinError(f"unknown coin {coin!r} (known: {', '.join(COIN_TABLE)})")
+    return p
+
+
+def bybit_funding_rate(
+    avg_premium: float,
+    *,
+    interest: float = INTEREST_RATE,
+    clamp: float = PREMIUM_CLAMP,
+    cap: float = FUNDING_CAP,
+) -> float:
+    """Bybit's funding rate from the interval's average premium index:
+    ``F = P + clamp(I − P, −clamp, +clamp)``, then limited to ``±cap``."""
+    f = avg_premium + min(max(interest - avg_premium, -clamp), clamp)
+    return min(max(f, -cap), cap)
+
+
+def next_funding_after(t_ms: int, interval_ms: int = FUNDING_INTERVAL_MS) -> int:
+    """The first funding time strictly after ``t_ms`` (funding times are multiples of the
+    interval since the epoch: 00:00, 08:00, 16:00 UTC for 8 h)."""
+    return (t_ms // interval_ms + 1) * interval_ms
+
+
+def round_to_tick(x: float, tick: float) -> float:
+    return round(round(x / tick) * tick, 12)
+
+
+@dataclass(frozen=True, slots=True)
+class Settlement:
+    """A funding settlement of one perpetual at ``ts_ms`` (a funding time)."""
+
+    venue: str
+    coin: str
+    ts_ms: int
+    rate: float
+    mark: float
+    index: float
+
+
+@dataclass(slots=True)
+class PerpState:
+    """Mutable state of one venue's inverse perpetual of one coin."""
+
+    venue: str
+    coin: str
+    premium: float
+    mark: float = 0.0
+    last: float = 0.0
+    bid: float = 0.0
+    ask: float = 0.0
+    bid_size: int = 0
+    ask_size: int = 0
+    funding_rate: float = INTEREST_RATE  # predicted rate for the running interval
+    next_funding_ms: int = 0
+    last_settled_rate: float | None = None
+    open_interest: int = 0  # USD face value
+    volume_24h: int = 0  # USD face value traded in the running day
+    turnover_24h: float = 0.0  # coin
+    prev_price_24h: float = 0.0
+    prev_price_1h: float = 0.0
+    high_24h: float = 0.0
+    low_24h: float = 0.0
+    tick_direction: str = "ZeroPlusTick"
+    _prem_sum: float = 0.0  # ∫ premium dt over the running interval
+    _prem_ms: float = 0.0
+
+
+@dataclass(slots=True)
+class SpotState:
+    coin: str
+    last: float = 0.0
+    bid: float = 0.0
+    ask: float = 0.0
+    bid_qty: float = 0.0
+    ask_qty: float = 0.0
+    volume_24h: float = 0.0
+    turnover_24h: float = 0.0
+    prev_price_24h: float = 0.0
+    high_24h: float = 0.0
+    low_24h: float = 0.0
+
+
+@dataclass(slots=True)
+class CoinState:
+    params: CoinParams
+    index: float
+    log_index: float
+    spot: SpotState
+    perps: dict[str, PerpState] = field(default_factory=dict)
+
+
+class MarketModel:
+    """The simulated market. ``advance(dt_ms)`` steps it; read the state with ``coin(c)``,
+    ``perp(venue, c)``, ``spot(c)``; settlements are returned by ``advance`` and kept in
+    ``settlements``."""
+
+    def __init__(
+        self,
+        coins: Sequence[str] = DEFAULT_COINS,
+        *,
+        seed: int = 1,
+        start_ms: int,
+        params: ModelParams | None = None,
+        venues: Iterable[str] = VENUES,
+    ) -> None:
+        if not coins:
+            raise UnknownCoinError("no coins given")
+        self.params = params or ModelParams()
+        self.now_ms = int(start_ms)
+        self._rng = random.Random(seed)
+        self._venues = tuple(venues)
+        self._kappa = math.log(2.0) / self.params.premium_half_life_ms
+        self._hour_mark = self.now_ms // HOUR_MS
+        self._day_mark = self.now_ms // (24 * HOUR_MS)
+        self.settlements: list[Settlement] = []
+        self.coins: dict[str, CoinState] = {}
+        for name in coins:
+            p = coin_params(name)
+            if p.coin in self.coins:
+                continue
+            cs = CoinState(
+                params=p,
+                index=p.start_price,
+                log_index=math.log(p.start_price),
+                spot=SpotState(p.coin),
+            )
+            for venue in self._venues:
+                prem = p.premium_mean + p.premium_std * self._rng.gauss(0.0, 1.0)
+                perp = PerpState(venue=venue, coin=p.coin, premium=prem)
+                perp.next_funding_ms = next_funding_after(
+                    self.now_ms, self.params.funding_interval_ms
+                )
+                perp.open_interest = int(self._rng.uniform(2e7, 6e8) / max(1.0, p.beta))
+                cs.perps[venue] = perp
+            self.coins[p.coin] = cs
+            self._quote(cs, first=True)
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def coin(self, coin: str) -> CoinState:
+        return self.coins[coin.upper()]
+
+    def perp(self, venue: str, coin: str) -> PerpState:
+        return self.coins[coin.upper()].perps[venue]
+
+    def spot(self, coin: str) -> SpotState:
+        return self.coins[coin.upper()].spot
+
+    def price(self, coin: str) -> float:
+        """The current index price of ``coin`` in USD."""
+        return self.coins[coin.upper()].index
+
+    # -- stepping ------------------------------------------------------------------------------
+
+    def advance(self, dt_ms: int) -> list[Settlement]:
+        """Move the market ``dt_ms`` milliseconds forward; returns the settlements that fell
+        inside the step (already applied)."""
+        if dt_ms <= 0:
+            return []
+        rng = self._rng
+        pr = self.params
+        t0 = self.now_ms
+        t1 = t0 + dt_ms
+        dt_y = dt_ms / MS_PER_YEAR
+        sq = math.sqrt(dt_y)
+        days = dt_ms / (24 * HOUR_MS)
+        market = pr.market_vol * sq * rng.gauss(0.0, 1.0) - 0.5 * pr.market_vol**2 * dt_y
+        market += _jumps(rng, pr.market_jump_per_day * days, pr.market_jump_std)
+        decay = math.exp(-self._kappa * dt_ms)
+        out: list[Settlement] = []
+        for cs in self.coins.values():
+            p = cs.params
+            idio = p.idio_vol * sq * rng.gauss(0.0, 1.0) - 0.5 * p.idio_vol**2 * dt_y
+            idio += _jumps(rng, pr.idio_jump_per_day * days, pr.idio_jump_std)
+            cs.log_index += p.beta * market + idio
+            cs.index = math.exp(cs.log_index)
+            for perp in cs.perps.values():
+                # Settlements inside the step use the premium path up to the funding time:
+                # the old premium is held until then (the step is short next to the interval).
+                seg_start = t0
+                while perp.next_funding_ms <= t1:
+                    ft = perp.next_funding_ms
+                    perp._prem_sum += perp.premium * (ft - seg_start)
+                    perp._prem_ms += ft - seg_start
+                    rate = self._rate(perp)
+                    perp.last_settled_rate = rate
+                    st = Settlement(perp.venue, perp.coin, ft, rate, perp.mark, cs.index)
+                    out.append(st)
+                    perp._prem_sum = 0.0
+                    perp._prem_ms = 0.0
+                    perp.next_funding_ms = ft + pr.funding_interval_ms
+                    seg_start = ft
+                perp._prem_sum += perp.premium * (t1 - seg_start)
+                perp._prem_ms += t1 - seg_start
+                std = p.premium_std * math.sqrt(max(0.0, 1.0 - decay * decay))
+                perp.premium = (
+                    p.premium_mean + (perp.premium - p.premium_mean) * decay + std * rng.gauss(0, 1)
+                )
+            self._quote(cs, first=False, dt_ms=dt_ms)
+        self.now_ms = t1
+        hour = t1 // HOUR_MS
+        day = t1 // (24 * HOUR_MS)
+        if hour != self._hour_mark:
+            self._hour_mark = hour
+            for cs in self.coins.values():
+                for perp in cs.perps.values():
+                    perp.prev_price_1h = perp.last
+        if day != self._day_mark:
+            self._day_mark = day
+            for cs in self.coins.values():
+                _roll_day(cs)
+        self.settlements.extend(out)
+        return out
+
+    def _rate(self, perp: PerpState) -> float:
+        avg = perp._prem_sum / perp._prem_ms if perp._prem_ms > 0 else perp.premium
+        pr = self.params
+        return bybit_funding_rate(avg, interest=pr.interest_rate, clamp=pr.clamp, cap=pr.cap)
+
+    def _quote(self, cs: CoinState, *, first: bool, dt_ms: int = 0) -> None:
+        """Derive the quoted prices (mark, last, bid/ask, spot) from the index and premium."""
+        rng = self._rng
+        p = cs.params
+        for perp in cs.perps.values():
+            perp.mark = cs.index * (1.0 + perp.premium)
+            bid = math.floor(perp.mark / p.perp_tick) * p.perp_tick
+            if bid <= 0:
+                bid = p.perp_tick
+            spread = 1 if rng.random() < 0.8 else 2
+            perp.bid = round_to_tick(bid, p.perp_tick)
+            perp.ask = round_to_tick(bid + spread * p.perp_tick, p.perp_tick)
+            last = perp.bid if rng.random() < 0.5 else perp.ask
+            if not first:
+                if last > perp.last:
+                    perp.tick_direction = "PlusTick"
+                elif last < perp.last:
+                    perp.tick_direction = "MinusTick"
+                elif perp.tick_direction in ("PlusTick", "ZeroPlusTick"):
+                    perp.tick_direction = "ZeroPlusTick"
+                else:
+                    perp.tick_direction = "ZeroMinusTick"
+            perp.last = last
+            perp.bid_size = int(rng.expovariate(1.0 / 50_000.0)) + 1
+            perp.ask_size = int(rng.expovariate(1.0 / 50_000.0)) + 1
+            perp.funding_rate = self._rate(perp)
+            if dt_ms:
+                traded = int(rng.expovariate(1.0 / (2_000.0 * dt_ms / 100.0))) if dt_ms else 0
+                perp.volume_24h += traded
+                perp.turnover_24h += traded / last
+                perp.open_interest = max(1_000, perp.open_interest + int(rng.gauss(0, 1) * traded))
+            if first:
+                perp.prev_price_24h = perp.prev_price_1h = last
+                perp.high_24h = perp.low_24h = last
+            perp.high_24h = max(perp.high_24h, last)
+            perp.low_24h = min(perp.low_24h, last)
+        s = cs.spot
+        mid = cs.index * (1.0 + self.params.spot_noise * rng.gauss(0.0, 1.0))
+        s.bid = round_to_tick(math.floor(mid / p.spot_tick) * p.spot_tick, p.spot_tick)
+        if s.bid <= 0:
+            s.bid = p.spot_tick
+        s.ask = round_to_tick(s.bid + p.spot_tick, p.spot_tick)
+        s.last = s.bid if rng.random() < 0.5 else s.ask
+        s.bid_qty = round(rng.expovariate(1.0 / (20_000.0 / s.last)), 5)
+        s.ask_qty = round(rng.expovariate(1.0 / (20_000.0 / s.last)), 5)
+        if dt_ms:
+            q = rng.expovariate(1.0 / (1_000.0 * dt_ms / 100.0)) / s.last
+            s.volume_24h += q
+            s.turnover_24h += q * s.last
+        if first:
+            s.prev_price_24h = s.high_24h = s.low_24h = s.last
+        s.high_24h = max(s.high_24h, s.last)
+        s.low_24h = min(s.low_24h, s.last)
+
+
+def _jumps(rng: random.Random, intensity: float, std: float) -> float:
+    """Sum of the jumps (normal sizes) that a Poisson process of ``intensity`` (expected count
+    in this step) produces; for the short steps used here almost always 0 or one jump."""
+    if intensity <= 0.0:
+        return 0.0
+    total = 0.0
+    u = rng.random()
+    k = 0
+    p = math.exp(-intensity)
+    cum = p
+    while u > cum and k < 20:
+        k += 1
+        p *= intensity / k
+        cum += p
+    for _ in range(k):
+        total += rng.gauss(0.0, std)
+    return total
+
+
+def _roll_day(cs: CoinState) -> None:
+    for perp in cs.perps.values():
+        perp.prev_price_24h = perp.last
+        perp.high_24h = perp.low_24h = perp.last
+        perp.volume_24h = 0
+        perp.turnover_24h = 0.0
+    s = cs.spot
+    s.prev_price_24h = s.high_24h = s.low_24h = s.last
+    s.volume_24h = 0.0
+    s.turnover_24h = 0.0
