@@ -1,0 +1,107 @@
+"""What every venue adapter provides, and the small helpers they share.
+
+An adapter is thin and stateful: it knows one venue's wire format (the frames to subscribe,
+the heartbeat, how to turn one raw message into normalised ``Quote`` events) and keeps only
+the per-instrument state needed to merge partial updates into a full view. It does no I/O:
+the shared ``FeedRunner`` owns the socket, and replay feeds it lines from a file.
+
+The hot path is :meth:`Adapter.decode`: one raw frame in, zero or more quotes handed to
+``emit``, the count returned (0 means "nothing for us": a control message, another channel,
+a symbol we did not ask for). Malformed input raises; the caller counts and drops it.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+from core.events import Quote
+
+Emit = Callable[[Quote], None]
+
+H8_MS = 8 * 3600 * 1000
+
+
+class FeedParseError(ValueError):
+    """A message that is not what the venue's protocol says it should be."""
+
+
+@dataclass(frozen=True, slots=True)
+class Heartbeat:
+    """How a venue wants the client to keep the connection alive.
+
+    ``frame`` is sent every ``interval_s`` seconds, or only after ``interval_s`` seconds
+    without any incoming message when ``only_when_idle`` (OKX's text ``ping``).
+    """
+
+    frame: str
+    interval_s: float
+    only_when_idle: bool = False
+
+
+def num(text: str | None) -> float | None:
+    """A venue's decimal string as float; absent or empty (``""``) is None, never 0."""
+    if not text:
+        return None
+    return float(text)
+
+
+def whole(text: str | None) -> int | None:
+    """A venue's integer string (a timestamp in ms); absent, empty or ``"0"`` is None."""
+    if not text:
+        return None
+    value = int(text)
+    return value or None
+
+
+class Adapter(ABC):
+    """One venue's wire protocol on one socket (``inverse`` or ``spot``)."""
+
+    venue: str
+    socket: str
+    heartbeat: Heartbeat | None = None
+
+    def __init__(self, socket: str = "inverse") -> None:
+        if socket not in ("inverse", "spot"):
+            raise ValueError(f"socket must be 'inverse' or 'spot', not {socket!r}")
+        self.socket = socket
+        self.only: frozenset[str] | None = None
+        # Frames the adapter wants sent back (e.g. Deribit's answer to a test_request);
+        # the runner drains it after each decode.
+        self.outbox: list[str] = []
+        # The venue's last refusal or error reply (a refused subscription...), for display.
+        self.last_error: str | None = None
+
+    # --- connection life cycle -------------------------------------------------------------
+
+    def url_for(self, base_url: str, symbols: Sequence[str]) -> str:
+        """The URL to connect to for ``symbols`` (Binance puts its streams in the URL)."""
+        return base_url
+
+    @abstractmethod
+    def subscribe_frames(self, symbols: Sequence[str]) -> list[str]:
+        """Frames to send right after connecting (subscriptions, heartbeat set-up)."""
+
+    def reset(self) -> None:
+        """Forget merged state: called on every (re)connect, before subscribing, so that a
+        delta from a new connection is never merged into an old snapshot."""
+        self.outbox.clear()
+
+    def restrict(self, symbols: Iterable[str] | None) -> None:
+        """Emit quotes only for ``symbols`` (venue-native); None: every symbol seen."""
+        self.only = None if symbols is None else frozenset(symbols)
+
+    def normalise_symbol(self, symbol: str) -> str:
+        """The venue-native spelling of a symbol typed by a user (case, separators)."""
+        return symbol.strip().upper()
+
+    # --- hot path --------------------------------------------------------------------------
+
+    @abstractmethod
+    def decode(self, raw: str | bytes, received_ms: int, emit: Emit) -> int:
+        """Turn one raw message into quotes passed to ``emit``; return how many.
+
+        0 means the message was understood but carries nothing for us (ignored). Raises
+        (``FeedParseError``, ``msgspec`` errors, ``ValueError``) on malformed input.
+        """

@@ -1,0 +1,156 @@
+"""Bybit v5 public ``tickers.{symbol}`` on the inverse (or linear) and spot sockets.
+
+Derivatives tickers arrive as a ``snapshot`` followed by ``delta`` messages that carry only
+the fields that changed: the adapter merges them per symbol, and a reconnect (``reset``)
+throws the merged state away so the next delta waits for a fresh snapshot. Spot tickers are
+always snapshots. Numbers arrive as strings; an empty string means "no value" (dated futures
+have ``"fundingRate": ""``).
+
+Docs: https://bybit-exchange.github.io/docs/v5/websocket/public/ticker
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+import msgspec
+
+from core.events import Kind, Quote
+from core.feeds.base import Adapter, Emit, Heartbeat, num, whole
+
+_MS_PER_HOUR = 3600 * 1000
+
+
+class _Ticker(msgspec.Struct, gc=False):
+    symbol: str | None = None
+    last: str | None = msgspec.field(default=None, name="lastPrice")
+    mark: str | None = msgspec.field(default=None, name="markPrice")
+    index: str | None = msgspec.field(default=None, name="indexPrice")
+    usd_index: str | None = msgspec.field(default=None, name="usdIndexPrice")
+    bid: str | None = msgspec.field(default=None, name="bid1Price")
+    ask: str | None = msgspec.field(default=None, name="ask1Price")
+    funding_rate: str | None = msgspec.field(default=None, name="fundingRate")
+    next_funding: str | None = msgspec.field(default=None, name="nextFundingTime")
+    interval_hours: str | None = msgspec.field(default=None, name="fundingIntervalHour")
+
+
+class _Message(msgspec.Struct, gc=False):
+    topic: str | None = None
+    type: str | None = None
+    ts: int | None = None
+    # Other topics carry lists (trades, klines): accepted here, then ignored.
+    data: _Ticker | list[msgspec.Raw] | None = None
+    op: str | None = None
+    success: bool | None = None
+    ret_msg: str | None = None
+
+
+class _State:
+    """The merged view of one symbol (floats, None where the venue gave no value)."""
+
+    __slots__ = (
+        "ask",
+        "bid",
+        "funding_interval_ms",
+        "funding_rate",
+        "index",
+        "last",
+        "mark",
+        "next_funding_ms",
+    )
+
+    def __init__(self) -> None:
+        self.last: float | None = None
+        self.mark: float | None = None
+        self.index: float | None = None
+        self.bid: float | None = None
+        self.ask: float | None = None
+        self.funding_rate: float | None = None
+        self.next_funding_ms: int | None = None
+        self.funding_interval_ms: int | None = None
+
+    def merge(self, t: _Ticker) -> None:
+        # A field absent from a delta (None) is unchanged; "" clears it.
+        if t.last is not None:
+            self.last = num(t.last)
+        if t.mark is not None:
+            self.mark = num(t.mark)
+        if t.index is not None:
+            self.index = num(t.index)
+        elif t.usd_index is not None:
+            self.index = num(t.usd_index)
+        if t.bid is not None:
+            self.bid = num(t.bid)
+        if t.ask is not None:
+            self.ask = num(t.ask)
+        if t.funding_rate is not None:
+            self.funding_rate = num(t.funding_rate)
+        if t.next_funding is not None:
+            self.next_funding_ms = whole(t.next_funding)
+        if t.interval_hours is not None:
+            hours = num(t.interval_hours)
+            self.funding_interval_ms = None if hours is None else int(hours * _MS_PER_HOUR)
+
+
+class BybitAdapter(Adapter):
+    venue = "bybit"
+    heartbeat = Heartbeat('{"op":"ping"}', 20.0)
+    # Bybit accepts at most 10 args per subscribe request on the spot socket.
+    _ARGS_PER_FRAME = 10
+
+    def __init__(self, socket: str = "inverse") -> None:
+        super().__init__(socket)
+        self._kind = Kind.SPOT if socket == "spot" else Kind.INVERSE_PERP
+        self._decoder = msgspec.json.Decoder(_Message)
+        self._state: dict[str, _State] = {}
+
+    def subscribe_frames(self, symbols: Sequence[str]) -> list[str]:
+        topics = [f"tickers.{s}" for s in symbols]
+        step = self._ARGS_PER_FRAME
+        return [
+            json.dumps({"op": "subscribe", "args": topics[i : i + step]})
+            for i in range(0, len(topics), step)
+        ]
+
+    def reset(self) -> None:
+        super().reset()
+        self._state.clear()
+
+    def decode(self, raw: str | bytes, received_ms: int, emit: Emit) -> int:
+        msg = self._decoder.decode(raw)
+        topic = msg.topic
+        data = msg.data
+        if topic is None or not topic.startswith("tickers.") or not isinstance(data, _Ticker):
+            if msg.success is False:
+                self.last_error = f"bybit refused {msg.op}: {msg.ret_msg}"
+            return 0
+        symbol = data.symbol or topic[8:]
+        if self.only is not None and symbol not in self.only:
+            return 0
+        if msg.type == "delta":
+            state = self._state.get(symbol)
+            if state is None:  # a delta with no snapshot to merge into: wait for one
+                return 0
+        else:
+            state = _State()
+            self._state[symbol] = state
+        state.merge(data)
+        emit(
+            Quote(
+                venue="bybit",
+                symbol=symbol,
+                kind=self._kind,
+                mark=state.mark,
+                index=state.index,
+                last=state.last,
+                bid=state.bid,
+                ask=state.ask,
+                funding_rate=state.funding_rate,
+                next_funding_ms=state.next_funding_ms,
+                funding_interval_ms=state.funding_interval_ms,
+                exchange_ms=msg.ts,
+                received_ms=received_ms,
+            )
+        )
+        return 1

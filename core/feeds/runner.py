@@ -1,0 +1,293 @@
+"""The one connection runner every venue shares.
+
+``FeedRunner`` connects an adapter to a URL and keeps it connected: subscribe on every
+connect (after the adapter forgot its merged state), send the venue's heartbeat, answer the
+venue's heartbeat requests, reconnect with capped exponential backoff and jitter, flag a
+symbol stale when it has not updated for ``stale_after_ms`` (and unflag it when data
+returns), and keep per-feed health counters. A malformed or unexpected message is counted and
+dropped; nothing a server sends can end ``run()`` — only ``stop()`` does.
+
+Clocks: staleness and quote timestamps use the injected ``now_ms``; heartbeat and backoff
+timing use the event loop's monotonic clock (they pace I/O, they are not data).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from collections import deque
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any
+
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import InvalidURI
+
+from core.events import FeedHealth, FeedState, Quote
+from core.feeds.base import Adapter
+from core.feeds.replay import FeedCounters
+
+log = logging.getLogger("hedgetop.feeds")
+
+
+def wall_ms() -> int:
+    """Wall-clock milliseconds since the epoch (the default ``now_ms``)."""
+    return time.time_ns() // 1_000_000
+
+
+class FeedRunner:
+    """Keep one adapter connected to one URL and hand every quote to ``on_quote``.
+
+    ``on_quote`` is called on the event loop, once per quote, and must be quick (store the
+    latest value; do not render). ``on_stale(symbol, stale, now_ms)`` is called when a symbol
+    becomes stale and when it recovers. Backoff before reconnect attempt ``n`` (counting from
+    0, reset once a connection delivered quotes) is ``min(backoff_max_s, backoff_initial_s ·
+    backoff_factor**n)``, reduced by a random fraction up to ``jitter``.
+    """
+
+    def __init__(
+        self,
+        adapter: Adapter,
+        url: str,
+        symbols: Sequence[str],
+        on_quote: Callable[[Quote], None],
+        *,
+        stale_after_ms: int = 15_000,
+        now_ms: Callable[[], int] = wall_ms,
+        backoff_initial_s: float = 0.5,
+        backoff_max_s: float = 30.0,
+        backoff_factor: float = 2.0,
+        jitter: float = 0.5,
+        silence_timeout_s: float | None = 60.0,
+        open_timeout_s: float = 10.0,
+        stale_check_s: float = 0.25,
+        on_stale: Callable[[str, bool, int], None] | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.adapter = adapter
+        self.url = url
+        self.symbols = [adapter.normalise_symbol(s) for s in symbols]
+        adapter.restrict(self.symbols or None)
+        self.on_quote = on_quote
+        self.stale_after_ms = stale_after_ms
+        self._now_ms = now_ms
+        self.backoff_initial_s = backoff_initial_s
+        self.backoff_max_s = backoff_max_s
+        self.backoff_factor = backoff_factor
+        self.jitter = jitter
+        self.silence_timeout_s = silence_timeout_s
+        self.open_timeout_s = open_timeout_s
+        self.stale_check_s = stale_check_s
+        self.on_stale = on_stale
+        self._rng = rng if rng is not None else random.Random()
+
+        self.counters = FeedCounters()
+        self.state = FeedState.CONNECTING
+        self.last_message_ms: int | None = None
+        self.last_error: str | None = None
+        self.callback_errors = 0
+        self.delays: deque[float] = deque(maxlen=64)  # recent backoff delays, seconds
+        self.connected = asyncio.Event()  # set while a connection is open
+        self._last_seen: dict[str, int] = {}
+        self._stale: set[str] = set()
+        self._stopping = False
+        self._stop_event: asyncio.Event | None = None
+        self._got_quotes = False
+
+    # --- public ----------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Connect, and reconnect, until ``stop()``. Raises only for a URL that can never work."""
+        self._stop_event = asyncio.Event()
+        if self._stopping:
+            self._stop_event.set()
+        start = self._now_ms()
+        for s in self.symbols:
+            self._last_seen.setdefault(s, start)
+        stale_task = asyncio.create_task(self._stale_loop())
+        attempt = 0
+        try:
+            while not self._stopping:
+                self._got_quotes = False
+                await self._until_stopped(self._session())
+                if self._stopping:
+                    break
+                self.counters.reconnects += 1
+                self.state = FeedState.RECONNECTING
+                if self._got_quotes:
+                    attempt = 0
+                delay = self.backoff_delay(attempt)
+                attempt += 1
+                self.delays.append(delay)
+                log.info("%s: reconnecting in %.2f s (%s)", self.url, delay, self.last_error)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stop_event.wait(), delay)
+        finally:
+            stale_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await stale_task
+            self.connected.clear()
+            self.state = FeedState.STOPPED
+
+    def stop(self) -> None:
+        """Ask ``run()`` to close the connection and return (safe to call more than once)."""
+        self._stopping = True
+        if self._stop_event is not None:
+            self._stop_event.set()
+
+    def backoff_delay(self, attempt: int) -> float:
+        base = min(self.backoff_max_s, self.backoff_initial_s * self.backoff_factor**attempt)
+        return base * (1.0 - self.jitter * self._rng.random())
+
+    def is_stale(self, symbol: str, now_ms: int) -> bool:
+        """No quote for ``symbol`` within ``stale_after_ms`` (or never one)."""
+        seen = self._last_seen.get(symbol)
+        return seen is None or now_ms - seen > self.stale_after_ms
+
+    def check_stale(self, now_ms: int) -> None:
+        """Flag symbols that went quiet (the runner calls this periodically)."""
+        limit = now_ms - self.stale_after_ms
+        for symbol, seen in self._last_seen.items():
+            if seen < limit and symbol not in self._stale:
+                self._stale.add(symbol)
+                self.counters.stale_periods += 1
+                log.info("%s %s: stale", self.adapter.venue, symbol)
+                if self.on_stale is not None:
+                    self.on_stale(symbol, True, now_ms)
+
+    def health(self, now_ms: int) -> FeedHealth:
+        c = self.counters
+        stale = tuple(sorted(s for s in self._last_seen if self.is_stale(s, now_ms)))
+        return FeedHealth(
+            venue=self.adapter.venue,
+            url=self.url,
+            state=self.state,
+            messages=c.messages,
+            quotes=c.quotes,
+            parse_errors=c.parse_errors,
+            ignored=c.ignored,
+            reconnects=c.reconnects,
+            stale_periods=c.stale_periods,
+            last_message_ms=self.last_message_ms,
+            stale_symbols=stale,
+        )
+
+    # --- internals -------------------------------------------------------------------------
+
+    async def _until_stopped(self, session: Coroutine[Any, Any, None]) -> None:
+        assert self._stop_event is not None
+        task = asyncio.ensure_future(session)
+        stopper = asyncio.ensure_future(self._stop_event.wait())
+        try:
+            await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopper.cancel()
+            if not task.done():
+                task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _session(self) -> None:
+        url = self.adapter.url_for(self.url, self.symbols)
+        try:
+            async with connect(
+                url,
+                open_timeout=self.open_timeout_s,
+                close_timeout=1.0,
+                max_size=2**23,
+                max_queue=1024,
+            ) as ws:
+                await self._serve(ws)
+        except InvalidURI as exc:
+            raise ValueError(f"invalid feed URL {url!r}: {exc}") from None
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # refused, reset, handshake failed, closed...: reconnect
+            self.last_error = f"{type(exc).__name__}: {exc}"
+
+    async def _serve(self, ws: ClientConnection) -> None:
+        adapter = self.adapter
+        adapter.reset()
+        for frame in adapter.subscribe_frames(self.symbols):
+            await ws.send(frame)
+        self.state = FeedState.LIVE
+        self.connected.set()
+        log.info("%s: connected", self.url)
+        beat = asyncio.create_task(self._heartbeat(ws))
+        decode = adapter.decode
+        emit = self._emit
+        outbox = adapter.outbox
+        counters = self.counters
+        now_ms = self._now_ms
+        try:
+            async for raw in ws:
+                counters.messages += 1
+                now = now_ms()
+                self.last_message_ms = now
+                try:
+                    n = decode(raw, now, emit)
+                except Exception:  # malformed or unexpected: counted and dropped
+                    counters.parse_errors += 1
+                    outbox.clear()
+                    continue
+                if n == 0:
+                    counters.ignored += 1
+                if outbox:
+                    for frame in outbox:
+                        await ws.send(frame)
+                    outbox.clear()
+            self.last_error = f"closed by server: {ws.close_code} {ws.close_reason}".strip()
+        finally:
+            self.connected.clear()
+            beat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await beat
+
+    def _emit(self, q: Quote) -> None:
+        self.counters.quotes += 1
+        self._got_quotes = True
+        symbol = q.symbol
+        self._last_seen[symbol] = q.received_ms
+        if self._stale and symbol in self._stale:
+            self._stale.discard(symbol)
+            log.info("%s %s: fresh again", self.adapter.venue, symbol)
+            if self.on_stale is not None:
+                self.on_stale(symbol, False, q.received_ms)
+        try:
+            self.on_quote(q)
+        except Exception:  # a consumer bug must not look like bad input or kill the feed
+            self.callback_errors += 1
+            if self.callback_errors == 1:
+                log.exception("on_quote failed (further failures counted, not logged)")
+
+    async def _heartbeat(self, ws: ClientConnection) -> None:
+        hb = self.adapter.heartbeat
+        periods = [p for p in (hb.interval_s if hb else None, self.silence_timeout_s) if p]
+        if not periods:
+            return
+        tick = max(0.005, min(periods) / 4)
+        loop = asyncio.get_running_loop()
+        seen = self.counters.messages
+        idle_since = last_ping = loop.time()
+        while True:
+            await asyncio.sleep(tick)
+            now = loop.time()
+            if self.counters.messages != seen:
+                seen = self.counters.messages
+                idle_since = now
+            idle = now - idle_since
+            due = hb is not None and now - last_ping >= hb.interval_s
+            if hb is not None and due and (not hb.only_when_idle or idle >= hb.interval_s):
+                await ws.send(hb.frame)
+                last_ping = now
+            if self.silence_timeout_s and idle >= self.silence_timeout_s:
+                self.last_error = f"no message for {idle:.1f} s"
+                await ws.close(code=1000, reason="silent")
+                return
+
+    async def _stale_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.stale_check_s)
+            self.check_stale(self._now_ms())
