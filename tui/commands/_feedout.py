@@ -1,0 +1,100 @@
+"""Output shared by ``hedgetop feed`` and ``hedgetop replay``: one line per quote (human or
+JSON) and the closing summary. Kept free of Textual and ccxt so both commands start fast."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from collections.abc import Callable, Mapping
+from typing import TextIO
+
+from core.events import Quote
+
+SUMMARY_KEYS = ("messages", "quotes", "parse_errors", "ignored", "reconnects", "stale_periods")
+
+
+def price_unit(symbol: str) -> str:
+    """The currency a symbol's prices are quoted in: spot pairs in their stablecoin, the
+    inverse contracts in USD."""
+    s = symbol.upper().replace("-", "").replace("_", "")
+    for stable in ("USDT", "USDC", "BUSD"):
+        if s.endswith(stable):
+            return stable
+    return "USD"
+
+
+def _utc(ms: int) -> str:
+    return dt.datetime.fromtimestamp(ms / 1000, tz=dt.UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+
+
+def _hours(ms: int) -> str:
+    hours = ms / 3_600_000
+    return f"{hours:g}h"
+
+
+def format_quote(q: Quote) -> str:
+    """One readable line; every number carries its unit."""
+    unit = price_unit(q.symbol)
+    parts = [f"{q.venue:<8} {q.symbol:<16} {q.kind.value:<12}"]
+    for name, value in (
+        ("mark", q.mark),
+        ("index", q.index),
+        ("last", q.last),
+        ("bid", q.bid),
+        ("ask", q.ask),
+    ):
+        if value is not None:
+            parts.append(f"{name} {value:.10g} {unit}")
+    if q.funding_rate is not None:
+        per = f"/{_hours(q.funding_interval_ms)}" if q.funding_interval_ms else ""
+        parts.append(f"funding {q.funding_rate * 100:.4f} %{per}")
+    if q.next_funding_ms is not None:
+        parts.append(f"next funding {_utc(q.next_funding_ms)}")
+    if q.exchange_ms is not None:
+        parts.append(f"at {_utc(q.exchange_ms)}")
+    return "  ".join(parts)
+
+
+def quote_json(q: Quote) -> str:
+    """The ``--json`` line: exactly the keys venue, symbol, kind, mark, index, last, bid,
+    ask, funding_rate, next_funding_ms, funding_interval_ms, exchange_ms, received_ms."""
+    return json.dumps(
+        {
+            "venue": q.venue,
+            "symbol": q.symbol,
+            "kind": q.kind.value,
+            "mark": q.mark,
+            "index": q.index,
+            "last": q.last,
+            "bid": q.bid,
+            "ask": q.ask,
+            "funding_rate": q.funding_rate,
+            "next_funding_ms": q.next_funding_ms,
+            "funding_interval_ms": q.funding_interval_ms,
+            "exchange_ms": q.exchange_ms,
+            "received_ms": q.received_ms,
+        },
+        separators=(",", ":"),
+    )
+
+
+def quote_printer(as_json: bool, out: TextIO | None = None) -> Callable[[Quote], None]:
+    stream = out if out is not None else sys.stdout
+    fmt = quote_json if as_json else format_quote
+
+    def show(q: Quote) -> None:
+        stream.write(fmt(q) + "\n")
+
+    return show
+
+
+def summary_json(counts: Mapping[str, int]) -> str:
+    return json.dumps({"summary": {k: int(counts[k]) for k in SUMMARY_KEYS}})
+
+
+def summary_text(title: str, counts: Mapping[str, int], extra: list[str] | None = None) -> str:
+    body = ", ".join(f"{counts[k]} {k.replace('_', ' ')}" for k in SUMMARY_KEYS)
+    lines = [f"{title}: {body}"]
+    lines.extend(f"  {line}" for line in extra or ())
+    return "\n".join(lines)
