@@ -1,0 +1,696 @@
+"""The portfolio configuration: TOML read with ``tomllib`` into strict, typed, frozen values.
+
+Validation is strict and hand-written so that every error can name the file, the key path
+(``hedges[1].entry``), the bad value and the line: unknown keys, wrong types, negative amounts,
+unknown venues or symbols (checked against ``core.instruments.lookup``). Secrets never live
+here: API keys come from environment variables only (see ``core.brokers.ccxt_live``), and a
+key that looks like one is refused.
+
+Location: ``--config PATH``, else ``<user config dir>/hedgetop/config.toml``; with neither, the
+demo portfolio (``core.demo``) on the built-in simulator.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from core.instruments import ContractSpec, UnknownInstrument, lookup
+
+VENUES: tuple[str, ...] = ("bybit", "binance", "okx", "deribit")
+SOCKETS: tuple[str, ...] = ("inverse", "spot")
+SPOT_VENUES: tuple[str, ...] = ("bybit", "binance", "okx")  # Deribit has no spot market
+MARGIN_MODES: tuple[str, ...] = ("isolated", "cross")
+SIDES: tuple[str, ...] = ("short", "long")
+BROKERS: tuple[str, ...] = ("paper", "ccxt")
+_SECRET_WORDS = ("secret", "api_key", "apikey", "password", "passphrase", "private_key")
+
+
+class ConfigError(ValueError):
+    """A config the user must fix. ``str(err)`` is one line: file, line, key path, value."""
+
+    def __init__(
+        self,
+        file: str,
+        key: str,
+        problem: str,
+        *,
+        value: object = None,
+        has_value: bool = True,
+        line: int | None = None,
+    ) -> None:
+        self.file = file
+        self.key = key
+        self.problem = problem
+        self.value = value
+        self.line = line
+        where = file if line is None else f"{file}:{line}"
+        subject = key if not has_value else f"{key} = {_show(value)}"
+        super().__init__(f"{where}: {subject}: {problem}" if key else f"{where}: {problem}")
+
+
+def _show(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+# --- the typed configuration ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class HoldingConfig:
+    coin: str  # upper-case coin code
+    amount: float  # coins held outside the futures wallets (S)
+    label: str = ""  # where they are, e.g. "cold wallet"
+
+
+@dataclass(frozen=True, slots=True)
+class HedgeConfig:
+    """A starting position (the ledger replays what happened since)."""
+
+    id: str
+    venue: str
+    symbol: str  # venue-native, normalised through core.instruments.lookup
+    coin: str  # settlement (contract) coin
+    side: str  # "short" | "long"
+    contracts: int
+    entry: float | None  # None only when flat (contracts == 0)
+    margin_coin: float  # coins in the futures wallet backing it (cross: the wallet balance)
+    margin_mode: str = "isolated"
+    leverage: float | None = None  # as configured; None when margin was given directly
+    hedges: str = ""  # the holding coin it protects (== coin for a direct hedge)
+    beta: float = 1.0  # proxy hedges: move of the hedged coin per move of the contract coin
+
+    @property
+    def proxy(self) -> bool:
+        return self.hedges != self.coin
+
+
+@dataclass(frozen=True, slots=True)
+class TargetConfig:
+    ratio: float  # wanted hedge ratio, e.g. 1.0
+    band: float = 0.05  # allowed |ratio - target| before the drift alert
+
+
+@dataclass(frozen=True, slots=True)
+class AlertConfig:
+    """Thresholds; each rule raises at its threshold and clears only past threshold + margin."""
+
+    liq_distance_pct: float = 20.0  # raise when |distance to liquidation| < this (%)
+    liq_clear_pct: float = 2.0  # clear once the distance is back above threshold + this
+    ratio_clear: float = 0.01  # drift alert clears once |drift| <= band - this
+    funding_against_apr_pct: float = 0.0  # raise when the position pays more than this APR (%)
+    funding_clear_apr_pct: float = 1.0  # clear once the APR is back above -threshold + this
+    basis_pct: float = 1.0  # raise when |basis| > this (%)
+    basis_clear_pct: float = 0.2  # clear once |basis| < threshold - this
+    stale: bool = True  # raise while data is stale
+    min_duration_ms: int = 0  # a condition must hold this long before raising
+    on_raise_command: tuple[str, ...] = ()  # argv run on raise ({message} {rule} {subject})
+
+
+@dataclass(frozen=True, slots=True)
+class FeedsConfig:
+    urls: Mapping[tuple[str, str], str] = field(default_factory=dict)  # (venue, socket) -> URL
+    stale_after_ms: int = 10_000
+    spot_venue: str | None = None  # where holdings are priced; None: first hedge venue with spot
+
+
+@dataclass(frozen=True, slots=True)
+class BrokerConfig:
+    kind: str = "paper"  # "paper" | "ccxt" (real orders, also needs trading_enabled)
+    fee_rate: float = 0.0005  # taker fee, fraction of the notional
+    slippage_bps: float = 2.0  # paper fills at mark +- this
+    max_contracts_per_action: int = 100_000
+    step_pct: float = 5.0  # +/- keys step the hedge ratio by this many percentage points
+    trading_enabled: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SimulatorConfig:
+    enabled: bool = False  # start the built-in exchange and point bybit/binance feeds at it
+    seed: int = 1
+    speed: float = 1.0
+    chaos: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    source: Path | None  # the file read; None for the demo
+    holdings: tuple[HoldingConfig, ...] = ()
+    hedges: tuple[HedgeConfig, ...] = ()
+    targets: Mapping[str, TargetConfig] = field(default_factory=dict)
+    alerts: AlertConfig = field(default_factory=AlertConfig)
+    feeds: FeedsConfig = field(default_factory=FeedsConfig)
+    broker: BrokerConfig = field(default_factory=BrokerConfig)
+    simulator: SimulatorConfig = field(default_factory=SimulatorConfig)
+    database: Path | None = None  # None: the platform's user data dir
+    snapshot_interval_ms: int = 250  # engine tick (UI refresh source)
+    record_interval_ms: int = 1000  # the recorder keeps one snapshot per this
+    theme: str = ""  # "" : the dashboard's default
+    keys: Mapping[str, str] = field(default_factory=dict)  # dashboard action -> key
+    demo: bool = False
+
+    def hedge(self, hedge_id: str) -> HedgeConfig:
+        for h in self.hedges:
+            if h.id == hedge_id:
+                return h
+        raise KeyError(hedge_id)
+
+    def specs(self) -> dict[tuple[str, str], ContractSpec]:
+        """The built-in contract spec of every configured hedge, keyed (venue, symbol)."""
+        return {(h.venue, h.symbol): lookup(h.venue, h.symbol) for h in self.hedges}
+
+    def coins(self) -> tuple[str, ...]:
+        """Every coin involved (holdings, hedged coins, contract coins), in config order."""
+        seen: dict[str, None] = {}
+        for ho in self.holdings:
+            seen[ho.coin] = None
+        for h in self.hedges:
+            seen[h.hedges] = None
+            seen[h.coin] = None
+        return tuple(seen)
+
+
+# --- locating ---------------------------------------------------------------------------------
+
+
+def default_config_path() -> Path:
+    """``<user config dir>/hedgetop/config.toml`` (platformdirs)."""
+    import platformdirs
+
+    return Path(platformdirs.user_config_dir("hedgetop")) / "config.toml"
+
+
+def default_database_path() -> Path:
+    """``<user data dir>/hedgetop/history.db`` (platformdirs)."""
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("hedgetop")) / "history.db"
+
+
+def resolve_config_path(cli_path: str | Path | None) -> Path | None:
+    """The config to read: ``--config`` if given (it must exist), else the default location if
+    a file is there, else None (the demo)."""
+    if cli_path is not None and str(cli_path) != "":
+        path = Path(cli_path).expanduser()
+        if not path.is_file():
+            raise ConfigError(str(path), "", "no such config file", has_value=False)
+        return path
+    default = default_config_path()
+    return default if default.is_file() else None
+
+
+def load_config(path: Path | str | None) -> Config:
+    """Read and validate ``path``; with None, the default location, else the demo portfolio."""
+    resolved = resolve_config_path(path)
+    if resolved is None:
+        from core.demo import demo_config
+
+        return demo_config()
+    try:
+        raw = resolved.read_bytes()
+    except OSError as exc:
+        raise ConfigError(
+            str(resolved), "", f"cannot read: {exc.strerror}", has_value=False
+        ) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            str(resolved), "", f"not UTF-8 text ({exc.reason})", has_value=False
+        ) from None
+    return parse_config(text, source=resolved)
+
+
+def parse_config(text: str, *, source: Path | str = "<config>") -> Config:
+    """Validate TOML ``text``; ``source`` names the file in errors."""
+    name = str(source)
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        msg = str(exc)
+        m = re.search(r"\(at line (\d+), column \d+\)", msg)
+        line = int(m.group(1)) if m else None
+        raise ConfigError(
+            name, "", f"TOML syntax error: {msg}", has_value=False, line=line
+        ) from None
+    return _Validator(name, text).config(data, Path(source) if name != "<config>" else None)
+
+
+# --- validation -------------------------------------------------------------------------------
+
+_MISSING = object()
+_COIN_RE = re.compile(r"^[A-Z0-9]{2,10}$")
+_ID_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,40}$")
+_ACTION_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+
+
+class _Validator:
+    def __init__(self, file: str, text: str) -> None:
+        self.file = file
+        self.lines = text.splitlines()
+
+    # errors and lines
+
+    def fail(self, key: str, problem: str, value: object = _MISSING) -> ConfigError:
+        return ConfigError(
+            self.file,
+            key,
+            problem,
+            value=None if value is _MISSING else value,
+            has_value=value is not _MISSING,
+            line=self.line_of(key),
+        )
+
+    def line_of(self, key: str) -> int | None:
+        """Best-effort line of ``key`` (``hedges[1].entry``, ``broker.fee_rate``...)."""
+        parts: list[tuple[str, int | None]] = []
+        for seg in key.split("."):
+            m = re.fullmatch(r"(.+?)\[(\d+)\]", seg)
+            parts.append((m.group(1), int(m.group(2))) if m else (seg, None))
+        if not parts:
+            return None
+        headers: list[tuple[int, str, bool]] = []  # (line index, dotted name, array?)
+        for i, line in enumerate(self.lines):
+            hm = re.match(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?", line)
+            if hm:
+                dotted = ".".join(p.strip().strip('"') for p in hm.group(2).split("."))
+                headers.append((i, dotted, hm.group(1) == "[["))
+        start, end, consumed = 0, len(self.lines), 0
+        for n in range(len(parts), 0, -1):
+            names = [p[0] for p in parts[:n]]
+            dotted = ".".join(names)
+            index = parts[n - 1][1]
+            matches = [h for h in headers if h[1] == dotted]
+            if not matches:
+                continue
+            if index is not None:
+                if index >= len(matches) or not matches[index][2]:
+                    continue
+                hdr = matches[index]
+            else:
+                hdr = matches[0]
+            start = hdr[0]
+            later = [h[0] for h in headers if h[0] > start]
+            end = later[0] if later else len(self.lines)
+            consumed = n
+            break
+        else:
+            firsts = [h[0] for h in headers]
+            end = firsts[0] if firsts else len(self.lines)
+        if consumed == len(parts):
+            return start + 1
+        name = parts[consumed][0]
+        pat = re.compile(rf'^\s*("{re.escape(name)}"|{re.escape(name)})\s*[=.]')
+        for i in range(start, end):
+            if pat.match(self.lines[i]):
+                return i + 1
+        return start + 1 if consumed else None
+
+    # typed getters
+
+    def table(self, value: object, key: str) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            raise self.fail(key, "must be a table", value)
+        return value
+
+    def keys(self, tbl: Mapping[str, Any], allowed: tuple[str, ...], prefix: str) -> None:
+        for k in tbl:
+            path = f"{prefix}.{k}" if prefix else k
+            if any(w in k.lower() for w in _SECRET_WORDS):
+                raise self.fail(
+                    path,
+                    "secrets do not belong in the config: set them in environment variables",
+                    "<hidden>",
+                )
+            if k not in allowed:
+                raise self.fail(path, f"unknown key (known here: {', '.join(allowed)})", tbl[k])
+
+    def number(
+        self,
+        tbl: Mapping[str, Any],
+        k: str,
+        prefix: str,
+        default: float | object | None = _MISSING,
+        *,
+        minimum: float | None = None,
+        positive: bool = False,
+        maximum: float | None = None,
+    ) -> Any:
+        path = f"{prefix}.{k}" if prefix else k
+        if k not in tbl:
+            if default is _MISSING:
+                raise self.fail(path, "is required")
+            return default
+        v = tbl[k]
+        if isinstance(v, bool) or not isinstance(v, int | float):
+            raise self.fail(path, "must be a number", v)
+        f = float(v)
+        if not math.isfinite(f):
+            raise self.fail(path, "must be a finite number", v)
+        if positive and f <= 0:
+            raise self.fail(path, "must be greater than 0", v)
+        if minimum is not None and f < minimum:
+            raise self.fail(path, f"must be at least {minimum:g}", v)
+        if maximum is not None and f > maximum:
+            raise self.fail(path, f"must be at most {maximum:g}", v)
+        return f
+
+    def integer(
+        self,
+        tbl: Mapping[str, Any],
+        k: str,
+        prefix: str,
+        default: int | object = _MISSING,
+        *,
+        minimum: int | None = None,
+        maximum: int | None = None,
+    ) -> Any:
+        path = f"{prefix}.{k}" if prefix else k
+        if k not in tbl:
+            if default is _MISSING:
+                raise self.fail(path, "is required")
+            return default
+        v = tbl[k]
+        if isinstance(v, bool) or not isinstance(v, int):
+            raise self.fail(path, "must be a whole number", v)
+        if minimum is not None and v < minimum:
+            raise self.fail(path, f"must be at least {minimum}", v)
+        if maximum is not None and v > maximum:
+            raise self.fail(path, f"must be at most {maximum}", v)
+        return v
+
+    def string(
+        self,
+        tbl: Mapping[str, Any],
+        k: str,
+        prefix: str,
+        default: str | object | None = _MISSING,
+        *,
+        choices: tuple[str, ...] | None = None,
+    ) -> Any:
+        path = f"{prefix}.{k}" if prefix else k
+        if k not in tbl:
+            if default is _MISSING:
+                raise self.fail(path, "is required")
+            return default
+        v = tbl[k]
+        if not isinstance(v, str):
+            raise self.fail(path, "must be a string", v)
+        if choices is not None and v.strip().lower() not in choices:
+            raise self.fail(path, f"must be one of {', '.join(choices)}", v)
+        return v.strip().lower() if choices is not None else v
+
+    def boolean(self, tbl: Mapping[str, Any], k: str, prefix: str, default: bool) -> bool:
+        path = f"{prefix}.{k}" if prefix else k
+        if k not in tbl:
+            return default
+        v = tbl[k]
+        if not isinstance(v, bool):
+            raise self.fail(path, "must be true or false", v)
+        return v
+
+    def coin(self, tbl: Mapping[str, Any], k: str, prefix: str) -> str:
+        v = self.string(tbl, k, prefix)
+        c = str(v).strip().upper()
+        if not _COIN_RE.match(c):
+            raise self.fail(f"{prefix}.{k}", "must be a coin code such as BTC", v)
+        return c
+
+    # sections
+
+    def config(self, data: dict[str, Any], source: Path | None) -> Config:
+        top = (
+            "holdings",
+            "hedges",
+            "targets",
+            "alerts",
+            "feeds",
+            "broker",
+            "simulator",
+            "database",
+            "snapshot_interval_ms",
+            "record_interval_ms",
+            "theme",
+            "keys",
+        )
+        self.keys(data, top, "")
+        holdings = self.holdings(data.get("holdings", []))
+        hedges = self.hedges(data.get("hedges", []), holdings)
+        targets = self.targets(data.get("targets", {}), holdings, hedges)
+        db = self.string(data, "database", "", None)
+        database = None
+        if db is not None:
+            if not str(db).strip():
+                raise self.fail("database", "must not be empty", db)
+            database = Path(str(db)).expanduser()
+            if not database.is_absolute() and source is not None:
+                database = source.parent / database
+        snap = self.integer(data, "snapshot_interval_ms", "", 250, minimum=50, maximum=60_000)
+        rec = self.integer(data, "record_interval_ms", "", 1000, minimum=snap, maximum=3_600_000)
+        theme = str(self.string(data, "theme", "", "")).strip()
+        return Config(
+            source=source,
+            holdings=holdings,
+            hedges=hedges,
+            targets=targets,
+            alerts=self.alerts(data.get("alerts", {})),
+            feeds=self.feeds(data.get("feeds", {}), hedges),
+            broker=self.broker(data.get("broker", {})),
+            simulator=self.simulator(data.get("simulator", {})),
+            database=database,
+            snapshot_interval_ms=int(snap),
+            record_interval_ms=int(rec),
+            theme=theme,
+            keys=self.keymap(data.get("keys", {})),
+        )
+
+    def array(self, value: object, key: str) -> list[dict[str, Any]]:
+        if not isinstance(value, list):
+            raise self.fail(key, f"must be an array of tables ([[{key}]])", value)
+        return [self.table(v, f"{key}[{i}]") for i, v in enumerate(value)]
+
+    def holdings(self, value: object) -> tuple[HoldingConfig, ...]:
+        out = []
+        for i, tbl in enumerate(self.array(value, "holdings")):
+            p = f"holdings[{i}]"
+            self.keys(tbl, ("coin", "amount", "label"), p)
+            out.append(
+                HoldingConfig(
+                    coin=self.coin(tbl, "coin", p),
+                    amount=self.number(tbl, "amount", p, minimum=0.0),
+                    label=str(self.string(tbl, "label", p, "")),
+                )
+            )
+        return tuple(out)
+
+    def hedges(self, value: object, holdings: tuple[HoldingConfig, ...]) -> tuple[HedgeConfig, ...]:
+        allowed = (
+            "id",
+            "venue",
+            "symbol",
+            "side",
+            "contracts",
+            "size_usd",
+            "entry",
+            "margin",
+            "margin_mode",
+            "leverage",
+            "hedges",
+            "beta",
+        )
+        out: list[HedgeConfig] = []
+        ids: set[str] = set()
+        for i, tbl in enumerate(self.array(value, "hedges")):
+            p = f"hedges[{i}]"
+            self.keys(tbl, allowed, p)
+            venue = self.string(tbl, "venue", p, choices=VENUES)
+            sym_in = self.string(tbl, "symbol", p)
+            try:
+                spec = lookup(venue, sym_in)
+            except UnknownInstrument as exc:
+                raise self.fail(f"{p}.symbol", str(exc), sym_in) from None
+            hid = str(self.string(tbl, "id", p, f"{spec.venue}:{spec.symbol}"))
+            if not _ID_RE.match(hid):
+                raise self.fail(f"{p}.id", "use 1-40 letters, digits, _ . : -", hid)
+            if hid in ids:
+                raise self.fail(f"{p}.id", "duplicate hedge id", hid)
+            ids.add(hid)
+            side = self.string(tbl, "side", p, "short", choices=SIDES)
+            if "contracts" in tbl and "size_usd" in tbl:
+                raise self.fail(f"{p}.size_usd", "give contracts or size_usd, not both", None)
+            if "contracts" in tbl:
+                contracts = int(self.integer(tbl, "contracts", p, minimum=0))
+            elif "size_usd" in tbl:
+                size = self.number(tbl, "size_usd", p, minimum=0.0)
+                from core.instruments import contracts_from_size_usd
+
+                contracts = contracts_from_size_usd(spec, size)
+                if size > 0 and contracts == 0:
+                    lot = spec.face_value_usd * spec.lot_contracts
+                    raise self.fail(
+                        f"{p}.size_usd",
+                        f"smaller than one lot of {spec.symbol} ({lot:g} USD)",
+                        tbl["size_usd"],
+                    )
+            else:
+                raise self.fail(f"{p}.contracts", "is required (or size_usd)")
+            entry = self.number(tbl, "entry", p, None, positive=True)
+            if entry is None and contracts > 0:
+                raise self.fail(f"{p}.entry", "is required for an open position")
+            leverage = self.number(tbl, "leverage", p, None, positive=True, maximum=200.0)
+            mode = self.string(tbl, "margin_mode", p, "isolated", choices=MARGIN_MODES)
+            size_usd = contracts * spec.face_value_usd
+            if "margin" in tbl:
+                margin = self.number(tbl, "margin", p, minimum=0.0)
+            elif contracts > 0 and entry is not None:
+                # without margin: leverage L means isolated margin Q/P0/L; neither means 1x
+                margin = size_usd / entry / (leverage or 1.0)
+            else:
+                margin = 0.0
+            hedged = spec.coin
+            if "hedges" in tbl:
+                hedged = self.coin(tbl, "hedges", p)
+            beta = self.number(tbl, "beta", p, 1.0, positive=True, maximum=20.0)
+            if hedged == spec.coin and beta != 1.0:
+                raise self.fail(
+                    f"{p}.beta", f"only a proxy hedge (hedges != {spec.coin}) has a beta", beta
+                )
+            if hedged != spec.coin and not any(h.coin == hedged for h in holdings):
+                raise self.fail(f"{p}.hedges", "no [[holdings]] entry has this coin", hedged)
+            out.append(
+                HedgeConfig(
+                    id=hid,
+                    venue=spec.venue,
+                    symbol=spec.symbol,
+                    coin=spec.coin,
+                    side=side,
+                    contracts=contracts,
+                    entry=entry,
+                    margin_coin=margin,
+                    margin_mode=mode,
+                    leverage=leverage,
+                    hedges=hedged,
+                    beta=beta,
+                )
+            )
+        return tuple(out)
+
+    def targets(
+        self, value: object, holdings: tuple[HoldingConfig, ...], hedges: tuple[HedgeConfig, ...]
+    ) -> dict[str, TargetConfig]:
+        tbl = self.table(value, "targets")
+        known = {h.coin for h in holdings} | {h.hedges for h in hedges} | {h.coin for h in hedges}
+        out: dict[str, TargetConfig] = {}
+        for coin_key, spec in tbl.items():
+            p = f"targets.{coin_key}"
+            coin = coin_key.strip().upper()
+            if coin not in known:
+                raise self.fail(p, "no holding or hedge with this coin", spec)
+            t = self.table(spec, p)
+            self.keys(t, ("ratio", "band"), p)
+            ratio = self.number(t, "ratio", p, minimum=0.0, maximum=3.0)
+            band = self.number(t, "band", p, 0.05, positive=True, maximum=1.0)
+            out[coin] = TargetConfig(ratio=ratio, band=band)
+        return out
+
+    def alerts(self, value: object) -> AlertConfig:
+        p = "alerts"
+        t = self.table(value, p)
+        d = AlertConfig()
+        self.keys(t, tuple(AlertConfig.__dataclass_fields__), p)
+        cmd: tuple[str, ...] = ()
+        if "on_raise_command" in t:
+            v = t["on_raise_command"]
+            if not isinstance(v, list) or not all(isinstance(x, str) and x for x in v):
+                raise self.fail(
+                    f"{p}.on_raise_command", "must be an argv list of strings (no shell)", v
+                )
+            cmd = tuple(v)
+        return AlertConfig(
+            liq_distance_pct=self.number(t, "liq_distance_pct", p, d.liq_distance_pct, minimum=0),
+            liq_clear_pct=self.number(t, "liq_clear_pct", p, d.liq_clear_pct, minimum=0),
+            ratio_clear=self.number(t, "ratio_clear", p, d.ratio_clear, minimum=0),
+            funding_against_apr_pct=self.number(
+                t, "funding_against_apr_pct", p, d.funding_against_apr_pct, minimum=0
+            ),
+            funding_clear_apr_pct=self.number(
+                t, "funding_clear_apr_pct", p, d.funding_clear_apr_pct, minimum=0
+            ),
+            basis_pct=self.number(t, "basis_pct", p, d.basis_pct, positive=True),
+            basis_clear_pct=self.number(t, "basis_clear_pct", p, d.basis_clear_pct, minimum=0),
+            stale=self.boolean(t, "stale", p, d.stale),
+            min_duration_ms=int(self.integer(t, "min_duration_ms", p, 0, minimum=0)),
+            on_raise_command=cmd,
+        )
+
+    def feeds(self, value: object, hedges: tuple[HedgeConfig, ...]) -> FeedsConfig:
+        p = "feeds"
+        t = self.table(value, p)
+        self.keys(t, ("stale_after_ms", "spot_venue", *VENUES), p)
+        urls: dict[tuple[str, str], str] = {}
+        for venue in VENUES:
+            if venue not in t:
+                continue
+            vt = self.table(t[venue], f"{p}.{venue}")
+            self.keys(vt, SOCKETS, f"{p}.{venue}")
+            for sock in SOCKETS:
+                if sock in vt:
+                    url = str(self.string(vt, sock, f"{p}.{venue}")).strip()
+                    if not re.match(r"^wss?://[^\s/]+", url):
+                        raise self.fail(f"{p}.{venue}.{sock}", "must be a ws:// or wss:// URL", url)
+                    urls[(venue, sock)] = url
+        spot = self.string(t, "spot_venue", p, None, choices=SPOT_VENUES)
+        return FeedsConfig(
+            urls=urls,
+            stale_after_ms=int(
+                self.integer(t, "stale_after_ms", p, 10_000, minimum=500, maximum=3_600_000)
+            ),
+            spot_venue=spot,
+        )
+
+    def broker(self, value: object) -> BrokerConfig:
+        p = "broker"
+        t = self.table(value, p)
+        d = BrokerConfig()
+        self.keys(t, tuple(BrokerConfig.__dataclass_fields__), p)
+        return BrokerConfig(
+            kind=self.string(t, "kind", p, "paper", choices=BROKERS),
+            fee_rate=self.number(t, "fee_rate", p, d.fee_rate, minimum=0.0, maximum=0.01),
+            slippage_bps=self.number(t, "slippage_bps", p, d.slippage_bps, minimum=0, maximum=500),
+            max_contracts_per_action=int(
+                self.integer(
+                    t, "max_contracts_per_action", p, d.max_contracts_per_action, minimum=1
+                )
+            ),
+            step_pct=self.number(t, "step_pct", p, d.step_pct, positive=True, maximum=100.0),
+            trading_enabled=self.boolean(t, "trading_enabled", p, False),
+        )
+
+    def simulator(self, value: object) -> SimulatorConfig:
+        p = "simulator"
+        t = self.table(value, p)
+        self.keys(t, ("enabled", "seed", "speed", "chaos"), p)
+        return SimulatorConfig(
+            enabled=self.boolean(t, "enabled", p, False),
+            seed=int(self.integer(t, "seed", p, 1, minimum=0)),
+            speed=self.number(t, "speed", p, 1.0, positive=True, maximum=10_000.0),
+            chaos=str(self.string(t, "chaos", p, "")),
+        )
+
+    def keymap(self, value: object) -> dict[str, str]:
+        t = self.table(value, "keys")
+        out: dict[str, str] = {}
+        for action, key in t.items():
+            p = f"keys.{action}"
+            if not _ACTION_RE.match(action):
+                raise self.fail(p, "action names are lower_case_words", key)
+            if not isinstance(key, str) or not key.strip():
+                raise self.fail(p, "must be a key name such as 'plus' or 'ctrl+r'", key)
+            out[action] = key.strip()
+        return out

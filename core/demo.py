@@ -1,0 +1,115 @@
+"""The demo portfolio: what ``hedgetop`` shows with no config at all, on the built-in simulator.
+
+A few holdings hedged on the two venues the simulator speaks (Bybit inverse, Binance COIN-M):
+
+- BTC: 0.5 BTC in a cold wallet, 1.5 BTC on Bybit as the margin of a 1x short (never
+  liquidated: the margin is the coin itself, so equity tracks the maintenance margin).
+- ADA: held on a wallet, hedged 90 % with a 3x short on Binance COIN-M (liquidation exists).
+- XRP: hedged 80 % on Bybit with a 2x short.
+- SOL: hedged by proxy with a Binance BTC short (beta 1.5 to BTC), 2x, about half the exposure.
+
+Entries are the simulator's start prices, so the session opens near flat.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from core.config import (
+    AlertConfig,
+    BrokerConfig,
+    Config,
+    HedgeConfig,
+    HoldingConfig,
+    SimulatorConfig,
+    TargetConfig,
+)
+from core.instruments import contracts_from_size_usd, lookup
+
+DEMO_COINS: tuple[str, ...] = ("BTC", "SOL", "ADA", "XRP")
+
+
+def start_prices() -> dict[str, float]:
+    """The simulator's start prices for the demo coins."""
+    from core.sim.model import COIN_TABLE
+
+    return {c: COIN_TABLE[c].start_price for c in DEMO_COINS}
+
+
+def _hedge(
+    hid: str,
+    venue: str,
+    coin: str,
+    hedged_coin_amount: float,
+    price: float,
+    *,
+    leverage: float,
+    hedges: str | None = None,
+    beta: float = 1.0,
+) -> HedgeConfig:
+    spec = lookup(venue, coin)
+    contracts = contracts_from_size_usd(spec, hedged_coin_amount * price)
+    size_usd = contracts * spec.face_value_usd
+    return HedgeConfig(
+        id=hid,
+        venue=spec.venue,
+        symbol=spec.symbol,
+        coin=spec.coin,
+        side="short",
+        contracts=contracts,
+        entry=price,
+        margin_coin=size_usd / price / leverage,
+        margin_mode="isolated",
+        leverage=leverage,
+        hedges=hedges or spec.coin,
+        beta=beta,
+    )
+
+
+def demo_config(prices: Mapping[str, float] | None = None, *, seed: int = 1) -> Config:
+    """The demo portfolio with entries at ``prices`` (default: the simulator's start prices)."""
+    p = dict(prices) if prices is not None else start_prices()
+    ada_spot = 30_000.0
+    xrp_spot = 6_000.0
+    sol_spot = 400.0
+    # x = r·S / (1 − r/L): the short of x coins with margin x/L reaches ratio r on S + x/L
+    ada_hedged = 0.9 * ada_spot / (1 - 0.9 / 3)
+    xrp_hedged = 0.8 * xrp_spot / (1 - 0.8 / 2)
+    # proxy: hedged SOL-equivalent = (Q/P0)·P_btc / (beta·P_sol); half of the SOL held
+    sol_beta = 1.5
+    btc_for_sol = 0.5 * sol_spot * p["SOL"] * sol_beta / p["BTC"]
+    hedges = (
+        _hedge("btc-bybit", "bybit", "BTC", 1.5, p["BTC"], leverage=1.0),
+        _hedge("ada-binance", "binance", "ADA", ada_hedged, p["ADA"], leverage=3.0),
+        _hedge("xrp-bybit", "bybit", "XRP", xrp_hedged, p["XRP"], leverage=2.0),
+        _hedge(
+            "sol-proxy-btc",
+            "binance",
+            "BTC",
+            btc_for_sol,
+            p["BTC"],
+            leverage=2.0,
+            hedges="SOL",
+            beta=sol_beta,
+        ),
+    )
+    return Config(
+        source=None,
+        holdings=(
+            HoldingConfig("BTC", 0.5, "cold wallet"),
+            HoldingConfig("SOL", sol_spot, "staking"),
+            HoldingConfig("ADA", ada_spot, "hardware wallet"),
+            HoldingConfig("XRP", xrp_spot, "exchange"),
+        ),
+        hedges=hedges,
+        targets={
+            "BTC": TargetConfig(0.7, 0.05),
+            "SOL": TargetConfig(0.5, 0.1),
+            "ADA": TargetConfig(0.9, 0.05),
+            "XRP": TargetConfig(0.8, 0.05),
+        },
+        alerts=AlertConfig(),
+        broker=BrokerConfig(),
+        simulator=SimulatorConfig(enabled=True, seed=seed, speed=1.0),
+        demo=True,
+    )

@@ -1,0 +1,751 @@
+"""The engine: latest quotes + the portfolio -> immutable snapshots; resize plans; fills.
+
+It owns the latest quote per (venue, symbol) and each hedge's position (config start + the
+ledger's fills and funding replayed). ``on_quote`` only stores the quote (cheap per message);
+``advance(now_ms)`` settles funding; ``snapshot(now_ms)`` computes every figure with the pure
+functions of ``core.inverse`` / ``core.liquidation``. It never renders and never opens a file:
+the ledger is injected and written before a fill changes the position.
+
+Attribution (so that the portfolio total counts everything once):
+- a hedge's margin coins are exposure in its *settlement* coin (the BTC margin of a BTC proxy
+  short counts in the BTC holding, ``M``);
+- a hedge's short leg (hedged amount, PnL) belongs to the holding it *hedges*. A proxy short of
+  Q USD at entry P0 on coin c hedges ``(Q/P0)·P_c / (beta·P_h)`` coins of holding h: the USD
+  delta of the short, ``−(Q/P0)·P_c``, is worth ``1/beta`` of the same USD of h.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from core import inverse, liquidation
+from core.brokers.paper import PaperBroker
+from core.config import SPOT_VENUES, Config, HedgeConfig
+from core.events import FeedHealth, Fill, FundingEvent, OrderSide, Quote
+from core.instruments import ContractSpec, contracts_from_size_usd, lookup, size_usd_from_contracts
+from core.ledger import Ledger
+from core.snapshot import HedgeSnapshot, HoldingSnapshot, PortfolioSnapshot
+
+H8_MS = 8 * 3600 * 1000
+HOUR_MS = 3600 * 1000
+RECENT_FILLS = 10
+
+
+class PlanRefused(ValueError):  # noqa: N818 (reads better at the call site)
+    """``execute`` was handed a plan that cannot run (refused, or the position moved)."""
+
+
+def spot_symbol(venue: str, coin: str) -> str:
+    """The venue-native USDT spot pair of ``coin`` (Bybit/Binance ``BTCUSDT``, OKX ``BTC-USDT``)."""
+    return f"{coin}-USDT" if venue == "okx" else f"{coin}USDT"
+
+
+@dataclass(frozen=True, slots=True)
+class ResizePlan:
+    """A previewed order on one hedge, and the portfolio as it would be after it.
+
+    ``refusal`` is None when ``execute`` may run it; otherwise it says why not (would flip the
+    hedge, exceeds the per-action maximum, no price, nothing to do...).
+    """
+
+    hedge_id: str
+    venue: str
+    symbol: str
+    created_ms: int
+    side: OrderSide | None  # None: no order
+    contracts: int  # >= 0, a multiple of the lot
+    size_usd: float
+    mark: float | None
+    expected_price: float | None
+    fee_coin: float | None
+    coin: str
+    contracts_before: int
+    contracts_after: int
+    ratio_before: float | None
+    ratio_after: float | None
+    target_ratio: float | None
+    net_delta_after_coin: float | None
+    net_delta_after_usd: float | None
+    liq_price_after: float | None
+    hedge_after: HedgeSnapshot | None
+    holding_after: HoldingSnapshot | None
+    refusal: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.refusal is None and self.contracts > 0 and self.side is not None
+
+
+@dataclass(slots=True)
+class _Position:
+    cfg: HedgeConfig
+    spec: ContractSpec
+    contracts: int
+    entry: float | None
+    margin_coin: float
+    realized_pnl_coin: float = 0.0  # fills: realised PnL minus fees
+    funding_accrued_coin: float = 0.0
+    settled_ms: set[int] = field(default_factory=set)  # funding times already settled
+    pending_ms: int | None = None  # next funding time being watched
+    pending_rate: float | None = None  # the rate in force for it (last seen before it)
+    pending_mark: float | None = None
+    cont_last_ms: int | None = None  # continuous funding: accrued up to here
+    cont_unbooked_coin: float = 0.0
+    cont_hour: int | None = None
+
+    @property
+    def size_usd(self) -> float:
+        return size_usd_from_contracts(self.spec, self.contracts)
+
+    def copy(self) -> _Position:
+        return dataclasses.replace(self, settled_ms=set(self.settled_ms))
+
+
+def _order_side(position_side: str, increase: bool) -> OrderSide:
+    """Increasing a short sells; reducing it buys (and the mirror for a long)."""
+    if position_side == "short":
+        return OrderSide.SELL if increase else OrderSide.BUY
+    return OrderSide.BUY if increase else OrderSide.SELL
+
+
+def _apply_fill(
+    pos: _Position, increase: bool, contracts: int, price: float, fee: float
+) -> tuple[float, float | None]:
+    """Apply a fill to ``pos`` in place; returns (realised PnL in coin, entry after)."""
+    q = size_usd_from_contracts(pos.spec, contracts)
+    realized = 0.0
+    if increase:
+        if pos.contracts == 0 or pos.entry is None:
+            pos.entry = price
+        else:
+            pos.entry = inverse.average_entry(pos.size_usd, pos.entry, q, price)
+        pos.contracts += contracts
+    else:
+        assert pos.entry is not None
+        realized = inverse.realized_pnl_coin(pos.cfg.side, q, pos.entry, price)
+        pos.contracts -= contracts
+        if pos.contracts == 0:
+            pos.entry = None
+    pos.margin_coin += realized - fee
+    pos.realized_pnl_coin += realized - fee
+    return realized, pos.entry
+
+
+class Engine:
+    """Portfolio state and metrics; see the module docstring.
+
+    ``specs`` maps (venue, symbol) to contract specs (e.g. refreshed from ccxt); hedges not in
+    it use the built-in table. ``now_ms`` is the session start (market clock).
+    """
+
+    def __init__(
+        self,
+        config: Config,
+        specs: Mapping[tuple[str, str], ContractSpec] | None,
+        ledger: Ledger,
+        now_ms: int,
+        *,
+        broker: PaperBroker | None = None,
+    ) -> None:
+        self.config = config
+        self.ledger = ledger
+        self.session_start_ms = now_ms
+        self.broker = broker or PaperBroker(config.broker.fee_rate, config.broker.slippage_bps)
+        self.spot_venue = config.feeds.spot_venue or next(
+            (h.venue for h in config.hedges if h.venue in SPOT_VENUES), None
+        )
+        self._quotes: dict[tuple[str, str], Quote] = {}
+        self._positions: dict[str, _Position] = {}
+        for h in config.hedges:
+            spec = (specs or {}).get((h.venue, h.symbol)) or lookup(h.venue, h.symbol)
+            self._positions[h.id] = _Position(
+                cfg=h,
+                spec=spec,
+                contracts=h.contracts,
+                entry=h.entry if h.contracts > 0 else None,
+                margin_coin=h.margin_coin,
+            )
+        self._fills: list[Fill] = []
+        self.ignored_ledger_rows = 0
+        self._replay(ledger.load(), ledger.load_funding())
+        self._baseline: tuple[float, float] | None = None
+        coins = config.coins()
+        self._amounts = {
+            c: sum((h.amount for h in config.holdings if h.coin == c), 0.0) for c in coins
+        }
+        self._labels = {
+            c: ", ".join(h.label for h in config.holdings if h.coin == c and h.label) for c in coins
+        }
+
+    # --- inputs ---------------------------------------------------------------------------
+
+    def on_quote(self, quote: Quote) -> None:
+        """Keep the latest quote; everything else waits for the tick."""
+        self._quotes[(quote.venue, quote.symbol)] = quote
+
+    def quote(self, venue: str, symbol: str) -> Quote | None:
+        return self._quotes.get((venue, symbol))
+
+    def subscriptions(self) -> dict[tuple[str, str], tuple[str, ...]]:
+        """What to subscribe: (venue, socket) -> venue-native symbols."""
+        subs: dict[tuple[str, str], dict[str, None]] = {}
+        for pos in self._positions.values():
+            subs.setdefault((pos.cfg.venue, "inverse"), {})[pos.cfg.symbol] = None
+        if self.spot_venue is not None:
+            for coin in self.config.coins():
+                sym = spot_symbol(self.spot_venue, coin)
+                subs.setdefault((self.spot_venue, "spot"), {})[sym] = None
+        return {k: tuple(v) for k, v in subs.items()}
+
+    def _replay(self, fills: Iterable[Fill], funding: Iterable[FundingEvent]) -> None:
+        for f in fills:
+            pos = self._positions.get(f.hedge_id)
+            if pos is None or (pos.cfg.venue, pos.cfg.symbol) != (f.venue, f.symbol):
+                self.ignored_ledger_rows += 1
+                continue
+            pos.contracts = f.contracts_after
+            pos.entry = f.entry_after if f.contracts_after > 0 else None
+            pos.margin_coin += f.realized_pnl_coin - f.fee_coin
+            pos.realized_pnl_coin += f.realized_pnl_coin - f.fee_coin
+            self._fills.append(f)
+        for ev in funding:
+            pos = self._positions.get(ev.hedge_id)
+            if pos is None or ev.ts_ms in pos.settled_ms:
+                self.ignored_ledger_rows += 1
+                continue
+            pos.margin_coin += ev.amount_coin
+            pos.funding_accrued_coin += ev.amount_coin
+            pos.settled_ms.add(ev.ts_ms)
+
+    # --- funding --------------------------------------------------------------------------
+
+    def advance(self, now_ms: int) -> list[FundingEvent]:
+        """Settle the funding due by ``now_ms`` into the margins; record and return the events.
+
+        Interval venues: each hedge watches the quote's next funding time; once the clock
+        passes it, or the venue moves it on, the rate in force just before (the last rate
+        seen while that time was announced) is settled at the mark. Deribit (continuous):
+        the 8h rate accrues per elapsed time and is booked as one event per hour.
+        """
+        events: list[FundingEvent] = []
+        for pos in self._positions.values():
+            q = self._quotes.get((pos.cfg.venue, pos.cfg.symbol))
+            if pos.spec.funding_interval_ms is None:
+                ev = self._accrue_continuous(pos, q, now_ms)
+            else:
+                ev = self._settle_interval(pos, q, now_ms)
+            if ev is not None:
+                self.ledger.append_funding(ev)
+                events.append(ev)
+        return events
+
+    def _event(
+        self, pos: _Position, ts_ms: int, rate: float, mark: float, amount: float
+    ) -> FundingEvent:
+        return FundingEvent(
+            ts_ms=ts_ms,
+            hedge_id=pos.cfg.id,
+            venue=pos.cfg.venue,
+            symbol=pos.cfg.symbol,
+            rate=rate,
+            mark=mark,
+            size_usd=pos.size_usd,
+            amount_coin=amount,
+        )
+
+    def _settle_interval(self, pos: _Position, q: Quote | None, now_ms: int) -> FundingEvent | None:
+        if q is None:
+            return None
+        nf = q.next_funding_ms
+        t = pos.pending_ms
+        if t is None or (nf is not None and nf < t):
+            # (re)start watching the announced funding time
+            pos.pending_ms = None
+            if nf is not None and nf > now_ms and nf not in pos.settled_ms:
+                pos.pending_ms, pos.pending_rate, pos.pending_mark = nf, q.funding_rate, q.mark
+            return None
+        rolled = nf is not None and nf > t
+        if not rolled and now_ms < t:
+            pos.pending_rate, pos.pending_mark = q.funding_rate, q.mark  # the rate in force
+            return None
+        # t has passed: by our clock (the quote may still announce it), or the venue rolled on
+        if rolled:
+            rate, mark = pos.pending_rate, pos.pending_mark or q.mark
+            pos.pending_ms, pos.pending_rate, pos.pending_mark = nf, q.funding_rate, q.mark
+        else:
+            rate, mark = q.funding_rate, q.mark
+            pos.pending_ms = pos.pending_rate = pos.pending_mark = None
+        if t in pos.settled_ms:
+            return None
+        pos.settled_ms.add(t)
+        if rate is None or mark is None or mark <= 0 or pos.contracts == 0:
+            return None
+        amount = inverse.funding_coin(pos.cfg.side, pos.size_usd, mark, rate)
+        pos.margin_coin += amount
+        pos.funding_accrued_coin += amount
+        return self._event(pos, t, rate, mark, amount)
+
+    def _accrue_continuous(
+        self, pos: _Position, q: Quote | None, now_ms: int
+    ) -> FundingEvent | None:
+        if q is None or q.funding_rate is None or q.mark is None or pos.contracts == 0:
+            pos.cont_last_ms = None
+            return None
+        last = pos.cont_last_ms
+        pos.cont_last_ms = now_ms
+        if pos.cont_hour is None:
+            pos.cont_hour = now_ms // HOUR_MS
+        if last is None or now_ms <= last:
+            return None
+        per_8h = inverse.funding_coin(pos.cfg.side, pos.size_usd, q.mark, q.funding_rate)
+        amount = per_8h * (now_ms - last) / H8_MS
+        pos.margin_coin += amount
+        pos.funding_accrued_coin += amount
+        pos.cont_unbooked_coin += amount
+        hour = now_ms // HOUR_MS
+        if hour == pos.cont_hour:
+            return None
+        pos.cont_hour = hour
+        booked, pos.cont_unbooked_coin = pos.cont_unbooked_coin, 0.0
+        pos.settled_ms.add(now_ms)
+        return self._event(pos, now_ms, q.funding_rate, q.mark, booked)
+
+    # --- snapshots ------------------------------------------------------------------------
+
+    def snapshot(
+        self,
+        now_ms: int,
+        *,
+        feeds: Sequence[FeedHealth] = (),
+        wall_ms: int | None = None,
+    ) -> PortfolioSnapshot:
+        """Every figure at ``now_ms`` (market clock). A quote is stale when absent, listed
+        stale by its feed's health, or (given ``wall_ms``) older than
+        ``feeds.stale_after_ms`` by its receive time. The first complete snapshot becomes
+        the session's baseline for the change figures."""
+        stale_keys = self._stale_keys(feeds, wall_ms)
+        hedges, holdings = self._compute(self._positions, now_ms, stale_keys)
+        total = _sum_or_none(h.value_usd for h in holdings)
+        unhedged = _sum_or_none(h.unhedged_value_usd for h in holdings)
+        delta = _sum_or_none(h.net_delta_usd for h in holdings)
+        if self._baseline is None and total is not None and unhedged is not None:
+            self._baseline = (total, unhedged)
+        change = unh_change = None
+        if self._baseline is not None and total is not None and unhedged is not None:
+            change = total - self._baseline[0]
+            unh_change = unhedged - self._baseline[1]
+        return PortfolioSnapshot(
+            ts_ms=now_ms,
+            session_start_ms=self.session_start_ms,
+            holdings=holdings,
+            hedges=hedges,
+            total_value_usd=total,
+            unhedged_value_usd=unhedged,
+            net_delta_usd=delta,
+            session_change_usd=change,
+            unhedged_session_change_usd=unh_change,
+            feeds=tuple(feeds),
+            recent_fills=tuple(self._fills[-RECENT_FILLS:]),
+            stale=any(h.stale for h in hedges) or any(h.stale for h in holdings),
+        )
+
+    def _stale_keys(self, feeds: Sequence[FeedHealth], wall_ms: int | None) -> set[tuple[str, str]]:
+        stale = {(f.venue, s) for f in feeds for s in f.stale_symbols}
+        if wall_ms is not None:
+            limit = self.config.feeds.stale_after_ms
+            stale.update(k for k, q in self._quotes.items() if wall_ms - q.received_ms > limit)
+        return stale
+
+    def _fresh(self, venue: str, symbol: str, stale: set[tuple[str, str]]) -> Quote | None:
+        q = self._quotes.get((venue, symbol))
+        return None if q is None or (venue, symbol) in stale else q
+
+    def _prices(
+        self, positions: Mapping[str, _Position], stale: set[tuple[str, str]]
+    ) -> dict[str, tuple[float | None, bool]]:
+        """Price of each coin and whether it is stale: spot mid/last, else a same-coin hedge's
+        index, else its mark; a stale source is used but marked."""
+        out: dict[str, tuple[float | None, bool]] = {}
+        for coin in self.config.coins():
+            candidates: list[tuple[Quote, bool]] = []
+            if self.spot_venue is not None:
+                sym = spot_symbol(self.spot_venue, coin)
+                q = self._quotes.get((self.spot_venue, sym))
+                if q is not None:
+                    candidates.append((q, (self.spot_venue, sym) in stale))
+            for pos in positions.values():
+                if pos.spec.coin == coin:
+                    key = (pos.cfg.venue, pos.cfg.symbol)
+                    q = self._quotes.get(key)
+                    if q is not None:
+                        candidates.append((q, key in stale))
+            candidates.sort(key=lambda c: c[1])  # fresh first, order otherwise kept
+            price: float | None = None
+            is_stale = True
+            for q, st in candidates:
+                price = _quote_price(q)
+                if price is not None:
+                    is_stale = st
+                    break
+            out[coin] = (price, is_stale)
+        return out
+
+    def _compute(
+        self, positions: Mapping[str, _Position], now_ms: int, stale: set[tuple[str, str]]
+    ) -> tuple[tuple[HedgeSnapshot, ...], tuple[HoldingSnapshot, ...]]:
+        prices = self._prices(positions, stale)
+        hedges = tuple(self._hedge_snapshot(p, now_ms, stale) for p in positions.values())
+        by_id = {h.hedge_id: h for h in hedges}
+        holdings = []
+        for coin in self.config.coins():
+            price, price_stale = prices[coin]
+            spot = self._amounts.get(coin, 0.0)
+            own = [p for p in positions.values() if p.spec.coin == coin]
+            protecting = [p for p in positions.values() if p.cfg.hedges == coin]
+            margin = sum((p.margin_coin for p in own), 0.0)
+            hedged: float | None = 0.0
+            pnl_usd: float | None = 0.0
+            stale_any = price_stale
+            for p in protecting:
+                hs = by_id[p.cfg.id]
+                stale_any = stale_any or hs.stale
+                if p.contracts == 0:
+                    continue
+                h_coin = self._hedged_coin(p, hs, price)
+                hedged = None if hedged is None or h_coin is None else hedged + h_coin
+                # the short leg's PnL in USD, valued at its own coin's price
+                c_price = prices[p.spec.coin][0]
+                if pnl_usd is None or hs.pnl_coin is None or c_price is None:
+                    pnl_usd = None
+                else:
+                    pnl_usd += hs.pnl_coin * c_price
+            exposure = spot + margin
+            ratio = None if hedged is None or exposure <= 0 else hedged / exposure
+            delta = None if hedged is None else exposure - hedged
+            target = self.config.targets.get(coin)
+            value = unhedged = None
+            if price is not None:
+                unhedged = exposure * price
+                value = None if pnl_usd is None else unhedged + pnl_usd
+            holdings.append(
+                HoldingSnapshot(
+                    coin=coin,
+                    label=self._labels.get(coin, ""),
+                    amount_coin=spot,
+                    price_usd=price,
+                    spot_value_usd=None if price is None else spot * price,
+                    hedge_ids=tuple(p.cfg.id for p in protecting),
+                    margin_coin=margin,
+                    net_delta_coin=delta,
+                    net_delta_usd=None if delta is None or price is None else delta * price,
+                    hedge_ratio=ratio,
+                    target_ratio=None if target is None else target.ratio,
+                    drift=None if target is None or ratio is None else ratio - target.ratio,
+                    band=None if target is None else target.band,
+                    value_usd=value,
+                    unhedged_value_usd=unhedged,
+                    stale=stale_any,
+                )
+            )
+        return hedges, tuple(holdings)
+
+    @staticmethod
+    def _hedged_coin(p: _Position, hs: HedgeSnapshot, holding_price: float | None) -> float | None:
+        """Coins of the protected holding that this hedge offsets (short > 0, long < 0)."""
+        if p.entry is None or p.contracts == 0:
+            return 0.0
+        sign = 1.0 if p.cfg.side == "short" else -1.0
+        coins = inverse.position_value_coin(p.size_usd, p.entry)  # Q/P0 of the contract coin
+        if not p.cfg.proxy:
+            return sign * coins
+        if hs.mark is None or holding_price is None or holding_price <= 0:
+            return None
+        return sign * coins * hs.mark / (p.cfg.beta * holding_price)
+
+    def _hedge_snapshot(
+        self, p: _Position, now_ms: int, stale: set[tuple[str, str]]
+    ) -> HedgeSnapshot:
+        cfg, spec = p.cfg, p.spec
+        q = self._quotes.get((cfg.venue, cfg.symbol))
+        mark = q.mark if q is not None else None
+        index = q.index if q is not None else None
+        size = p.size_usd
+        open_ = p.contracts > 0 and p.entry is not None
+        pvc = pnl_c = pnl_u = equity = mm = liq = dist = None
+        if mark is not None and mark > 0:
+            pvc = inverse.position_value_coin(size, mark)
+            mm = liquidation.maintenance_margin_coin(spec, size, mark) if open_ else 0.0
+            if open_ and p.entry is not None:
+                pnl_c = inverse.pnl_coin(cfg.side, size, p.entry, mark)
+                pnl_u = inverse.pnl_usd(cfg.side, size, p.entry, mark)
+                equity = inverse.equity_coin(p.margin_coin, cfg.side, size, p.entry, mark)
+                liq = liquidation.liquidation_price(
+                    spec, cfg.side, size, p.entry, p.margin_coin, mode=cfg.margin_mode
+                )
+                dist = inverse.liq_distance_pct(liq, mark)
+            else:
+                pnl_c, pnl_u, equity = 0.0, 0.0, p.margin_coin
+        interval = (q.funding_interval_ms if q is not None else None) or spec.funding_interval_ms
+        continuous = spec.funding_interval_ms is None
+        basis_u = basis_p = basis_a = None
+        if mark is not None and index is not None and index > 0:
+            basis_u = inverse.basis_usd(mark, index)
+            basis_p = inverse.basis_pct(mark, index)
+            basis_a = inverse.basis_annual_pct(mark, index, interval or H8_MS)
+        rate = q.funding_rate if q is not None else None
+        nf = None if continuous or q is None else q.next_funding_ms
+        apr = nxt = None
+        if rate is not None:
+            apr = inverse.funding_apr_pct(rate, interval or H8_MS, cfg.side)
+            if mark is not None and mark > 0 and open_:
+                nxt = inverse.funding_coin(cfg.side, size, mark, rate)
+            elif open_ is False:
+                nxt = 0.0
+        leverage = cfg.leverage
+        if pvc is not None and equity is not None and equity > 0 and open_:
+            leverage = pvc / equity
+        return HedgeSnapshot(
+            hedge_id=cfg.id,
+            venue=cfg.venue,
+            symbol=cfg.symbol,
+            coin=spec.coin,
+            hedged_coin=cfg.hedges,
+            beta=cfg.beta,
+            side=cfg.side,
+            contracts=p.contracts,
+            size_usd=size,
+            entry=p.entry,
+            margin_coin=p.margin_coin,
+            margin_mode=cfg.margin_mode,
+            leverage=leverage,
+            mark=mark,
+            index=index,
+            last=q.last if q is not None else None,
+            position_value_coin=pvc,
+            pnl_coin=pnl_c,
+            pnl_usd=pnl_u,
+            realized_pnl_coin=p.realized_pnl_coin,
+            equity_coin=equity,
+            maintenance_margin_coin=mm,
+            liq_price=liq,
+            liq_distance_pct=dist,
+            basis_usd=basis_u,
+            basis_pct=basis_p,
+            basis_annual_pct=basis_a,
+            funding_rate=rate,
+            funding_interval_ms=interval
+            if interval is not None
+            else (H8_MS if continuous else None),
+            next_funding_ms=nf,
+            funding_countdown_ms=None if nf is None else max(0, nf - now_ms),
+            funding_apr_pct=apr,
+            funding_next_coin=nxt,
+            funding_accrued_coin=p.funding_accrued_coin,
+            funding_accrued_usd=None if mark is None else p.funding_accrued_coin * mark,
+            stale=q is None or (cfg.venue, cfg.symbol) in stale,
+        )
+
+    # --- resizing -------------------------------------------------------------------------
+
+    def hedge_ids(self) -> tuple[str, ...]:
+        return tuple(self._positions)
+
+    def plan_resize(
+        self,
+        hedge_id: str,
+        *,
+        target_ratio: float | None = None,
+        delta_contracts: int | None = None,
+        close: bool = False,
+        now_ms: int,
+        feeds: Sequence[FeedHealth] = (),
+        wall_ms: int | None = None,
+    ) -> ResizePlan:
+        """Preview an order on ``hedge_id``: to reach ``target_ratio`` on the holding it
+        protects, or by ``delta_contracts`` (> 0 enlarges the hedge), or ``close`` it.
+
+        Sizing (exact for inverse contracts): the holding needs ``d = T·(S+M) − H`` more hedged
+        coins. Adding q USD at price p adds q/p contract coins, so ``q = d·p``; reducing keeps
+        the entry, so removing q USD removes q/P0: ``q = d·P0``. A proxy's coins convert by
+        ``P_c / (beta·P_h)``. Whole contracts: rounded to the nearest lot."""
+        if sum((target_ratio is not None, delta_contracts is not None, close)) != 1:
+            raise ValueError("give exactly one of target_ratio, delta_contracts, close")
+        pos = self._positions.get(hedge_id)
+        if pos is None:
+            raise KeyError(f"unknown hedge {hedge_id!r}")
+        stale = self._stale_keys(feeds, wall_ms)
+        hedges, holdings = self._compute(self._positions, now_ms, stale)
+        hs = next(h for h in hedges if h.hedge_id == hedge_id)
+        holding = next(h for h in holdings if h.coin == pos.cfg.hedges)
+        target = self.config.targets.get(pos.cfg.hedges)
+        refusal: str | None = None
+        delta = 0
+        mark = hs.mark
+        if close:
+            delta = -pos.contracts
+        elif delta_contracts is not None:
+            delta = int(delta_contracts)
+        if mark is None or mark <= 0:
+            refusal = f"no mark price yet for {pos.cfg.venue} {pos.cfg.symbol}"
+        elif hs.stale:
+            refusal = f"{pos.cfg.venue} {pos.cfg.symbol} prices are stale: wait for fresh data"
+        elif target_ratio is not None:
+            if target_ratio < 0:
+                raise ValueError(f"target_ratio must be >= 0, not {target_ratio}")
+            d = self._needed_coins(pos, hs, holding, target_ratio)
+            if d is None:
+                refusal = f"cannot size {hedge_id}: the {pos.cfg.hedges} price is missing"
+            else:
+                delta = self._contracts_for(pos, hs, holding, d)
+        if refusal is None:
+            if pos.contracts + delta < 0:
+                refusal = (
+                    f"would flip the {pos.cfg.side} of {pos.contracts} contracts to the other "
+                    f"side (asked {delta:+d}); close it instead"
+                )
+            elif abs(delta) > self.config.broker.max_contracts_per_action:
+                refusal = (
+                    f"{abs(delta)} contracts exceed the per-action maximum "
+                    f"(broker.max_contracts_per_action = "
+                    f"{self.config.broker.max_contracts_per_action})"
+                )
+            elif delta % pos.spec.lot_contracts != 0:
+                refusal = (
+                    f"{delta:+d} contracts is not a multiple of the lot ({pos.spec.lot_contracts})"
+                )
+            elif delta == 0:
+                refusal = "nothing to do: already within one lot of the target"
+        side = None
+        price = fee = None
+        hedge_after = holding_after = None
+        size = size_usd_from_contracts(pos.spec, abs(delta))
+        if refusal is None and mark is not None:
+            increase = delta > 0
+            side = _order_side(pos.cfg.side, increase)
+            price = self.broker.fill_price(side, mark)
+            fee = self.broker.fee_coin(size, price)
+            what_if = {k: (v.copy() if k == hedge_id else v) for k, v in self._positions.items()}
+            _apply_fill(what_if[hedge_id], increase, abs(delta), price, fee)
+            hedges_after, holdings_after = self._compute(what_if, now_ms, stale)
+            hedge_after = next(h for h in hedges_after if h.hedge_id == hedge_id)
+            holding_after = next(h for h in holdings_after if h.coin == pos.cfg.hedges)
+        return ResizePlan(
+            hedge_id=hedge_id,
+            venue=pos.cfg.venue,
+            symbol=pos.cfg.symbol,
+            created_ms=now_ms,
+            side=side,
+            contracts=abs(delta) if refusal is None else 0,
+            size_usd=size if refusal is None else 0.0,
+            mark=mark,
+            expected_price=price,
+            fee_coin=fee,
+            coin=pos.spec.coin,
+            contracts_before=pos.contracts,
+            contracts_after=pos.contracts + delta if refusal is None else pos.contracts,
+            ratio_before=holding.hedge_ratio,
+            ratio_after=holding_after.hedge_ratio if holding_after else None,
+            target_ratio=target_ratio
+            if target_ratio is not None
+            else (target.ratio if target else None),
+            net_delta_after_coin=holding_after.net_delta_coin if holding_after else None,
+            net_delta_after_usd=holding_after.net_delta_usd if holding_after else None,
+            liq_price_after=hedge_after.liq_price if hedge_after else None,
+            hedge_after=hedge_after,
+            holding_after=holding_after,
+            refusal=refusal,
+        )
+
+    @staticmethod
+    def _needed_coins(
+        pos: _Position, hs: HedgeSnapshot, holding: HoldingSnapshot, target: float
+    ) -> float | None:
+        """More hedged coins the holding needs for ``target``: ``T·(S+M) − H``."""
+        if holding.hedge_ratio is None:
+            exposure = holding.amount_coin + holding.margin_coin
+            if exposure <= 0:
+                return None
+            hedged = 0.0
+        else:
+            exposure = holding.amount_coin + holding.margin_coin
+            hedged = holding.hedge_ratio * exposure
+        return target * exposure - hedged
+
+    @staticmethod
+    def _contracts_for(
+        pos: _Position, hs: HedgeSnapshot, holding: HoldingSnapshot, d: float
+    ) -> int:
+        """Signed contracts (> 0 enlarges) that add ``d`` hedged coins of the holding."""
+        assert hs.mark is not None
+        sign = 1.0 if pos.cfg.side == "short" else -1.0
+        d_contract_coin = sign * d  # in the hedged coin, from the position's view
+        if pos.cfg.proxy:
+            if holding.price_usd is None:
+                return 0
+            d_contract_coin = d_contract_coin * pos.cfg.beta * holding.price_usd / hs.mark
+        if d_contract_coin >= 0:
+            q = d_contract_coin * hs.mark  # adding at ~mark
+        else:
+            q = d_contract_coin * (pos.entry if pos.entry is not None else hs.mark)
+        contracts = contracts_from_size_usd(pos.spec, abs(q))
+        return contracts if q >= 0 else -contracts
+
+    def execute(self, plan: ResizePlan, now_ms: int, *, broker_name: str = "paper") -> Fill:
+        """Fill ``plan`` at the current mark (paper broker), append it to the ledger (durable
+        before the position changes), update the position and return the fill."""
+        if not plan.ok or plan.side is None:
+            raise PlanRefused(plan.refusal or "nothing to execute")
+        pos = self._positions.get(plan.hedge_id)
+        if pos is None:
+            raise PlanRefused(f"unknown hedge {plan.hedge_id!r}")
+        if pos.contracts != plan.contracts_before:
+            raise PlanRefused("the position changed since the preview: preview again")
+        q = self._quotes.get((pos.cfg.venue, pos.cfg.symbol))
+        if q is None or q.mark is None or q.mark <= 0:
+            raise PlanRefused(f"no mark price for {pos.cfg.venue} {pos.cfg.symbol}")
+        increase = plan.contracts_after > plan.contracts_before
+        price = self.broker.fill_price(plan.side, q.mark)
+        size = size_usd_from_contracts(pos.spec, plan.contracts)
+        fee = self.broker.fee_coin(size, price)
+        trial = pos.copy()
+        realized, entry_after = _apply_fill(trial, increase, plan.contracts, price, fee)
+        fill = Fill(
+            ts_ms=now_ms,
+            hedge_id=pos.cfg.id,
+            venue=pos.cfg.venue,
+            symbol=pos.cfg.symbol,
+            side=plan.side,
+            contracts=plan.contracts,
+            size_usd=size,
+            price=price,
+            fee_coin=fee,
+            realized_pnl_coin=realized,
+            contracts_after=trial.contracts,
+            entry_after=entry_after,
+            broker=broker_name,
+        )
+        self.ledger.append_fill(fill)  # durable first: a failure here leaves the position as is
+        self._positions[pos.cfg.id] = trial
+        self._fills.append(fill)
+        return fill
+
+
+def _quote_price(q: Quote) -> float | None:
+    spot = q.kind == "spot"
+    if spot and q.bid is not None and q.ask is not None and q.bid > 0 and q.ask > 0:
+        return (q.bid + q.ask) / 2.0
+    for v in (q.last, q.bid) if q.kind == "spot" else (q.index, q.mark):
+        if v is not None and v > 0:
+            return v
+    return None
+
+
+def _sum_or_none(values: Iterable[float | None]) -> float | None:
+    total = 0.0
+    for v in values:
+        if v is None:
+            return None
+        total += v
+    return total
