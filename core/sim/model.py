@@ -188,13 +188,14 @@ class CoinState:
 
 
 class MarketModel:
-    """The simulated market. ``advance(dt_ms)`` steps it; read the state with ``coin(c)``,
+    """The simulated market of ``coins`` (codes from ``COIN_TABLE``, or ``CoinParams`` of
+    one's own). ``advance(dt_ms)`` steps it; read the state with ``coin(c)``,
     ``perp(venue, c)``, ``spot(c)``; settlements are returned by ``advance`` and kept in
     ``settlements``."""
 
     def __init__(
         self,
-        coins: Sequence[str] = DEFAULT_COINS,
+        coins: Sequence[str | CoinParams] = DEFAULT_COINS,
         *,
         seed: int = 1,
         start_ms: int,
@@ -213,7 +214,7 @@ class MarketModel:
         self.settlements: list[Settlement] = []
         self.coins: dict[str, CoinState] = {}
         for name in coins:
-            p = coin_params(name)
+            p = name if isinstance(name, CoinParams) else coin_params(name)
             if p.coin in self.coins:
                 continue
             cs = CoinState(
