@@ -1,0 +1,168 @@
+"""``hedgetop calc``: the inverse-contract math of one position from the shell.
+
+Prints a two-column table (every figure with its unit) or, with ``--json``, exactly one JSON
+object. Bad input is one line naming the flag and the value, exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from typing import Any
+
+VENUE_CHOICES = ("bybit", "binance", "okx", "deribit")
+
+HELP = "inverse-contract math for one position: PnL, liquidation, delta, hedge sizing"
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser("calc", help=HELP, description=HELP)
+    p.add_argument("--venue", required=True, choices=VENUE_CHOICES)
+    p.add_argument(
+        "--symbol",
+        default="BTCUSD",
+        help="BTCUSD, SOLUSD... or venue-native BTCUSD_PERP, BTC-USD-SWAP, BTC-PERPETUAL",
+    )
+    p.add_argument("--side", required=True, choices=("short", "long"))
+    p.add_argument("--contracts", type=int, metavar="N", help="size in contracts")
+    p.add_argument("--size-usd", type=float, metavar="Q", help="size as USD face value")
+    p.add_argument("--entry", type=float, required=True, metavar="P0", help="average entry, USD")
+    p.add_argument("--mark", type=float, required=True, metavar="P", help="mark price, USD")
+    p.add_argument("--index", type=float, metavar="I", help="index price, USD (default: mark)")
+    p.add_argument("--spot", type=float, default=0.0, metavar="S", help="coin held outside")
+    p.add_argument("--margin", type=float, metavar="M", help="coin in the futures wallet")
+    p.add_argument("--mode", choices=("isolated", "cross"), default="isolated")
+    p.add_argument(
+        "--leverage", type=float, metavar="L", help="isolated margin Q/P0/L (without --margin)"
+    )
+    p.add_argument("--mmr", type=float, metavar="R", help="maintenance rate, overrides tiers")
+    p.add_argument("--mm-amount", type=float, metavar="A", help="maintenance amount, coin")
+    p.add_argument("--funding-rate", type=float, metavar="F", help="per interval, 0.0001 = 0.01%%")
+    p.add_argument("--target-ratio", type=float, metavar="T", help="size the short to this ratio")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from core.calc import CalcError, CalcInput, compute
+    from tui.cli import UsageError
+
+    inp = CalcInput(
+        venue=args.venue,
+        symbol=args.symbol,
+        side=args.side,
+        contracts=args.contracts,
+        size_usd=args.size_usd,
+        entry=args.entry,
+        mark=args.mark,
+        index=args.index,
+        spot=args.spot,
+        margin=args.margin,
+        mode=args.mode,
+        leverage=args.leverage,
+        mmr=args.mmr,
+        mm_amount=args.mm_amount,
+        funding_rate=args.funding_rate,
+        target_ratio=args.target_ratio,
+    )
+    try:
+        report = compute(inp)
+    except CalcError as exc:
+        raise UsageError(str(exc)) from None
+    if args.json:
+        sys.stdout.write(json.dumps(report, allow_nan=False) + "\n")
+    else:
+        sys.stdout.write(render_table(report))
+    return 0
+
+
+# --- table ---------------------------------------------------------------------------------
+
+
+def _num(value: float, decimals: int) -> str:
+    return f"{value:,.{decimals}f}"
+
+
+def _price(value: float) -> str:
+    """USD price with enough decimals for small coins (DOGE, ADA)."""
+    if value == 0:
+        return "0.00 USD"
+    decimals = max(2, min(8, 4 - math.floor(math.log10(abs(value)))))
+    return f"{_num(value, decimals)} USD"
+
+
+def _usd(value: float) -> str:
+    return f"{_num(value, 2)} USD"
+
+
+def _coin(value: float, coin: str) -> str:
+    return f"{_num(value, 8)} {coin}"
+
+
+def _pct(value: float) -> str:
+    return f"{value:+.4f} %"
+
+
+def _row(label: str, value: str | None, missing: str) -> tuple[str, str]:
+    return (label, value if value is not None else missing)
+
+
+def _maybe(value: Any, fmt: Any) -> str | None:
+    return None if value is None else str(fmt(value))
+
+
+def render_table(r: dict[str, Any]) -> str:
+    """Two columns: label, figure with its unit. Missing figures say why."""
+    c = r["coin"]
+    rows: list[tuple[str, str]] = [
+        (
+            "venue / symbol",
+            f"{r['venue']} {r['symbol']} ({c}, {r['face_value_usd']:g} USD/contract)",
+        ),
+        ("side", r["side"]),
+        ("contracts", f"{r['contracts']:,} contracts"),
+        ("size", _usd(r["size_usd"])),
+        ("entry", _price(r["entry"])),
+        ("mark", _price(r["mark"])),
+        ("index", _price(r["index"])),
+        ("position value", _coin(r["position_value_coin"], c)),
+        ("PnL", _coin(r["pnl_coin"], c)),
+        ("PnL (USD)", _usd(r["pnl_usd"])),
+        ("wallet margin", _coin(r["margin_coin"], c)),
+        ("equity", _coin(r["equity_coin"], c)),
+        ("maintenance margin", _coin(r["maintenance_margin_coin"], c)),
+        _row("liquidation price", _maybe(r["liq_price"], _price), "none (never liquidated)"),
+        _row("distance to liquidation", _maybe(r["liq_distance_pct"], _pct), "none"),
+        ("spot held", _coin(r["spot_coin"], c)),
+        ("spot value", _usd(r["spot_value_usd"])),
+        ("net delta", _coin(r["net_delta_coin"], c)),
+        ("net delta (USD)", _usd(r["net_delta_usd"])),
+        _row("hedge ratio", _maybe(r["hedge_ratio"], lambda v: f"{v * 100:.2f} %"), "none"),
+        ("total value", _usd(r["total_value_usd"])),
+        ("basis", _usd(r["basis_usd"])),
+        ("basis (%)", _pct(r["basis_pct"])),
+        _row(
+            "funding rate",
+            _maybe(r["funding_rate"], lambda v: f"{v * 100:+.4f} % per interval"),
+            "n/a (give --funding-rate)",
+        ),
+        _row("funding per interval", _maybe(r["funding_coin"], lambda v: _coin(v, c)), "n/a"),
+        _row("funding per interval (USD)", _maybe(r["funding_usd"], _usd), "n/a"),
+        _row("funding APR", _maybe(r["funding_apr_pct"], _pct), "n/a"),
+    ]
+    if r["target_ratio"] is not None:
+        rows += [
+            ("target ratio", f"{r['target_ratio'] * 100:.2f} %"),
+            ("target size", _usd(r["target_size_usd"])),
+            ("target contracts", f"{r['target_contracts']:,} contracts"),
+            ("trade", f"{r['target_delta_contracts']:+,} contracts"),
+            _row(
+                "ratio reached",
+                _maybe(r["target_reached_ratio"], lambda v: f"{v * 100:.2f} %"),
+                "none",
+            ),
+        ]
+    width = max(len(label) for label, _ in rows)
+    return "".join(f"{label:<{width}}  {value}\n" for label, value in rows)
