@@ -676,11 +676,19 @@ class _Validator:
         p = "simulator"
         t = self.table(value, p)
         self.keys(t, ("enabled", "seed", "speed", "chaos"), p)
+        chaos = str(self.string(t, "chaos", p, ""))
+        if chaos.strip():
+            from core.sim.chaos import parse_chaos
+
+            try:
+                parse_chaos(chaos)
+            except ValueError as exc:
+                raise self.fail(f"{p}.chaos", str(exc), chaos) from None
         return SimulatorConfig(
             enabled=self.boolean(t, "enabled", p, False),
             seed=int(self.integer(t, "seed", p, 1, minimum=0)),
             speed=self.number(t, "speed", p, 1.0, positive=True, maximum=10_000.0),
-            chaos=str(self.string(t, "chaos", p, "")),
+            chaos=chaos,
         )
 
     def keymap(self, value: object) -> dict[str, str]:

@@ -1,0 +1,290 @@
+"""A live session: (optionally) the built-in simulator, one feed runner per venue socket, the
+engine, alerts and a fixed-rate tick, composed for the dashboard and for ``hedgetop record``.
+
+Flow: feed runners hand each quote to ``Engine.on_quote`` (which only stores it); every
+``config.snapshot_interval_ms`` the tick settles funding, computes a snapshot, evaluates the
+alerts and calls the listeners. Listeners are plain callables in lists (``on_snapshot``,
+``on_fill``, ``on_funding``, ``on_alert``), called on the event loop: keep them quick. A
+listener that raises is logged and counted; the tick goes on.
+
+Clocks: the *market* clock (funding times, countdowns, snapshot ``ts_ms``) is the simulator's
+when the session runs on it (so an accelerated market settles funding on its own schedule),
+else the wall clock; receive times and staleness always use the wall clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+import time
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from core.alerts import AlertEngine
+from core.config import Config
+from core.engine import Engine, ResizePlan
+from core.events import AlertEvent, FeedHealth, Fill, FundingEvent
+from core.instruments import ContractSpec
+from core.ledger import Ledger, MemoryLedger
+from core.snapshot import PortfolioSnapshot
+
+if TYPE_CHECKING:
+    from core.feeds.runner import FeedRunner
+    from core.sim import SimExchange
+
+log = logging.getLogger("hedgetop.live")
+
+
+def wall_ms() -> int:
+    """Wall-clock milliseconds since the epoch."""
+    return time.time_ns() // 1_000_000
+
+
+class LiveSession:
+    """See the module docstring. ``config=None`` is the demo portfolio on the simulator.
+
+    ``sim_interval_ms`` is the simulator's push interval (wall ms per update per instrument);
+    ``urls`` overrides feed URLs per (venue, socket) after the config's (tests).
+    """
+
+    def __init__(
+        self,
+        config: Config | None = None,
+        *,
+        ledger: Ledger | None = None,
+        specs: Mapping[tuple[str, str], ContractSpec] | None = None,
+        wall_clock: Callable[[], int] = wall_ms,
+        tick_ms: int | None = None,
+        sim_interval_ms: float = 100.0,
+        urls: Mapping[tuple[str, str], str] | None = None,
+    ) -> None:
+        if config is None:
+            from core.demo import demo_config
+
+            config = demo_config()
+        self.config = config
+        self.ledger: Ledger = ledger if ledger is not None else MemoryLedger()
+        self._wall = wall_clock
+        self.tick_ms = tick_ms or config.snapshot_interval_ms
+        self._urls = dict(urls or {})
+        self.sim: SimExchange | None = None
+        if config.simulator.enabled:
+            from core.sim import SimExchange, parse_chaos
+            from core.sim.model import COIN_TABLE
+
+            s = config.simulator
+            self.sim = SimExchange(
+                seed=s.seed,
+                speed=s.speed,
+                coins=[c for c in config.coins() if c in COIN_TABLE],
+                chaos=parse_chaos(s.chaos) if s.chaos else None,
+                interval_ms=sim_interval_ms,
+            )
+        self.engine = Engine(config, specs, self.ledger, self.now_ms())
+        self.alerts = AlertEngine(config.alerts)
+        self.on_snapshot: list[Callable[[PortfolioSnapshot], None]] = []
+        self.on_fill: list[Callable[[Fill], None]] = []
+        self.on_funding: list[Callable[[FundingEvent], None]] = []
+        self.on_alert: list[Callable[[AlertEvent], None]] = []
+        self.latest: PortfolioSnapshot | None = None
+        self.ticks = 0
+        self.quotes = 0
+        self.listener_errors = 0
+        self.feed_errors: list[str] = []
+        self.runners: list[FeedRunner] = []
+        self._tasks: list[asyncio.Task[Any]] = []
+        self._tick_task: asyncio.Task[None] | None = None
+        self._ticked: asyncio.Condition | None = None
+        self._started = False
+
+    # --- clocks ---------------------------------------------------------------------------
+
+    def now_ms(self) -> int:
+        """The market clock: the simulator's when on it, else the wall clock."""
+        return self.sim.now_ms() if self.sim is not None else self._wall()
+
+    def wall_ms(self) -> int:
+        return self._wall()
+
+    # --- lifecycle ------------------------------------------------------------------------
+
+    def feed_urls(self) -> dict[tuple[str, str], str]:
+        """The URL of every (venue, socket) this session reads: explicit overrides, then the
+        config's, then the simulator's (when it runs), then the real venues'."""
+        from core.feeds import DEFAULT_URLS
+
+        out: dict[tuple[str, str], str] = {}
+        sim_urls = self.sim.urls if self.sim is not None else {}
+        for key in self.engine.subscriptions():
+            url = (
+                self._urls.get(key)
+                or self.config.feeds.urls.get(key)
+                or sim_urls.get(key)
+                or DEFAULT_URLS.get(key)
+            )
+            if url is not None:
+                out[key] = url
+        return out
+
+    async def start(self) -> None:
+        """Start the simulator (if any), the feeds and the tick. Returns once they run."""
+        if self._started:
+            return
+        self._started = True
+        from core.feeds import make_adapter
+        from core.feeds.runner import FeedRunner
+
+        self._ticked = asyncio.Condition()
+        if self.sim is not None:
+            await self.sim.start()
+        urls = self.feed_urls()
+        for key, symbols in self.engine.subscriptions().items():
+            url = urls.get(key)
+            if url is None:
+                self.feed_errors.append(f"no feed URL for {key[0]} {key[1]}")
+                continue
+            runner = FeedRunner(
+                make_adapter(*key),
+                url,
+                symbols,
+                self._on_quote,
+                stale_after_ms=self.config.feeds.stale_after_ms,
+                now_ms=self._wall,
+            )
+            self.runners.append(runner)
+            self._tasks.append(asyncio.create_task(self._run_feed(runner), name=f"feed {url}"))
+        self._tick_task = asyncio.create_task(self._tick_loop(), name="hedgetop tick")
+
+    async def stop(self) -> None:
+        """Stop the tick, the feeds and the simulator; safe to call more than once."""
+        if self._tick_task is not None:
+            self._tick_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._tick_task
+            self._tick_task = None
+        for r in self.runners:
+            r.stop()
+        if self._tasks:
+            _done, pending = await asyncio.wait(self._tasks, timeout=5.0)
+            for t in pending:
+                t.cancel()
+            for t in pending:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await t
+            self._tasks.clear()
+        if self.sim is not None:
+            await self.sim.stop()
+        self.alerts.close()
+
+    async def __aenter__(self) -> LiveSession:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    async def _run_feed(self, runner: FeedRunner) -> None:
+        try:
+            await runner.run()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # a URL that can never work: reported, the rest goes on
+            msg = f"{runner.adapter.venue} feed {runner.url}: {exc}"
+            self.feed_errors.append(msg)
+            log.error("%s", msg)
+
+    def _on_quote(self, quote: Any) -> None:
+        self.quotes += 1
+        self.engine.on_quote(quote)
+
+    # --- the tick -------------------------------------------------------------------------
+
+    async def _tick_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        interval = self.tick_ms / 1000.0
+        t0 = loop.time()
+        n = 0
+        while True:
+            self.tick()
+            if self._ticked is not None:
+                async with self._ticked:
+                    self._ticked.notify_all()
+            n += 1
+            delay = t0 + n * interval - loop.time()
+            if delay < -interval:  # fell behind (busy machine): skip, never burst
+                t0, n, delay = loop.time(), 0, 0.0
+            await asyncio.sleep(max(0.0, delay))
+
+    def health(self) -> tuple[FeedHealth, ...]:
+        now = self._wall()
+        return tuple(r.health(now) for r in self.runners)
+
+    def tick(self) -> PortfolioSnapshot:
+        """One tick: settle funding, snapshot, alerts, listeners. Returns the snapshot."""
+        now = self.now_ms()
+        for funding in self.engine.advance(now):
+            self._emit(self.on_funding, funding)
+        snap = self.engine.snapshot(now, feeds=self.health(), wall_ms=self._wall())
+        changes = self.alerts.evaluate(snap)
+        snap = dataclasses.replace(snap, active_alerts=self.alerts.active)
+        self.latest = snap
+        self.ticks += 1
+        for alert in changes:
+            self._emit(self.on_alert, alert)
+        self._emit(self.on_snapshot, snap)
+        return snap
+
+    def _emit(self, listeners: list[Callable[[Any], None]], item: Any) -> None:
+        for fn in list(listeners):
+            try:
+                fn(item)
+            except Exception:
+                self.listener_errors += 1
+                log.exception("listener %r failed", fn)
+
+    async def wait_for(
+        self, predicate: Callable[[PortfolioSnapshot], bool], timeout: float
+    ) -> PortfolioSnapshot:
+        """The first snapshot (latest or to come) satisfying ``predicate``; TimeoutError after
+        ``timeout`` seconds."""
+        if self._ticked is None:
+            raise RuntimeError("the session is not started")
+        cond = self._ticked
+
+        async def _wait() -> PortfolioSnapshot:
+            async with cond:
+                while self.latest is None or not predicate(self.latest):
+                    await cond.wait()
+                return self.latest
+
+        return await asyncio.wait_for(_wait(), timeout)
+
+    # --- acting ---------------------------------------------------------------------------
+
+    def plan_resize(
+        self,
+        hedge_id: str,
+        *,
+        target_ratio: float | None = None,
+        delta_contracts: int | None = None,
+        close: bool = False,
+    ) -> ResizePlan:
+        """``Engine.plan_resize`` at the session's clocks and feed health."""
+        return self.engine.plan_resize(
+            hedge_id,
+            target_ratio=target_ratio,
+            delta_contracts=delta_contracts,
+            close=close,
+            now_ms=self.now_ms(),
+            feeds=self.health(),
+            wall_ms=self._wall(),
+        )
+
+    def execute(self, plan: ResizePlan) -> Fill:
+        """Execute a previewed plan on the paper broker; ``on_fill`` listeners hear of it.
+        Raises ``core.engine.PlanRefused`` for a refused or outdated plan."""
+        fill = self.engine.execute(plan, self.now_ms())
+        self._emit(self.on_fill, fill)
+        return fill
