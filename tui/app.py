@@ -252,7 +252,7 @@ class HedgetopApp(App[int]):
         from tui.screens.themes import ThemePicker
 
         def chosen(name: str | None) -> None:
-            if name is None or name == self.theme:
+            if name is None:
                 return
             self.theme = name
             if self.state_path is not None:
@@ -263,11 +263,11 @@ class HedgetopApp(App[int]):
         self.push_screen(ThemePicker(self.theme_names, self.theme), chosen)
 
     def action_history(self) -> None:
+        if self.history_db is None:
+            self.notify("no history database: start with --db PATH (or set database in the config)")
+            return
         from tui.screens.history import HistoryScreen
 
-        if self.history_db is None:
-            self.notify("no history database: start with --db PATH (or set db in the config)")
-            return
         row = self._main.selected_row()
         subject = None if row is None else row.holding.split(":", 1)[0]
         self.push_screen(HistoryScreen(self.history_db, subject=subject, now_ms=self.now_ms))

@@ -53,8 +53,10 @@ class TextPane(Static):
         self.updates = 0
 
     def set_text(self, text: str, *, layout: bool = False) -> bool:
+        """Show ``text`` if it differs; a layout pass only when the line count changed."""
         if text == self.text:
             return False
+        layout = layout or text.count("\n") != self.text.count("\n")
         self.text = text
         self.updates += 1
         self.update(text, layout=layout)
@@ -90,7 +92,7 @@ def header_markup(
         + signed(
             fmt.usd(snap.unhedged_session_change_usd, sign=True), snap.unhedged_session_change_usd
         ),
-        "hedges vs unhedged " + signed(fmt.usd(hedge_effect, sign=True), hedge_effect),
+        "since hedges opened vs unhedged " + signed(fmt.usd(hedge_effect, sign=True), hedge_effect),
         f"net delta {fmt.usd(snap.net_delta_usd, sign=True)}",
     ]
     stale = paint(" STALE ", "stale") if snap.stale else ""
@@ -137,80 +139,75 @@ def liquidation_explanation(h: HedgeSnapshot) -> str:
         backing = h.size_usd / h.entry
         if h.side == "short" and h.margin_coin >= backing * 0.999 and h.coin == h.hedged_coin:
             return (
-                f"None: a short backed by {fmt.coin(h.margin_coin, h.coin)} ≥ Q/P0 = "
+                f"a short backed by {fmt.coin(h.margin_coin, h.coin)} ≥ Q/P0 = "
                 f"{fmt.coin(backing, h.coin)} (1x). Its equity is Q/P coin, which always "
                 f"covers the maintenance margin mmr·Q/P, so no price liquidates it "
                 f"(fees and funding aside)."
             )
-        return "None: the equity stays above the maintenance margin at every price."
+        return "the equity stays above the maintenance margin at every price."
     direction = "rises" if h.liq_price > (h.mark or 0) else "falls"
     return (
-        f"Liquidated if the mark {direction} to {fmt.usd(h.liq_price)} "
+        f"if the mark {direction} to {fmt.usd(h.liq_price)} "
         f"({fmt.pct(h.liq_distance_pct, 1)}): there equity M + PnL falls to the "
         f"maintenance margin ({h.margin_mode})."
     )
 
 
 def _kv(label: str, value: str) -> str:
-    return f"[$muted]{escape(label)}[/] {value}"
+    return f"[$muted]{escape(label):<7}[/]{value}"
 
 
 def position_markup(h: HedgeSnapshot) -> str:
+    title = f"[b]{escape(h.venue)} {escape(h.symbol)}[/b] {escape(h.side)}"
+    if h.coin != h.hedged_coin:
+        title += f" [$muted]proxy {escape(h.hedged_coin)} β{h.beta:g}[/]"
+    mark = f"{fmt.num(h.mark)} [$muted]idx[/] {fmt.num(h.index)} USD"
     return "\n".join(
         [
-            f"[b]{escape(h.venue)} {escape(h.symbol)}[/b] {escape(h.side)}"
-            + (
-                f" (proxy for {escape(h.hedged_coin)}, β {h.beta:g})"
-                if h.coin != h.hedged_coin
-                else ""
-            ),
-            _kv("size", f"{h.contracts:,} contracts = {fmt.usd(h.size_usd, 0)}"),
+            title,
+            _kv("size", f"{h.contracts:,} ct = {fmt.usd(h.size_usd, 0)}"),
             _kv("entry", fmt.usd(h.entry)),
-            _kv("mark", fmt.usd(h.mark)) + " " + _kv("index", fmt.usd(h.index)),
+            _kv("mark", mark),
             _kv("value", fmt.coin(h.position_value_coin, h.coin)),
-            _kv("PnL", signed(fmt.coin(h.pnl_coin, h.coin, sign=True), h.pnl_coin))
-            + " "
-            + signed(fmt.usd(h.pnl_usd, sign=True), h.pnl_usd),
+            _kv("PnL", signed(fmt.coin(h.pnl_coin, h.coin, sign=True), h.pnl_coin)),
+            _kv("", signed(fmt.usd(h.pnl_usd, sign=True), h.pnl_usd)),
             _kv(
-                "realised",
+                "real.",
                 signed(fmt.coin(h.realized_pnl_coin, h.coin, sign=True), h.realized_pnl_coin),
             ),
-            _kv("basis", f"{fmt.usd(h.basis_usd, sign=True)} {fmt.pct(h.basis_pct, 3)}")
-            + " "
-            + _kv("ann.", fmt.pct(h.basis_annual_pct, 1)),
+            _kv("basis", f"{fmt.usd(h.basis_usd, sign=True)} {fmt.pct(h.basis_pct, 3)}"),
         ]
     )
 
 
 def margin_markup(h: HedgeSnapshot) -> str:
-    lev = "—" if h.leverage is None else f"{h.leverage:g}x"
+    lev = "" if h.leverage is None else f" {h.leverage:g}x"
+    mode = "iso" if h.margin_mode == "isolated" else h.margin_mode
     rate = "—" if h.funding_rate is None else fmt.pct(h.funding_rate * 100, 4)
-    when = (
-        "continuous" if h.next_funding_ms is None else f"in {fmt.duration(h.funding_countdown_ms)}"
-    )
+    when = "cont." if h.next_funding_ms is None else f"in {fmt.duration(h.funding_countdown_ms)}"
     return "\n".join(
         [
-            _kv("margin", f"{fmt.coin(h.margin_coin, h.coin)} {escape(h.margin_mode)} {lev}"),
+            _kv("margin", f"{fmt.coin(h.margin_coin, h.coin)} {escape(mode)}{lev}"),
             _kv("equity", fmt.coin(h.equity_coin, h.coin)),
             _kv("maint.", fmt.coin(h.maintenance_margin_coin, h.coin)),
-            _kv("funding", f"{rate} per {fmt.interval(h.funding_interval_ms)}, {when}"),
+            _kv("fund.", f"{rate}/{fmt.interval(h.funding_interval_ms)} {when}"),
             _kv("APR", signed(fmt.pct(h.funding_apr_pct, 2), h.funding_apr_pct)),
             _kv(
                 "next",
                 signed(fmt.coin(h.funding_next_coin, h.coin, sign=True), h.funding_next_coin),
             ),
             _kv(
-                "accrued",
-                signed(fmt.coin(h.funding_accrued_coin, h.coin, sign=True), h.funding_accrued_coin)
-                + " "
-                + signed(fmt.usd(h.funding_accrued_usd, sign=True), h.funding_accrued_usd),
+                "accr.",
+                signed(fmt.coin(h.funding_accrued_coin, h.coin, sign=True), h.funding_accrued_coin),
             ),
+            _kv("", signed(fmt.usd(h.funding_accrued_usd, sign=True), h.funding_accrued_usd)),
+            _kv("ann.", f"basis {fmt.pct(h.basis_annual_pct, 1)}"),
         ]
     )
 
 
-def holding_markup(hold: HoldingSnapshot, h: HedgeSnapshot | None) -> str:
-    ratio = f"{fmt.ratio_pct(hold.hedge_ratio)} of target {fmt.ratio_pct(hold.target_ratio)}"
+def holding_markup(hold: HoldingSnapshot) -> str:
+    ratio = f"{fmt.ratio_pct(hold.hedge_ratio)} / {fmt.ratio_pct(hold.target_ratio)}"
     band = "" if hold.band is None else f" ±{fmt.ratio_pct(hold.band)}"
     drift_cls = (
         "warn"
@@ -219,32 +216,34 @@ def holding_markup(hold: HoldingSnapshot, h: HedgeSnapshot | None) -> str:
     )
     lines = [
         f"[b]{escape(hold.coin)}[/b] {escape(hold.label)}",
-        _kv("spot", f"{fmt.coin(hold.amount_coin, hold.coin)} = {fmt.usd(hold.spot_value_usd)}"),
+        _kv("spot", fmt.coin(hold.amount_coin, hold.coin)),
+        _kv("", fmt.usd(hold.spot_value_usd)),
         _kv("wallet", fmt.coin(hold.margin_coin, hold.coin)),
-        _kv(
-            "net delta",
-            f"{fmt.coin(hold.net_delta_coin, hold.coin, sign=True)} = "
-            f"{fmt.usd(hold.net_delta_usd, sign=True)}",
-        ),
+        _kv("delta", fmt.coin(hold.net_delta_coin, hold.coin, sign=True)),
+        _kv("", fmt.usd(hold.net_delta_usd, sign=True)),
         _kv("ratio", paint(ratio + band, drift_cls)),
-        _kv("value", f"{fmt.usd(hold.value_usd)} (unhedged {fmt.usd(hold.unhedged_value_usd)})"),
+        _kv("value", fmt.usd(hold.value_usd)),
+        _kv("unhedg", fmt.usd(hold.unhedged_value_usd)),
     ]
-    if h is not None:
-        lines.append(
-            _kv("liq", f"{fmt.usd(h.liq_price)} {fmt.pct(h.liq_distance_pct, 1)}")
-            if h.liq_price is not None
-            else _kv("liq", paint("none", "gain"))
-        )
-        lines.append(escape(liquidation_explanation(h)))
     if hold.stale:
-        lines.append(paint("STALE: figures use the last prices received", "stale"))
+        lines[0] += " " + paint(" STALE ", "stale")
     return "\n".join(lines)
 
 
+def liquidation_markup(h: HedgeSnapshot | None) -> str:
+    if h is None:
+        return ""
+    if h.liq_price is None:
+        head = paint("none", "gain" if h.contracts else "muted")
+    else:
+        head = f"{fmt.usd(h.liq_price)} ({fmt.pct(h.liq_distance_pct, 1)})"
+    return f"[b]Liquidation[/b] {head}: {escape(liquidation_explanation(h))}"
+
+
 def fills_markup(fills: Sequence[Fill], hedge_id: str | None, coins: dict[str, str]) -> str:
-    mine = [f for f in fills if hedge_id is None or f.hedge_id == hedge_id][-4:]
+    mine = [f for f in fills if hedge_id is None or f.hedge_id == hedge_id][-3:]
     if not mine:
-        return _kv("fills", paint("none this session", "muted"))
+        return "[$muted]last fills: none this session[/]"
     lines = ["[$muted]last fills[/]"]
     for f in reversed(mine):
         t = datetime.fromtimestamp(f.ts_ms / 1000, UTC).strftime("%H:%M:%S")
@@ -256,18 +255,20 @@ def fills_markup(fills: Sequence[Fill], hedge_id: str | None, coins: dict[str, s
 
 
 class DetailPane(Vertical):
-    """Everything about the selected row: position, margin and funding, holding and
-    liquidation, a basis sparkline and the last fills."""
+    """Everything about the selected row: position, margin and funding, the holding, the
+    liquidation explanation, a basis sparkline and the last fills."""
 
     DEFAULT_CSS = """
     DetailPane { height: 1fr; min-height: 6; border-top: solid $panel; padding: 0 1; }
     DetailPane Horizontal { height: auto; }
-    DetailPane .col { width: 1fr; height: auto; padding-right: 2; }
-    DetailPane #basis-row { height: 3; }
-    DetailPane #basis-label { width: 22; height: 3; }
-    DetailPane Sparkline { width: 1fr; height: 3; }
-    DetailPane Sparkline > .sparkline--max-color { color: $gain; }
-    DetailPane Sparkline > .sparkline--min-color { color: $loss; }
+    DetailPane .col { width: 1fr; height: auto; text-wrap: nowrap; text-overflow: ellipsis; }
+    DetailPane #detail-liq { height: auto; margin-top: 1; }
+    DetailPane #basis-row { height: 3; margin-top: 1; }
+    DetailPane #basis-label { width: 16; height: 3; text-wrap: nowrap; }
+    DetailPane Sparkline { width: 1fr; height: 3; margin-right: 2; }
+    DetailPane Sparkline > .sparkline--max-color { color: $chart-hedged; }
+    DetailPane Sparkline > .sparkline--min-color { color: $chart-unhedged; }
+    DetailPane #detail-fills { width: 2fr; height: 3; text-wrap: nowrap; text-overflow: ellipsis; }
     """
 
     def compose(self) -> ComposeResult:
@@ -275,10 +276,11 @@ class DetailPane(Vertical):
             yield TextPane(id="detail-position", classes="col")
             yield TextPane(id="detail-margin", classes="col")
             yield TextPane(id="detail-holding", classes="col")
+        yield TextPane(id="detail-liq")
         with Horizontal(id="basis-row"):
             yield TextPane(id="basis-label")
             yield Sparkline([], id="basis-chart")
-        yield TextPane(id="detail-fills")
+            yield TextPane(id="detail-fills")
 
     def show(
         self,
@@ -288,28 +290,28 @@ class DetailPane(Vertical):
         basis: Sequence[float],
     ) -> None:
         position = self.query_one("#detail-position", TextPane)
-        margin = self.query_one("#detail-margin", TextPane)
-        holding = self.query_one("#detail-holding", TextPane)
-        label = self.query_one("#basis-label", TextPane)
-        chart = self.query_one("#basis-chart", Sparkline)
-        fills = self.query_one("#detail-fills", TextPane)
         if snap is None:
             position.set_text("waiting for the first snapshot…")
             return
         h = snap.hedge(hedge_id) if hedge_id else None
         hold = next((x for x in snap.holdings if f"{x.coin}:{x.label}" == holding_key), None)
         position.set_text(position_markup(h) if h else paint("no hedge on this holding", "warn"))
-        margin.set_text(margin_markup(h) if h else "")
-        holding.set_text(holding_markup(hold, h) if hold else "")
+        self.query_one("#detail-margin", TextPane).set_text(margin_markup(h) if h else "")
+        self.query_one("#detail-holding", TextPane).set_text(holding_markup(hold) if hold else "")
+        self.query_one("#detail-liq", TextPane).set_text(liquidation_markup(h))
+        label = self.query_one("#basis-label", TextPane)
         if h is not None and basis:
             label.set_text(
-                f"[$muted]basis %, last {len(basis)} s[/]\n"
+                f"[$muted]basis, {len(basis)} s[/]\n"
                 f"max {fmt.pct(max(basis), 3)}\nmin {fmt.pct(min(basis), 3)}"
             )
         else:
-            label.set_text("[$muted]basis %: no data[/]")
+            label.set_text("[$muted]basis: no data[/]")
+        chart = self.query_one("#basis-chart", Sparkline)
         data = list(basis)
         if list(chart.data or []) != data:
             chart.data = data
         coins = {x.hedge_id: x.coin for x in snap.hedges}
-        fills.set_text(fills_markup(snap.recent_fills, hedge_id, coins))
+        self.query_one("#detail-fills", TextPane).set_text(
+            fills_markup(snap.recent_fills, hedge_id, coins)
+        )

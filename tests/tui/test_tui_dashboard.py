@@ -1,0 +1,348 @@
+"""The main screen, headless, against a scripted snapshot source that goes quiet."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from fakes import T0, FakeTrader, ScriptedSource, alert, portfolio
+from textual.widgets import Static
+
+from core.events import OrderSide
+from tui.app import HedgetopApp
+from tui.screens.help import HelpScreen
+from tui.screens.preview import PreviewScreen
+from tui.widgets.panes import TextPane
+from tui.widgets.table import HedgeTable
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def flush(self) -> None:
+        self.calls.append("flush")
+
+    def close(self) -> None:
+        self.calls.append("close")
+
+
+def make_app(tmp_path: Path, source: ScriptedSource, **kw: Any) -> HedgetopApp:
+    kw.setdefault("trader", FakeTrader(source))
+    return HedgetopApp(
+        source,
+        now_ms=lambda: T0,
+        theme_dirs=[ROOT / "themes"],
+        state_path=tmp_path / "state.json",
+        refresh_hz=4,
+        **kw,
+    )
+
+
+def cells(app: HedgetopApp, row: int) -> dict[str, str]:
+    table = app.screen.query_one(HedgeTable)
+    return {k: v[0] for k, v in table.rows[row].cells.items()}
+
+
+def screen_text(app: HedgetopApp) -> str:
+    return "\n".join(s.text for s in app.screen._compositor.render_strips())
+
+
+async def test_table_shows_the_snapshot_with_units(tmp_path: Path) -> None:
+    source = ScriptedSource([portfolio()])
+    app = make_app(tmp_path, source)
+    async with app.run_test(size=(200, 50)) as pilot:
+        app.tick()
+        await pilot.pause()
+        snap = source.latest
+        assert snap is not None
+        btc = snap.hedges[0]
+        row = cells(app, 0)
+        assert row["coin"] == "BTC"
+        assert row["mark"] == f"{btc.mark:,.1f}"
+        assert row["contracts"] == "50,000"
+        assert btc.pnl_coin is not None
+        assert row["pnl_coin"] == f"{btc.pnl_coin:+.6f} BTC"
+        assert row["liq_dist"] == "never"  # a 1x short has no liquidation price
+        eth = cells(app, 1)
+        assert eth["liq_dist"] == "+6.5%"
+        assert eth["ratio"] == "100.0%/100%"
+        assert cells(app, 2)["hedge"] == "unhedged"
+        text = screen_text(app)
+        assert "Mark USD" in text
+        assert "Total 63,000.00 USD" in text
+        assert "bybit ● live 0.2s" in text
+        assert "binance ● reconnecting (2) 15s" in text
+        # the detail pane explains why a 1x short cannot be liquidated
+        assert "no price liquidates it" in text
+
+
+async def test_stale_row_says_so(tmp_path: Path) -> None:
+    source = ScriptedSource([portfolio(stale=True)])
+    app = make_app(tmp_path, source)
+    async with app.run_test(size=(200, 50)) as pilot:
+        app.tick()
+        await pilot.pause()
+        assert cells(app, 0)["feed"] == "STALE"
+        assert cells(app, 1)["feed"] == "live"
+        assert "STALE" in screen_text(app)
+
+
+async def test_redraw_only_on_new_snapshot_and_only_changed_rows(tmp_path: Path) -> None:
+    source = ScriptedSource([portfolio(n_extra=10)])
+    app = make_app(tmp_path, source)
+    async with app.run_test(size=(200, 50)) as pilot:
+        app.tick()
+        await pilot.pause()
+        table = app.screen.query_one(HedgeTable)
+        frames, built = app.frames, table.lines_rendered
+        app.tick()  # same snapshot object: nothing to do
+        await pilot.pause()
+        assert app.frames == frames
+        assert table.lines_rendered == built
+        source.latest = portfolio(n_extra=10, btc_mark=96_000.0)  # only BTC changes
+        app.tick()
+        await pilot.pause()
+        assert app.frames == frames + 1
+        assert cells(app, 0)["mark"] == "96,000.0"
+        assert table.lines_rendered - built == 1
+
+
+async def test_plus_previews_and_enter_confirms(tmp_path: Path) -> None:
+    source = ScriptedSource([portfolio()])
+    trader = FakeTrader(source)
+    app = make_app(tmp_path, source, trader=trader, ratio_step=0.05)
+    fills: list[Any] = []
+    app.on_fill = fills.append
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.tick()
+        await pilot.pause()
+        await pilot.press("plus")
+        assert isinstance(app.screen, PreviewScreen)
+        plan = trader.plans[-1]
+        assert plan["hedge_id"] == "bybit-btc"
+        snap = portfolio()
+        ratio = snap.holdings[0].hedge_ratio
+        assert ratio is not None
+        assert abs(plan["target_ratio"] - (ratio + 0.05)) < 1e-12
+        body = str(app.screen.query_one("#preview-body", Static).render())
+        assert "SELL 3,000 contracts" in body
+        assert "ratio reached" in body
+        assert "estimated fee" in body
+        assert trader.executed == []
+        await pilot.press("enter")
+        assert not isinstance(app.screen, PreviewScreen)
+        assert len(trader.executed) == 1
+        assert fills[0].contracts_after == 53_000
+        app.tick()
+        await pilot.pause()
+        assert cells(app, 0)["contracts"] == "53,000"
+        assert "sell 3,000 ct" in screen_text(app)
+
+
+async def test_escape_cancels_and_nothing_is_sent(tmp_path: Path) -> None:
+    source = ScriptedSource([portfolio()])
+    trader = FakeTrader(source)
+    app = make_app(tmp_path, source, trader=trader)
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.tick()
+        await pilot.pause()
+        for key in ("minus", "t", "0"):
+            await pilot.press(key)
+            assert isinstance(app.screen, PreviewScreen)
+            await pilot.press("escape")
+            assert not isinstance(app.screen, PreviewScreen)
+        assert trader.executed == []
+        minus, target, close = trader.plans
+        assert minus["target_ratio"] < portfolio().holdings[0].hedge_ratio  # type: ignore[operator]
+        assert target["target_ratio"] == 1.0
+        assert close["close"] is True
+        assert {p["now_ms"] for p in trader.plans} == {T0}
+
+
+async def test_down_selects_next_hedge_and_keys_act_on_it(tmp_path: Path) -> None:
+    source = ScriptedSource([portfolio()])
+    trader = FakeTrader(source)
+    app = make_app(tmp_path, source, trader=trader)
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.tick()
+        await pilot.pause()
+        await pilot.press("j")
+        assert "binance ETHUSD_PERP short" in screen_text(app)
+        await pilot.press("0")
+        assert trader.plans[-1]["hedge_id"] == "binance-eth"
+        await pilot.press("escape")
+        await pilot.press("down", "down")  # the unhedged ADA row: nothing to resize
+        await pilot.press("plus")
+        assert not isinstance(app.screen, PreviewScreen)
+        await pilot.press("k", "up")
+        assert app.screen.query_one(HedgeTable).cursor == 0
+
+
+async def test_refused_plan_cannot_be_confirmed(tmp_path: Path) -> None:
+    source = ScriptedSource([portfolio()])
+    trader = FakeTrader(source, refuse="exceeds the maximum of 1,000 contracts per action")
+    app = make_app(tmp_path, source, trader=trader)
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.tick()
+        await pilot.pause()
+        await pilot.press("plus")
+        assert "refused: exceeds the maximum" in screen_text(app)
+        await pilot.press("enter")
+        assert isinstance(app.screen, PreviewScreen)
+        assert trader.executed == []
+
+
+async def test_read_only_refuses_every_acting_key(tmp_path: Path) -> None:
+    source = ScriptedSource([portfolio()])
+    trader = FakeTrader(source)
+    app = make_app(tmp_path, source, trader=trader, read_only=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.tick()
+        await pilot.pause()
+        assert "READ-ONLY" in screen_text(app)
+        for key in ("plus", "minus", "t", "0"):
+            await pilot.press(key)
+            assert not isinstance(app.screen, PreviewScreen)
+        assert trader.plans == []
+        messages = [n.message for n in app._notifications]
+        assert sum("read-only" in m for m in messages) == 4
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        assert "disabled: read-only" in screen_text(app)
+
+
+async def test_pause_stops_rendering_and_resume_catches_up(tmp_path: Path) -> None:
+    source = ScriptedSource([portfolio()])
+    app = make_app(tmp_path, source)
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.tick()
+        await pilot.pause()
+        frames = app.frames
+        await pilot.press("p")
+        assert "PAUSED" in screen_text(app)
+        source.latest = portfolio(btc_mark=90_000.0)
+        app.tick()
+        await pilot.pause()
+        assert app.frames == frames
+        assert cells(app, 0)["mark"] == "95,000.0"
+        await pilot.press("p")
+        assert app.frames == frames + 1
+        assert cells(app, 0)["mark"] == "90,000.0"
+        assert "PAUSED" not in screen_text(app)
+
+
+async def test_raised_alert_rings_the_bell_once(tmp_path: Path) -> None:
+    source = ScriptedSource([portfolio()])
+    app = make_app(tmp_path, source)
+    bells: list[int] = []
+    app.bell = lambda: bells.append(1)  # type: ignore[method-assign]
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.tick()
+        await pilot.pause()
+        assert bells == []
+        source.latest = portfolio(alerts=(alert(),))
+        app.tick()
+        await pilot.pause()
+        source.latest = portfolio(alerts=(alert(),), btc_mark=94_000.0)
+        app.tick()
+        await pilot.pause()
+        assert bells == [1]
+        assert "1 alert: ETHUSD_PERP liquidation 6.5% away" in screen_text(app)
+        source.latest = portfolio()
+        app.tick()
+        await pilot.pause()
+        source.latest = portfolio(alerts=(alert(),))
+        app.tick()
+        await pilot.pause()
+        assert bells == [1, 1]
+
+
+async def test_quit_stops_session_and_flushes_recorder(tmp_path: Path) -> None:
+    source = ScriptedSource([portfolio()])
+    recorder = Recorder()
+    app = make_app(tmp_path, source, recorder=recorder)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        assert source.started
+        await pilot.press("q")
+        await pilot.pause()
+    assert source.stopped
+    assert recorder.calls == ["flush", "close"]
+    assert app.return_value == 0
+
+
+async def test_keymap_remaps_and_help_lists_it(tmp_path: Path) -> None:
+    source = ScriptedSource([portfolio()])
+    trader = FakeTrader(source)
+    app = make_app(tmp_path, source, trader=trader, keymap={"ratio_up": "u", "help": "f1"})
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.tick()
+        await pilot.pause()
+        await pilot.press("plus")
+        assert trader.plans == []
+        await pilot.press("u")
+        assert isinstance(app.screen, PreviewScreen)
+        await pilot.press("escape")
+        await pilot.press("f1")
+        assert isinstance(app.screen, HelpScreen)
+        text = screen_text(app)
+        assert "u  raise the selected hedge's ratio" in text
+
+
+async def test_no_snapshot_yet_shows_waiting_and_keys_do_not_crash(tmp_path: Path) -> None:
+    source = ScriptedSource([])
+    app = make_app(tmp_path, source)
+    async with app.run_test(size=(100, 30)) as pilot:
+        app.tick()
+        await pilot.pause()
+        await pilot.press("plus", "h")
+        assert "waiting for prices" in screen_text(app)
+        assert app.screen.query_one("#header", TextPane).updates >= 0
+
+
+async def test_theme_picker_applies_and_remembers(tmp_path: Path) -> None:
+    source = ScriptedSource([portfolio()])
+    app = make_app(tmp_path, source)
+    async with app.run_test(size=(120, 40)) as pilot:
+        assert app.theme == "hedgetop-dark"
+        await pilot.press("T")
+        await pilot.press("down")
+        await pilot.press("enter")
+        chosen = app.theme
+        assert chosen != "hedgetop-dark"
+    again = make_app(tmp_path, ScriptedSource([portfolio()]))
+    assert again.theme == chosen
+
+
+async def test_bad_user_theme_is_notified_once(tmp_path: Path) -> None:
+    user = tmp_path / "themes"
+    user.mkdir()
+    (user / "broken.toml").write_text('name = "b"\n[colors]\nprimary = "nope"\n')
+    source = ScriptedSource([portfolio()])
+    app = HedgetopApp(
+        source,
+        now_ms=lambda: T0,
+        theme_dirs=[ROOT / "themes", user],
+        state_path=tmp_path / "state.json",
+    )
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        messages = [n.message for n in app._notifications]
+        assert len([m for m in messages if "broken.toml" in m]) == 1
+        assert app.theme == "hedgetop-dark"
+
+
+def test_recent_fill_replaces_snapshot() -> None:
+    # the fake trader's snapshot after a fill carries it: guards the fake used above
+    source = ScriptedSource([portfolio()])
+    trader = FakeTrader(source)
+    plan = trader.plan_resize("bybit-btc", target_ratio=0.5, now_ms=T0)
+    assert plan.side is OrderSide.BUY
+    trader.execute(plan, T0)
+    assert source.latest is not None
+    assert source.latest.recent_fills[0].hedge_id == "bybit-btc"
+    assert replace(source.latest, recent_fills=()).recent_fills == ()
