@@ -95,6 +95,7 @@ class FeedRunner:
         self._stopping = False
         self._stop_event: asyncio.Event | None = None
         self._got_quotes = False
+        self._close_reason: str | None = None
 
     # --- public ----------------------------------------------------------------------------
 
@@ -210,6 +211,7 @@ class FeedRunner:
     async def _serve(self, ws: ClientConnection) -> None:
         adapter = self.adapter
         adapter.reset()
+        self._close_reason = None
         for frame in adapter.subscribe_frames(self.symbols):
             await ws.send(frame)
         self.state = FeedState.LIVE
@@ -238,7 +240,8 @@ class FeedRunner:
                     for frame in outbox:
                         await ws.send(frame)
                     outbox.clear()
-            self.last_error = f"closed by server: {ws.close_code} {ws.close_reason}".strip()
+            closed = f"closed by server: {ws.close_code} {ws.close_reason}".strip()
+            self.last_error = self._close_reason or closed
         finally:
             self.connected.clear()
             beat.cancel()
@@ -283,7 +286,7 @@ class FeedRunner:
                 await ws.send(hb.frame)
                 last_ping = now
             if self.silence_timeout_s and idle >= self.silence_timeout_s:
-                self.last_error = f"no message for {idle:.1f} s"
+                self._close_reason = f"no message for {idle:.2f} s: closed by us"
                 await ws.close(code=1000, reason="silent")
                 return
 
