@@ -125,7 +125,8 @@ class BrokerConfig:
     kind: str = "paper"  # "paper" | "ccxt" (real orders, also needs trading_enabled)
     fee_rate: float = 0.0005  # taker fee, fraction of the notional
     slippage_bps: float = 2.0  # paper fills at mark +- this
-    max_contracts_per_action: int = 100_000
+    max_contracts_per_action: int = 1_000_000
+    max_usd_per_action: float | None = None  # also cap the USD face value of one order
     step_pct: float = 5.0  # +/- keys step the hedge ratio by this many percentage points
     trading_enabled: bool = False
 
@@ -668,6 +669,7 @@ class _Validator:
                     t, "max_contracts_per_action", p, d.max_contracts_per_action, minimum=1
                 )
             ),
+            max_usd_per_action=self.number(t, "max_usd_per_action", p, None, positive=True),
             step_pct=self.number(t, "step_pct", p, d.step_pct, positive=True, maximum=100.0),
             trading_enabled=self.boolean(t, "trading_enabled", p, False),
         )

@@ -611,6 +611,16 @@ class Engine:
                     f"(broker.max_contracts_per_action = "
                     f"{self.config.broker.max_contracts_per_action})"
                 )
+            elif (
+                self.config.broker.max_usd_per_action is not None
+                and size_usd_from_contracts(pos.spec, abs(delta))
+                > self.config.broker.max_usd_per_action
+            ):
+                refusal = (
+                    f"{size_usd_from_contracts(pos.spec, abs(delta)):,.0f} USD exceeds the "
+                    f"per-action maximum (broker.max_usd_per_action = "
+                    f"{self.config.broker.max_usd_per_action:,.0f} USD)"
+                )
             elif delta % pos.spec.lot_contracts != 0:
                 refusal = (
                     f"{delta:+d} contracts is not a multiple of the lot ({pos.spec.lot_contracts})"

@@ -94,6 +94,7 @@ class LiveSession:
         self.listener_errors = 0
         self.feed_errors: list[str] = []
         self.runners: list[FeedRunner] = []
+        self.runner_keys: list[tuple[str, str]] = []  # (venue, socket) of each runner
         self._tasks: list[asyncio.Task[Any]] = []
         self._tick_task: asyncio.Task[None] | None = None
         self._ticked: asyncio.Condition | None = None
@@ -154,6 +155,7 @@ class LiveSession:
                 now_ms=self._wall,
             )
             self.runners.append(runner)
+            self.runner_keys.append(key)
             self._tasks.append(asyncio.create_task(self._run_feed(runner), name=f"feed {url}"))
         self._tick_task = asyncio.create_task(self._tick_loop(), name="hedgetop tick")
 

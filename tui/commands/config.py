@@ -1,0 +1,161 @@
+"""``hedgetop config check [PATH]``: validate a portfolio config and print what it understood;
+``hedgetop config path``: where the config is looked for."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "config",
+        help="check a portfolio config, or show where it is looked for",
+        description="Validate the portfolio config (TOML) and print what hedgetop understood.",
+    )
+    sub = p.add_subparsers(dest="config_command", parser_class=type(p))
+    check = sub.add_parser(
+        "check",
+        help="validate a config and print what it understood (exit 2 on error)",
+        description=(
+            "Validate PATH (default: --config, else the user config file, else the demo "
+            "portfolio) and print its holdings, hedges with their contract specs, targets, "
+            "feeds, broker and alerts."
+        ),
+    )
+    check.add_argument("path", nargs="?", default=None, help="config file (TOML)")
+    check.set_defaults(func=run)
+    where = sub.add_parser("path", help="print the default config location")
+    where.set_defaults(func=run)
+    p.set_defaults(func=run, config_command=None)
+
+
+def run(args: argparse.Namespace) -> int:
+    from core.config import ConfigError, default_config_path, load_config
+
+    cmd = getattr(args, "config_command", None)
+    if cmd == "path":
+        path = default_config_path()
+        state = "exists" if path.is_file() else "absent: the demo portfolio applies"
+        print(f"{path} ({state})")
+        return 0
+    if cmd != "check":
+        print("hedgetop config: say 'check [PATH]' or 'path'", file=sys.stderr)
+        return 2
+    path = getattr(args, "path", None) or getattr(args, "config", None)
+    try:
+        cfg = load_config(path)
+    except ConfigError as exc:
+        print(f"hedgetop: config error: {exc}", file=sys.stderr)
+        return 2
+    print(describe(cfg))
+    return 0
+
+
+def _num(x: float) -> str:
+    return f"{x:,.8g}"
+
+
+def describe(cfg: Any) -> str:
+    """A readable account of ``cfg`` (a ``core.config.Config``), every figure with its unit."""
+    from core.config import default_database_path
+    from core.engine import Engine
+    from core.feeds import DEFAULT_URLS
+    from core.instruments import lookup
+    from core.ledger import MemoryLedger
+
+    lines: list[str] = []
+    if cfg.source is None:
+        lines.append("config: none found: the demo portfolio on the built-in simulator")
+    else:
+        lines.append(f"config: {cfg.source}")
+    lines.append("holdings:")
+    if not cfg.holdings:
+        lines.append("  (none)")
+    for h in cfg.holdings:
+        label = f"  ({h.label})" if h.label else ""
+        lines.append(f"  {h.coin:<6} {_num(h.amount)} {h.coin}{label}")
+    lines.append("hedges:")
+    if not cfg.hedges:
+        lines.append("  (none)")
+    for h in cfg.hedges:
+        spec = lookup(h.venue, h.symbol)
+        size = h.contracts * spec.face_value_usd
+        lev = f", {h.leverage:g}x" if h.leverage else ""
+        what = (
+            f"hedges {h.hedges} by proxy (beta {h.beta:g})"
+            if h.proxy
+            else f"hedges {h.hedges} directly"
+        )
+        entry = "flat" if h.entry is None else f"entry {_num(h.entry)} USD"
+        lines.append(
+            f"  {h.id}: {h.venue} {h.symbol} {h.side} {h.contracts} contracts = "
+            f"{_num(size)} USD face, {entry}, margin {_num(h.margin_coin)} {h.coin} "
+            f"{h.margin_mode}{lev}; {what}"
+        )
+        unit = "USD" if spec.qty_unit.value == "usd" else "contracts"
+        funding = (
+            "continuous funding"
+            if spec.funding_interval_ms is None
+            else f"funding every {spec.funding_interval_ms // 3_600_000} h"
+        )
+        lines.append(
+            f"      spec: {_num(spec.face_value_usd)} USD per contract, tick "
+            f"{spec.tick_size:g} USD, lot {spec.lot_contracts}, venue quantity in {unit}, "
+            f"settles in {spec.coin}, {funding}"
+        )
+    lines.append("targets:")
+    if not cfg.targets:
+        lines.append("  (none)")
+    for coin, t in cfg.targets.items():
+        lines.append(f"  {coin:<6} ratio {t.ratio * 100:g} % +- {t.band * 100:g} pts")
+    lines.append("feeds:")
+    engine = Engine(cfg, None, MemoryLedger(), 0)
+    sim_keys = {
+        ("bybit", "inverse"),
+        ("bybit", "spot"),
+        ("binance", "inverse"),
+        ("binance", "spot"),
+    }
+    for key, symbols in engine.subscriptions().items():
+        url = cfg.feeds.urls.get(key)
+        if url is None and cfg.simulator.enabled and key in sim_keys:
+            url = "built-in simulator (127.0.0.1)"
+        url = url or DEFAULT_URLS.get(key, "(no URL)")
+        lines.append(f"  {key[0]} {key[1]}: {', '.join(symbols)} <- {url}")
+    lines.append(
+        f"  stale after {cfg.feeds.stale_after_ms} ms; holdings priced on "
+        f"{engine.spot_venue or 'the hedges index'} spot"
+    )
+    s = cfg.simulator
+    if s.enabled:
+        chaos = f", chaos {s.chaos}" if s.chaos else ""
+        lines.append(f"simulator: on, seed {s.seed}, speed {s.speed:g}x{chaos}")
+    b = cfg.broker
+    trading = "trading ENABLED" if b.trading_enabled else "trading disabled"
+    lines.append(
+        f"broker: {b.kind} ({trading}), taker fee {b.fee_rate * 100:g} %, slippage "
+        f"{b.slippage_bps:g} bps, at most {b.max_contracts_per_action} contracts"
+        + (f" and {b.max_usd_per_action:,.0f} USD" if b.max_usd_per_action else "")
+        + f" per action, step {b.step_pct:g} pts"
+    )
+    a = cfg.alerts
+    cmd = " ".join(a.on_raise_command) if a.on_raise_command else "none"
+    lines.append(
+        f"alerts: liquidation closer than {a.liq_distance_pct:g} % (clears at +"
+        f"{a.liq_clear_pct:g}), funding against beyond {a.funding_against_apr_pct:g} % APR, "
+        f"basis beyond {a.basis_pct:g} %, stale feeds {'on' if a.stale else 'off'}, "
+        f"min duration {a.min_duration_ms} ms; on raise: {cmd}"
+    )
+    db = cfg.database or default_database_path()
+    lines.append(
+        f"database: {db}; snapshot every {cfg.snapshot_interval_ms} ms, recorded every "
+        f"{cfg.record_interval_ms} ms"
+    )
+    if cfg.theme:
+        lines.append(f"theme: {cfg.theme}")
+    if cfg.keys:
+        lines.append("keys: " + ", ".join(f"{k}={v}" for k, v in cfg.keys.items()))
+    lines.append("OK")
+    return "\n".join(lines)

@@ -1,0 +1,154 @@
+"""``hedgetop record``: run the engine and the recorder headless (for a server).
+
+Snapshots (one per ``record_interval_ms``), fills, funding settlements and alerts go to the
+SQLite history database; SIGINT/SIGTERM (or ``--seconds``) stop it cleanly, flushing the last
+batch; a one-line summary is printed on exit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import math
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "record",
+        help="record snapshots, fills, funding and alerts to SQLite, headless",
+        description=(
+            "Run the live session (the demo on the built-in simulator when there is no config) "
+            "and the SQLite recorder without a screen, until SIGINT/SIGTERM or --seconds."
+        ),
+    )
+    p.add_argument("--config", default=argparse.SUPPRESS, help="portfolio config (TOML)")
+    p.add_argument("--db", default=argparse.SUPPRESS, help="SQLite history database")
+    p.add_argument("--seconds", default=None, help="stop after N seconds (default: run on)")
+    p.set_defaults(func=run)
+
+
+def _seconds(text: str | None) -> float | None:
+    from tui.cli import UsageError
+
+    if text is None:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise UsageError(f"--seconds: expected a number, got {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise UsageError(f"--seconds: must be > 0, got {text!r}")
+    return value
+
+
+def run(args: argparse.Namespace) -> int:
+    from core.config import ConfigError, default_database_path, load_config
+
+    seconds = _seconds(getattr(args, "seconds", None))
+    try:
+        cfg = load_config(getattr(args, "config", None))
+    except ConfigError as exc:
+        print(f"hedgetop: config error: {exc}", file=sys.stderr)
+        return 2
+    db_arg = getattr(args, "db", None)
+    db = Path(db_arg).expanduser() if db_arg else (cfg.database or default_database_path())
+    try:
+        db.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        print(f"hedgetop: --db {db}: cannot create its folder: {exc.strerror}", file=sys.stderr)
+        return 2
+    from storage.ledger import SqliteLedger
+    from storage.recorder import Recorder, StorageError
+
+    try:
+        ledger = SqliteLedger(db)
+        recorder = Recorder(db, batch_interval_ms=1000)
+    except StorageError as exc:
+        print(f"hedgetop: {exc}", file=sys.stderr)
+        return 2
+    try:
+        stats = asyncio.run(_record(cfg, ledger, recorder, seconds, db))
+    finally:
+        recorder.close()
+        ledger.close()
+    health = recorder.health()
+    feeds = ", ".join(f"{h.venue} {h.state.value} {h.quotes} quotes" for h in stats["feeds"])
+    problems = ""
+    if health.errors or health.dropped:
+        problems = f"; storage errors {health.errors}, dropped {health.dropped}"
+        if health.last_error:
+            problems += f" ({health.last_error})"
+    if stats["feed_errors"]:
+        problems += "; " + "; ".join(stats["feed_errors"])
+    what = "demo portfolio" if cfg.demo else str(cfg.source)
+    print(
+        f"hedgetop record: {what}: {stats['recorded']} snapshots "
+        f"({health.rows_written} rows), {stats['fills']} fills, {stats['funding']} funding "
+        f"events, {stats['alerts']} alert changes in {stats['elapsed']:.1f} s to {db}; "
+        f"feeds: {feeds or 'none'}{problems}"
+    )
+    return 0 if health.ok else 1
+
+
+async def _record(
+    cfg: Any, ledger: Any, recorder: Any, seconds: float | None, db: Path
+) -> dict[str, Any]:
+    from core.live import LiveSession
+
+    session = LiveSession(cfg, ledger=ledger)
+    every = max(1, round(cfg.record_interval_ms / session.tick_ms))
+    counts = {"recorded": 0, "fills": 0, "funding": 0, "alerts": 0}
+
+    def on_snapshot(snap: Any) -> None:
+        if session.ticks % every != 1 % every:
+            return
+        if all(h.mark is None for h in snap.hedges) and snap.hedges:
+            return  # nothing known yet
+        if recorder.submit_snapshot(snap):
+            counts["recorded"] += 1
+
+    def on_fill(fill: Any) -> None:
+        counts["fills"] += 1
+        recorder.submit_fill(fill)
+
+    def on_funding(ev: Any) -> None:
+        counts["funding"] += 1
+        recorder.submit_funding(ev)
+
+    def on_alert(ev: Any) -> None:
+        counts["alerts"] += 1
+        recorder.submit_alert(ev)
+
+    session.on_snapshot.append(on_snapshot)
+    session.on_fill.append(on_fill)
+    session.on_funding.append(on_funding)
+    session.on_alert.append(on_alert)
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    what = "the demo portfolio (built-in simulator)" if cfg.demo else str(cfg.source)
+    print(f"hedgetop record: recording {what} to {db}; Ctrl-C to stop", file=sys.stderr)
+    t0 = time.monotonic()
+    await session.start()
+    try:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), seconds)
+    finally:
+        feeds = list(zip(session.runner_keys, session.health(), strict=True))
+        await session.stop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+    recorder.flush()
+    counts_out: dict[str, Any] = dict(counts)
+    counts_out["elapsed"] = time.monotonic() - t0
+    counts_out["feeds"] = feeds
+    counts_out["feed_errors"] = list(session.feed_errors)
+    return counts_out
