@@ -1,0 +1,363 @@
+"""The recorder: snapshots and events go to SQLite on a writer thread of their own.
+
+Callers (the UI's event loop, the headless ``record`` command) only ever put items on a
+bounded queue: ``submit_*`` never blocks and never raises on a storage problem. The writer
+thread collects what arrives during one interval (default 1 s) and writes it in ONE
+transaction: the one-second rows, the minute/hour rollups touched, the session row, events,
+and once per minute of data the pruning of one-second detail older than the retention.
+
+Failure model:
+- kill -9: WAL + one transaction per batch; at most the batch being collected is lost and the
+  file passes ``PRAGMA integrity_check``.
+- disk full / read-only / locked (``sqlite3.Error`` on write): the batch is rolled back and
+  kept for the next attempt, the error is counted and shown by ``health()``; pending items are
+  bounded (oldest snapshots dropped first, with a count), so memory stays flat while the
+  monitoring goes on. Writing resumes by itself when the disk has room again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import queue
+import sqlite3
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from core.events import AlertEvent, Fill, FundingEvent
+from core.snapshot import PortfolioSnapshot
+from storage import schema
+from storage.events import insert_alerts, insert_fills, insert_funding
+from storage.rollup import RollupCache
+
+
+class StorageError(Exception):
+    """The database cannot be opened at all (message names the path and the reason)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RecorderHealth:
+    ok: bool  # the last write attempt succeeded (or none was needed)
+    snapshots_written: int
+    rows_written: int  # one-second rows + rollup upserts + events
+    events_written: int
+    batches: int
+    errors: int
+    dropped: int  # items given up: queue full, or pending beyond the bound while failing
+    skipped: int  # snapshots older than one already stored for the same subject
+    pending: int  # items waiting for the next (or a retried) write
+    last_error: str | None
+    last_batch_ms: float  # writer-thread time of the last successful batch
+    max_batch_ms: float
+    total_write_ms: float
+
+
+PRUNE_STEP_MS = 10 * 60_000
+_FLUSH = "flush"
+_CLOSE = "close"
+
+
+class Recorder:
+    """A batched SQLite writer for snapshots, fills, funding and alerts.
+
+    ``db_path`` is created (with its schema) if missing; a file that cannot be opened raises
+    ``StorageError`` here, every later storage problem is reported through ``health()``.
+    ``on_connect`` is called with the writer's connection once opened (tests use it to impose
+    ``PRAGMA max_page_count`` or ``query_only`` to simulate a full or read-only disk).
+    """
+
+    def __init__(
+        self,
+        db_path: str | Path,
+        *,
+        batch_interval_ms: int = 1000,
+        max_queue: int = 100_000,
+        max_pending: int = 3_600,
+        raw_retention_ms: int | None = schema.RAW_RETENTION_MS,
+        on_connect: Callable[[sqlite3.Connection], None] | None = None,
+    ) -> None:
+        self.db_path = Path(db_path)
+        self._interval_s = max(batch_interval_ms, 0) / 1000.0
+        self._max_pending = max_pending
+        self._retention_ms = raw_retention_ms
+        try:
+            self._conn = schema.connect(self.db_path, check_same_thread=False)
+        except (sqlite3.Error, schema.SchemaError, OSError) as exc:
+            raise StorageError(f"cannot open database {self.db_path}: {exc}") from exc
+        if on_connect is not None:
+            on_connect(self._conn)
+        self._queue: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=max_queue)
+        self._lock = threading.Lock()
+        self._dropped = 0
+        # writer-thread state
+        self._snaps: list[PortfolioSnapshot] = []
+        self._events: list[Fill | FundingEvent | AlertEvent] = []
+        self._sids: dict[tuple[str, str], int] = {}
+        self._last_ts: int | None = None
+        self._rollups = RollupCache()
+        self._stats: dict[str, Any] = {
+            "ok": True,
+            "snapshots_written": 0,
+            "rows_written": 0,
+            "events_written": 0,
+            "batches": 0,
+            "errors": 0,
+            "skipped": 0,
+            "last_error": None,
+            "last_batch_ms": 0.0,
+            "max_batch_ms": 0.0,
+            "total_write_ms": 0.0,
+        }
+        self._closed = False
+        self._thread = threading.Thread(target=self._run, name="hedgetop-recorder", daemon=True)
+        self._thread.start()
+
+    # --- caller side (any thread, never blocks) ----------------------------------------------
+
+    def _put(self, kind: str, item: Any) -> bool:
+        if self._closed:
+            return False
+        try:
+            self._queue.put_nowait((kind, item))
+        except queue.Full:
+            with self._lock:
+                self._dropped += 1
+            return False
+        return True
+
+    def submit_snapshot(self, snap: PortfolioSnapshot) -> bool:
+        return self._put("snap", snap)
+
+    def submit_fill(self, fill: Fill) -> bool:
+        return self._put("event", fill)
+
+    def submit_funding(self, event: FundingEvent) -> bool:
+        return self._put("event", event)
+
+    def submit_alert(self, event: AlertEvent) -> bool:
+        return self._put("event", event)
+
+    def flush(self, timeout: float = 10.0) -> bool:
+        """Write everything submitted so far; True when it is on disk (False on a storage
+        error or timeout: see ``health()``)."""
+        if self._closed or not self._thread.is_alive():
+            return False
+        done = threading.Event()
+        box: list[bool] = []
+        try:
+            self._queue.put((_FLUSH, (done, box)), timeout=timeout)
+        except queue.Full:
+            return False
+        return done.wait(timeout) and bool(box and box[0])
+
+    def close(self, timeout: float = 10.0) -> bool:
+        """Flush the last batch, stop the writer, close the file. Idempotent."""
+        if self._closed:
+            return True
+        ok = self.flush(timeout)
+        self._closed = True
+        with contextlib.suppress(queue.Full):
+            self._queue.put((_CLOSE, None), timeout=timeout)
+        self._thread.join(timeout)
+        if not self._thread.is_alive():
+            self._conn.close()
+        return ok
+
+    def __enter__(self) -> Recorder:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def health(self) -> RecorderHealth:
+        s = dict(self._stats)
+        with self._lock:
+            dropped = self._dropped
+        return RecorderHealth(
+            dropped=dropped,
+            pending=len(self._snaps) + len(self._events) + self._queue.qsize(),
+            **s,
+        )
+
+    # --- writer thread -----------------------------------------------------------------------
+
+    def _run(self) -> None:
+        deadline = time.monotonic() + self._interval_s
+        while True:
+            waiters: list[tuple[threading.Event, list[bool]]] = []
+            closing = False
+            try:
+                item: tuple[str, Any] | None = self._queue.get(
+                    timeout=max(0.0, deadline - time.monotonic())
+                )
+            except queue.Empty:
+                item = None
+            while item is not None:
+                kind, payload = item
+                if kind == "snap":
+                    self._snaps.append(payload)
+                elif kind == "event":
+                    self._events.append(payload)
+                elif kind == _FLUSH:
+                    waiters.append(payload)
+                else:
+                    closing = True
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    item = None
+            if waiters or closing or time.monotonic() >= deadline:
+                ok = self._write_batch()
+                deadline = time.monotonic() + self._interval_s
+                for done, box in waiters:
+                    box.append(ok)
+                    done.set()
+                if closing:
+                    return
+
+    def _write_batch(self) -> bool:
+        if not self._snaps and not self._events:
+            return bool(self._stats["ok"])
+        t0 = time.perf_counter()
+        conn = self._conn
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            rows, snaps = self._write_snapshots(conn)
+            events = self._write_events(conn)
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            with contextlib.suppress(sqlite3.Error):
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+            self._failed(exc)
+            return False
+        self._rollups.committed()
+        dt = (time.perf_counter() - t0) * 1000.0
+        st = self._stats
+        st["ok"] = True
+        st["batches"] += 1
+        st["snapshots_written"] += snaps
+        st["events_written"] += events
+        st["rows_written"] += rows + events
+        st["last_batch_ms"] = dt
+        st["max_batch_ms"] = max(st["max_batch_ms"], dt)
+        st["total_write_ms"] += dt
+        self._snaps = []
+        self._events = []
+        return True
+
+    def _failed(self, exc: sqlite3.Error) -> None:
+        st = self._stats
+        st["ok"] = False
+        st["errors"] += 1
+        st["last_error"] = f"{type(exc).__name__}: {exc}"
+        # The database is the truth: forget what we believed it held.
+        self._rollups.clear()
+        self._last_ts = None
+        self._sids.clear()
+        excess = len(self._snaps) - self._max_pending
+        if excess > 0:
+            del self._snaps[:excess]
+            with self._lock:
+                self._dropped += excess
+        excess = len(self._events) - self._max_pending
+        if excess > 0:
+            del self._events[:excess]
+            with self._lock:
+                self._dropped += excess
+
+    def _sid(self, conn: sqlite3.Connection, kind: str, key: str, attrs: dict[str, Any]) -> int:
+        sid = self._sids.get((kind, key))
+        if sid is None:
+            self._sids = schema.ensure_subjects(conn, [(kind, key, attrs)])
+            sid = self._sids[(kind, key)]
+        return sid
+
+    def _fresh(self, conn: sqlite3.Connection, ts_ms: int) -> bool:
+        """True if ``ts_ms`` is newer than every snapshot stored (and remember it): rows are
+        appended in time order, and the rollups never count a sample twice."""
+        if self._last_ts is None:
+            got = conn.execute("SELECT max(ts_ms) FROM portfolio_tick").fetchone()[0]
+            self._last_ts = -1 if got is None else int(got)
+        if ts_ms <= self._last_ts:
+            return False
+        self._last_ts = ts_ms
+        return True
+
+    def _write_snapshots(self, conn: sqlite3.Connection) -> tuple[int, int]:
+        if not self._snaps:
+            return 0, 0
+        raw: dict[str, list[tuple[Any, ...]]] = {k: [] for k in schema.KINDS}
+        sessions: dict[int, list[int]] = {}
+        written = 0
+        for snap in self._snaps:
+            ts = snap.ts_ms
+            if not self._fresh(conn, ts):
+                self._stats["skipped"] += 1
+                continue
+            items: list[tuple[str, int, tuple[Any, ...]]] = [
+                ("portfolio", self._sid(conn, "portfolio", "", {}), schema.portfolio_row(snap))
+            ]
+            for h in snap.holdings:
+                sid = self._sid(conn, "holding", h.coin, {"coin": h.coin, "label": h.label})
+                items.append(("holding", sid, schema.holding_row(h)))
+            for g in snap.hedges:
+                attrs = {
+                    "venue": g.venue,
+                    "symbol": g.symbol,
+                    "coin": g.coin,
+                    "hedged_coin": g.hedged_coin,
+                }
+                sid = self._sid(conn, "hedge", g.hedge_id, attrs)
+                items.append(("hedge", sid, schema.hedge_row(g)))
+            for kind, sid, row in items:
+                raw[kind].append((ts, sid, *row))
+                self._rollups.add(conn, kind, sid, ts, row)
+            written += 1
+            sess = sessions.setdefault(snap.session_start_ms, [ts, 0])
+            sess[0] = max(sess[0], ts)
+            sess[1] += 1
+        n = 0
+        for kind, rows in raw.items():
+            if rows:
+                spec = schema.KINDS[kind]
+                marks = ", ".join("?" * (len(spec.columns) + 2))
+                names = ", ".join(["ts_ms", "sid", *(c.name for c in spec.columns)])
+                conn.executemany(f"INSERT INTO {spec.raw_table} ({names}) VALUES ({marks})", rows)
+                n += len(rows)
+        n += self._rollups.write(conn)
+        for start, (end, ticks) in sessions.items():
+            conn.execute(
+                "INSERT INTO sessions (start_ms, end_ms, ticks) VALUES (?, ?, ?) "
+                "ON CONFLICT(start_ms) DO UPDATE SET end_ms = max(end_ms, excluded.end_ms), "
+                "ticks = ticks + excluded.ticks",
+                (start, end, ticks),
+            )
+        if written:
+            self._prune(conn, max(s.ts_ms for s in self._snaps))
+        return n, written
+
+    def _prune(self, conn: sqlite3.Connection, latest_ms: int) -> None:
+        """Drop one-second rows older than the retention (data time, not wall time), at most
+        ``PRUNE_STEP_MS`` of them per batch so that a long backlog never stalls a batch."""
+        if self._retention_ms is None:
+            return
+        cutoff = latest_ms - self._retention_ms
+        for spec in schema.KINDS.values():
+            first = conn.execute(f"SELECT min(ts_ms) FROM {spec.raw_table}").fetchone()[0]
+            if first is not None and first < cutoff:
+                upto = min(cutoff, int(first) + PRUNE_STEP_MS)
+                conn.execute(f"DELETE FROM {spec.raw_table} WHERE ts_ms < ?", (upto,))
+
+    def _write_events(self, conn: sqlite3.Connection) -> int:
+        if not self._events:
+            return 0
+        fills = [e for e in self._events if isinstance(e, Fill)]
+        funding = [e for e in self._events if isinstance(e, FundingEvent)]
+        alerts = [e for e in self._events if isinstance(e, AlertEvent)]
+        return (
+            insert_fills(conn, fills) + insert_funding(conn, funding) + insert_alerts(conn, alerts)
+        )
