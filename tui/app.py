@@ -19,6 +19,7 @@ from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.screen import ModalScreen
 
+from core.engine import ResizePlan
 from core.events import AlertState, Fill
 from core.snapshot import PortfolioSnapshot
 from tui import themes as theme_files
@@ -39,7 +40,8 @@ class SnapshotSource(Protocol):
 
 
 class Trader(Protocol):
-    """What resizing needs: ``core.engine.Engine`` (plan, then execute a confirmed plan)."""
+    """What resizing needs: ``core.live.LiveSession`` (plan at the session's clock, then
+    execute a confirmed plan; ``execute`` raises for a refused or outdated plan)."""
 
     def plan_resize(
         self,
@@ -48,10 +50,9 @@ class Trader(Protocol):
         target_ratio: float | None = None,
         delta_contracts: int | None = None,
         close: bool = False,
-        now_ms: int,
-    ) -> Any: ...
+    ) -> ResizePlan: ...
 
-    def execute(self, plan: Any, now_ms: int) -> Fill: ...
+    def execute(self, plan: ResizePlan) -> Fill: ...
 
 
 class Flushable(Protocol):
@@ -298,7 +299,6 @@ class HedgetopApp(App[int]):
             self.notify("select a hedge first", severity="warning")
             return
         holding = next((x for x in snap.holdings if f"{x.coin}:{x.label}" == row.holding), None)
-        now = self.now_ms()
         kwargs: dict[str, Any] = {}
         if kind == "close":
             kwargs["close"] = True
@@ -319,7 +319,7 @@ class HedgetopApp(App[int]):
             kwargs["target_ratio"] = target
             what = f"ratio {current * 100:.1f}% → {target * 100:.1f}%"
         try:
-            plan = self.trader.plan_resize(row.hedge_id, now_ms=now, **kwargs)
+            plan = self.trader.plan_resize(row.hedge_id, **kwargs)
         except ValueError as exc:
             self.notify(f"cannot plan: {exc}", severity="error")
             return
@@ -332,10 +332,10 @@ class HedgetopApp(App[int]):
 
         self.push_screen(PreviewScreen(plan, title=f"{row.hedge_id}: {what}"), confirmed)
 
-    def _execute(self, plan: Any) -> None:
+    def _execute(self, plan: ResizePlan) -> None:
         assert self.trader is not None
         try:
-            fill = self.trader.execute(plan, self.now_ms())
+            fill = self.trader.execute(plan)
         except Exception as exc:  # a refused order is reported, the dashboard goes on
             log.exception("execute failed")
             self.notify(f"order failed: {exc}", severity="error", timeout=15)

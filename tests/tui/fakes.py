@@ -6,11 +6,24 @@ tests comparing the table with them compare two independent computations.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 from core import inverse
-from core.events import AlertEvent, AlertState, FeedHealth, FeedState, Fill, OrderSide
+from core.config import Config
+from core.demo import demo_config
+from core.engine import Engine, ResizePlan
+from core.events import (
+    AlertEvent,
+    AlertState,
+    FeedHealth,
+    FeedState,
+    Fill,
+    Kind,
+    OrderSide,
+    Quote,
+)
+from core.ledger import MemoryLedger
 from core.snapshot import HedgeSnapshot, HoldingSnapshot, PortfolioSnapshot
 
 T0 = 1_764_100_000_000  # 2025-11-25 19:46:40 UTC, a fixed clock
@@ -214,29 +227,15 @@ class ScriptedSource:
         self.stopped = True
 
 
-@dataclass(frozen=True)
-class FakePlan:
-    hedge_id: str
-    side: OrderSide
-    contracts: int
-    size_usd: float
-    expected_price: float
-    fee_coin: float
-    ratio_after: float
-    net_delta_coin: float
-    net_delta_usd: float
-    liq_price_after: float | None
-    refusal: str | None = None
-
-
 class FakeTrader:
-    """Plans against the source's latest snapshot; execute updates that snapshot."""
+    """Plans against the source's latest snapshot (real ``ResizePlan``s); execute replaces
+    that snapshot with one where the position moved."""
 
     def __init__(self, source: ScriptedSource, *, refuse: str | None = None) -> None:
         self.source = source
         self.refuse = refuse
         self.plans: list[dict[str, Any]] = []
-        self.executed: list[FakePlan] = []
+        self.executed: list[ResizePlan] = []
 
     def plan_resize(
         self,
@@ -245,12 +244,11 @@ class FakeTrader:
         target_ratio: float | None = None,
         delta_contracts: int | None = None,
         close: bool = False,
-        now_ms: int,
-    ) -> FakePlan:
+    ) -> ResizePlan:
         snap = self.source.latest
         assert snap is not None
         self.plans.append(
-            {"hedge_id": hedge_id, "target_ratio": target_ratio, "close": close, "now_ms": now_ms}
+            {"hedge_id": hedge_id, "target_ratio": target_ratio, "close": close, "ts": snap.ts_ms}
         )
         h = snap.hedge(hedge_id)
         assert h is not None
@@ -260,44 +258,115 @@ class FakeTrader:
         exposure = hold.amount_coin + hold.margin_coin
         want = 0.0 if close else (target_ratio or 0.0) * exposure * h.entry
         delta = round(want - h.size_usd)
-        side = OrderSide.SELL if delta > 0 else OrderSide.BUY
-        return FakePlan(
+        return ResizePlan(
             hedge_id=hedge_id,
-            side=side,
+            venue=h.venue,
+            symbol=h.symbol,
+            created_ms=snap.ts_ms,
+            side=OrderSide.SELL if delta > 0 else OrderSide.BUY,
             contracts=abs(delta),
             size_usd=float(abs(delta)),
+            mark=h.mark,
             expected_price=h.mark,
-            fee_coin=abs(delta) / h.mark * 0.00055,
-            ratio_after=0.0 if close else (target_ratio or 0.0),
-            net_delta_coin=exposure - want / h.entry,
-            net_delta_usd=(exposure - want / h.entry) * h.mark,
+            fee_coin=abs(delta) / h.mark * 0.0005,
+            coin=h.coin,
+            contracts_before=h.contracts,
+            contracts_after=h.contracts + delta,
+            ratio_before=hold.hedge_ratio,
+            ratio_after=0.0 if close else target_ratio,
+            target_ratio=hold.target_ratio,
+            net_delta_after_coin=exposure - want / h.entry,
+            net_delta_after_usd=(exposure - want / h.entry) * h.mark,
             liq_price_after=None,
+            hedge_after=None,
+            holding_after=None,
             refusal=self.refuse,
         )
 
-    def execute(self, plan: FakePlan, now_ms: int) -> Fill:
+    def execute(self, plan: ResizePlan) -> Fill:
         snap = self.source.latest
         assert snap is not None
+        if not plan.ok:
+            raise ValueError(f"refused: {plan.refusal}")
         self.executed.append(plan)
         h = snap.hedge(plan.hedge_id)
         assert h is not None
-        signed = plan.contracts if plan.side is OrderSide.SELL else -plan.contracts
-        after = h.contracts + signed
         fill = Fill(
-            ts_ms=now_ms,
+            ts_ms=snap.ts_ms,
             hedge_id=plan.hedge_id,
             venue=h.venue,
             symbol=h.symbol,
-            side=plan.side,
+            side=plan.side or OrderSide.SELL,
             contracts=plan.contracts,
             size_usd=plan.size_usd,
-            price=plan.expected_price,
-            fee_coin=plan.fee_coin,
+            price=plan.expected_price or 0.0,
+            fee_coin=plan.fee_coin or 0.0,
             realized_pnl_coin=0.0,
-            contracts_after=after,
+            contracts_after=plan.contracts_after,
             entry_after=h.entry,
         )
         self.source.latest = replace(
-            portfolio(now_ms=now_ms, contracts=after), recent_fills=(fill,)
+            portfolio(now_ms=snap.ts_ms, contracts=plan.contracts_after), recent_fills=(fill,)
         )
+        return fill
+
+
+class EngineSource:
+    """The real engine behind a scripted feed that goes quiet: the test pushes quotes and
+    ticks the engine at a frozen clock; plan/execute are the engine's own."""
+
+    def __init__(self, config: Config | None = None, *, now_ms: int = T0) -> None:
+        self.config = config or demo_config()
+        self.now = now_ms
+        self.engine = Engine(self.config, None, MemoryLedger(), now_ms)
+        self.latest: PortfolioSnapshot | None = None
+        self.fills: list[Fill] = []
+
+    async def start(self) -> None:
+        return None
+
+    async def stop(self) -> None:
+        return None
+
+    def quote_all(self, prices: dict[str, float], *, premium: float = 0.001) -> None:
+        """One quote per subscribed symbol at ``prices[coin]`` (perps at a premium)."""
+        for (venue, socket), symbols in self.engine.subscriptions().items():
+            for symbol in symbols:
+                coin = next(c for c in prices if symbol.upper().startswith(c))
+                p = prices[coin]
+                if socket == "spot":
+                    q = Quote(
+                        venue=venue,
+                        symbol=symbol,
+                        kind=Kind.SPOT,
+                        last=p,
+                        bid=p,
+                        ask=p,
+                        received_ms=self.now,
+                    )
+                else:
+                    q = Quote(
+                        venue=venue,
+                        symbol=symbol,
+                        kind=Kind.INVERSE_PERP,
+                        mark=p * (1 + premium),
+                        index=p,
+                        last=p * (1 + premium),
+                        funding_rate=0.0001,
+                        next_funding_ms=self.now - self.now % 28_800_000 + 28_800_000,
+                        funding_interval_ms=28_800_000,
+                        received_ms=self.now,
+                    )
+                self.engine.on_quote(q)
+
+    def tick(self) -> PortfolioSnapshot:
+        self.latest = self.engine.snapshot(self.now, wall_ms=self.now)
+        return self.latest
+
+    def plan_resize(self, hedge_id: str, **kwargs: Any) -> ResizePlan:
+        return self.engine.plan_resize(hedge_id, now_ms=self.now, wall_ms=self.now, **kwargs)
+
+    def execute(self, plan: ResizePlan) -> Fill:
+        fill = self.engine.execute(plan, self.now)
+        self.fills.append(fill)
         return fill

@@ -160,7 +160,7 @@ async def test_escape_cancels_and_nothing_is_sent(tmp_path: Path) -> None:
         assert minus["target_ratio"] < portfolio().holdings[0].hedge_ratio  # type: ignore[operator]
         assert target["target_ratio"] == 1.0
         assert close["close"] is True
-        assert {p["now_ms"] for p in trader.plans} == {T0}
+        assert {p["ts"] for p in trader.plans} == {T0}
 
 
 async def test_down_selects_next_hedge_and_keys_act_on_it(tmp_path: Path) -> None:
@@ -340,9 +340,9 @@ def test_recent_fill_replaces_snapshot() -> None:
     # the fake trader's snapshot after a fill carries it: guards the fake used above
     source = ScriptedSource([portfolio()])
     trader = FakeTrader(source)
-    plan = trader.plan_resize("bybit-btc", target_ratio=0.5, now_ms=T0)
+    plan = trader.plan_resize("bybit-btc", target_ratio=0.5)
     assert plan.side is OrderSide.BUY
-    trader.execute(plan, T0)
+    trader.execute(plan)
     assert source.latest is not None
     assert source.latest.recent_fills[0].hedge_id == "bybit-btc"
     assert replace(source.latest, recent_fills=()).recent_fills == ()
