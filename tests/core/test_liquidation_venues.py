@@ -152,6 +152,7 @@ def _gap(spec, side, q, p0, m, *, price):
 @given(spec=specs, side=st.sampled_from(["short", "long"]), q=sizes, p0=prices, lev=leverages)
 def test_equity_equals_maintenance_at_liq_and_adverse_side_is_below(spec, side, q, p0, lev):
     m = q / p0 / lev
+    assume(m > maintenance_margin_coin(spec, q, p0) * 1.0001)  # opens above maintenance
     liq = liquidation_price(spec, side, q, p0, m)
     if liq is None:
         assert side == "short"
@@ -181,6 +182,7 @@ def test_one_x_same_coin_short_is_never_liquidated(spec, q, p0, extra):
 )
 def test_more_margin_moves_liq_price_away(spec, side, q, p0, lev, more):  # noqa: PLR0917
     m = q / p0 / lev
+    assume(m > maintenance_margin_coin(spec, q, p0) * 1.0001)  # opens above maintenance
     before = liquidation_price(spec, side, q, p0, m)
     after = liquidation_price(spec, side, q, p0, m * more)
     assume(before is not None)
