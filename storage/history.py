@@ -384,6 +384,7 @@ class History:
             if (
                 ids is None
                 or a.subject in ids
+                or a.subject in tags
                 or any(a.key.endswith(":" + t) or f":{t}:" in a.key for t in tags)
             ):
                 text = f"alert {a.state}: {a.message}"
