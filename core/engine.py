@@ -481,9 +481,7 @@ class Engine:
                 pnl_c = inverse.pnl_coin(cfg.side, size, p.entry, mark)
                 pnl_u = inverse.pnl_usd(cfg.side, size, p.entry, mark)
                 equity = inverse.equity_coin(p.margin_coin, cfg.side, size, p.entry, mark)
-                liq = liquidation.liquidation_price(
-                    spec, cfg.side, size, p.entry, p.margin_coin, mode=cfg.margin_mode
-                )
+                liq = _liq_price(spec, cfg.side, size, p.entry, p.margin_coin, mode=cfg.margin_mode)
                 dist = inverse.liq_distance_pct(liq, mark)
             else:
                 pnl_c, pnl_u, equity = 0.0, 0.0, p.margin_coin
@@ -598,7 +596,7 @@ class Engine:
             if d is None:
                 refusal = f"cannot size {hedge_id}: the {pos.cfg.hedges} price is missing"
             else:
-                delta = self._contracts_for(pos, hs, holding, d)
+                delta = self._contracts_for(pos, hs, holding, d, target_ratio)
         if refusal is None:
             if pos.contracts + delta < 0:
                 refusal = (
@@ -683,22 +681,37 @@ class Engine:
             hedged = holding.hedge_ratio * exposure
         return target * exposure - hedged
 
-    @staticmethod
     def _contracts_for(
-        pos: _Position, hs: HedgeSnapshot, holding: HoldingSnapshot, d: float
+        self,
+        pos: _Position,
+        hs: HedgeSnapshot,
+        holding: HoldingSnapshot,
+        d: float,
+        target: float,
     ) -> int:
-        """Signed contracts (> 0 enlarges) that add ``d`` hedged coins of the holding."""
+        """Signed contracts (> 0 enlarges) that add ``d`` hedged coins of the holding.
+
+        Enlarging at fill price p adds q/p coins: ``q = d·p``. Reducing keeps the entry, so it
+        removes q/P0 coins; for a direct short the realised PnL ``q·(1/p − 1/P0)`` also lands
+        in the same-coin margin (exposure), so solving ``H − q/P0 = T·(S + M + q/p − q/P0)``
+        gives ``q = −d / ((1 − T)/P0 + T/p)``. A proxy's coins convert by
+        ``beta·P_h / P_c`` and its PnL lands in another coin."""
         assert hs.mark is not None
         sign = 1.0 if pos.cfg.side == "short" else -1.0
-        d_contract_coin = sign * d  # in the hedged coin, from the position's view
+        d_pos = sign * d  # hedged coins to add, from the position's view
         if pos.cfg.proxy:
             if holding.price_usd is None:
                 return 0
-            d_contract_coin = d_contract_coin * pos.cfg.beta * holding.price_usd / hs.mark
-        if d_contract_coin >= 0:
-            q = d_contract_coin * hs.mark  # adding at ~mark
+            d_pos = d_pos * pos.cfg.beta * holding.price_usd / hs.mark
+        increase = d_pos >= 0
+        p = self.broker.fill_price(_order_side(pos.cfg.side, increase), hs.mark)
+        entry = pos.entry if pos.entry is not None else p
+        if increase:
+            q = d_pos * p
+        elif pos.cfg.proxy or pos.cfg.side != "short":
+            q = d_pos * entry
         else:
-            q = d_contract_coin * (pos.entry if pos.entry is not None else hs.mark)
+            q = d_pos / ((1.0 - target) / entry + target / p)
         contracts = contracts_from_size_usd(pos.spec, abs(q))
         return contracts if q >= 0 else -contracts
 
@@ -740,6 +753,17 @@ class Engine:
         self._positions[pos.cfg.id] = trial
         self._fills.append(fill)
         return fill
+
+
+def _liq_price(
+    spec: ContractSpec, side: str, size: float, entry: float, margin: float, *, mode: str
+) -> float | None:
+    """The venue's liquidation price; a wallet driven below zero (fees, funding) is priced as
+    an empty one, and input the formula refuses gives None rather than a crashed tick."""
+    try:
+        return liquidation.liquidation_price(spec, side, size, entry, max(margin, 0.0), mode=mode)
+    except ValueError:
+        return None
 
 
 def _quote_price(q: Quote) -> float | None:
