@@ -20,7 +20,7 @@ from textual.binding import Binding, BindingType
 from textual.screen import ModalScreen
 
 from core.engine import ResizePlan
-from core.events import AlertState, Fill
+from core.events import AlertState, FeedHealth, Fill
 from core.snapshot import PortfolioSnapshot
 from tui import themes as theme_files
 from tui.screens.main import MainScreen
@@ -100,6 +100,7 @@ class HedgetopApp(App[int]):
         recorder: Flushable | None = None,
         on_fill: Callable[[Fill], None] | None = None,
         source_label: str = "the built-in simulator",
+        feed_label: Callable[[FeedHealth], str] | None = None,
     ) -> None:
         super().__init__()
         self.source = source
@@ -117,6 +118,7 @@ class HedgetopApp(App[int]):
         self.recorder = recorder
         self.on_fill = on_fill
         self.source_label = source_label
+        self.feed_label = feed_label
         self.paused = False
         self.frames = 0  # snapshots pushed to the widgets
         self.first_frame_ms: int | None = None  # wall ms of the first frame with numbers

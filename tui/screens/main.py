@@ -62,7 +62,9 @@ class MainScreen(Screen[None]):
         self.show_flags()
         table = self.query_one(HedgeTable)
         table.update_rows(build_rows(snap))
-        self.query_one("#feeds", TextPane).set_text(feed_markup(snap.feeds, snap.ts_ms))
+        self.query_one("#feeds", TextPane).set_text(
+            feed_markup(snap.feeds, snap.ts_ms, self.hedgetop.feed_label)
+        )
         self.query_one("#alerts", TextPane).set_text(alerts_markup(snap.active_alerts))
         self._show_detail()
 

@@ -6,7 +6,7 @@ Each takes the latest snapshot and renders markup that uses the theme's variable
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 from rich.markup import escape
@@ -77,32 +77,39 @@ def header_markup(
     tail = " ".join(flags)
     if snap is None:
         return f"[b]hedgetop[/b]  waiting for prices from {escape(source)}…  {tail}"
-    clock = datetime.fromtimestamp(snap.ts_ms / 1000, UTC).strftime("%H:%M:%S UTC")
+    clock = datetime.fromtimestamp(snap.ts_ms / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
     total = snap.total_value_usd
-    hedge_effect = (
+    effect = (
         None
         if total is None or snap.unhedged_value_usd is None
         else total - snap.unhedged_value_usd
     )
-    parts = [
-        f"[b]Total {fmt.usd(total)}[/b]",
-        "session "
-        + signed(fmt.usd(snap.session_change_usd, sign=True), snap.session_change_usd)
-        + " vs unhedged "
-        + signed(
-            fmt.usd(snap.unhedged_session_change_usd, sign=True), snap.unhedged_session_change_usd
-        ),
-        "since hedges opened vs unhedged " + signed(fmt.usd(hedge_effect, sign=True), hedge_effect),
-        f"net delta {fmt.usd(snap.net_delta_usd, sign=True)}",
-    ]
+    line1 = " │ ".join(
+        [
+            f"[b]Total {fmt.usd(total)}[/b]",
+            f"net delta {fmt.usd(snap.net_delta_usd, 0, sign=True)}",
+            "hedges since opened " + signed(fmt.usd(effect, sign=True), effect) + " vs unhedged",
+        ]
+    )
+    session = snap.session_change_usd
+    unhedged = snap.unhedged_session_change_usd
+    line2 = " │ ".join(
+        [
+            "session " + signed(fmt.usd(session, sign=True), session),
+            "unhedged would be " + signed(fmt.usd(unhedged, sign=True), unhedged),
+            f"[$muted]{clock}[/]",
+        ]
+    )
     stale = paint(" STALE ", "stale") if snap.stale else ""
-    return " │ ".join(parts) + f"  {stale}{tail} [$muted]{clock}[/]"
+    return f"{line1}\n{line2}  {stale}{tail}"
 
 
 # --- status bar -------------------------------------------------------------------------------
 
 
-def feed_markup(feeds: Sequence[FeedHealth], now_ms: int) -> str:
+def feed_markup(
+    feeds: Sequence[FeedHealth], now_ms: int, label: Callable[[FeedHealth], str] | None = None
+) -> str:
     if not feeds:
         return paint("no feeds", "muted")
     parts = []
@@ -116,7 +123,8 @@ def feed_markup(feeds: Sequence[FeedHealth], now_ms: int) -> str:
             state, cls = f"reconnecting ({f.reconnects})", "warn"
         else:
             state, cls = f.state.value, "muted"
-        parts.append(f"{escape(f.venue)} {paint('●', cls)} {paint(state, cls)} {fmt.duration(age)}")
+        name = label(f) if label is not None else f.venue
+        parts.append(f"{escape(name)} {paint('●', cls)} {paint(state, cls)} {fmt.duration(age)}")
     return "feeds: " + "  ".join(parts)
 
 
@@ -139,10 +147,9 @@ def liquidation_explanation(h: HedgeSnapshot) -> str:
         backing = h.size_usd / h.entry
         if h.side == "short" and h.margin_coin >= backing * 0.999 and h.coin == h.hedged_coin:
             return (
-                f"a short backed by {fmt.coin(h.margin_coin, h.coin)} ≥ Q/P0 = "
-                f"{fmt.coin(backing, h.coin)} (1x). Its equity is Q/P coin, which always "
-                f"covers the maintenance margin mmr·Q/P, so no price liquidates it "
-                f"(fees and funding aside)."
+                f"1x short: margin {fmt.coin(h.margin_coin, h.coin)} ≥ Q/P0 = "
+                f"{fmt.coin(backing, h.coin)}, so equity stays Q/P coin and always covers the "
+                f"maintenance margin mmr·Q/P: no price liquidates it (fees, funding aside)."
             )
         return "the equity stays above the maintenance margin at every price."
     direction = "rises" if h.liq_price > (h.mark or 0) else "falls"
@@ -161,14 +168,13 @@ def position_markup(h: HedgeSnapshot) -> str:
     title = f"[b]{escape(h.venue)} {escape(h.symbol)}[/b] {escape(h.side)}"
     if h.coin != h.hedged_coin:
         title += f" [$muted]proxy {escape(h.hedged_coin)} β{h.beta:g}[/]"
-    mark = f"{fmt.num(h.mark)} [$muted]idx[/] {fmt.num(h.index)} USD"
     return "\n".join(
         [
             title,
             _kv("size", f"{h.contracts:,} ct = {fmt.usd(h.size_usd, 0)}"),
             _kv("entry", fmt.usd(h.entry)),
-            _kv("mark", mark),
-            _kv("value", fmt.coin(h.position_value_coin, h.coin)),
+            _kv("mark", fmt.usd(h.mark)),
+            _kv("index", fmt.usd(h.index)),
             _kv("PnL", signed(fmt.coin(h.pnl_coin, h.coin, sign=True), h.pnl_coin)),
             _kv("", signed(fmt.usd(h.pnl_usd, sign=True), h.pnl_usd)),
             _kv(
@@ -176,6 +182,7 @@ def position_markup(h: HedgeSnapshot) -> str:
                 signed(fmt.coin(h.realized_pnl_coin, h.coin, sign=True), h.realized_pnl_coin),
             ),
             _kv("basis", f"{fmt.usd(h.basis_usd, sign=True)} {fmt.pct(h.basis_pct, 3)}"),
+            _kv("", f"{fmt.pct(h.basis_annual_pct, 1)} a year"),
         ]
     )
 
@@ -201,7 +208,7 @@ def margin_markup(h: HedgeSnapshot) -> str:
                 signed(fmt.coin(h.funding_accrued_coin, h.coin, sign=True), h.funding_accrued_coin),
             ),
             _kv("", signed(fmt.usd(h.funding_accrued_usd, sign=True), h.funding_accrued_usd)),
-            _kv("ann.", f"basis {fmt.pct(h.basis_annual_pct, 1)}"),
+            _kv("value", fmt.coin(h.position_value_coin, h.coin)),
         ]
     )
 

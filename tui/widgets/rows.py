@@ -29,9 +29,9 @@ class Column:
 
 COLUMNS: tuple[Column, ...] = (
     Column("coin", "Coin", 5, 1, right=False),
-    Column("spot", "Spot", 15, 2),
+    Column("spot", "Spot", 16, 2),
     Column("spot_usd", "Spot USD", 9, 3),
-    Column("hedge", "Hedge", 19, 1, right=False),
+    Column("hedge", "Hedge", 24, 1, right=False),
     Column("contracts", "Contracts", 9, 3),
     Column("face", "Face USD", 9, 2),
     Column("entry", "Entry USD", 10, 4),

@@ -1,0 +1,151 @@
+"""``hedgetop`` with no sub-command: the live dashboard.
+
+Loads the config (the demo portfolio on the built-in simulator when there is none), opens
+the history database (``--db``, else the config's, else the user data dir) for the ledger, the
+recorder and the history screen, and runs the Textual app over a ``LiveSession``. A config
+error is one line and exit code 2. Textual, the engine and storage are imported here, inside
+``run``, so that other sub-commands do not pay for them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+#: Binding ids the ``[keys]`` config section may remap (action -> key).
+ACTIONS = (
+    "help",
+    "ratio_up",
+    "ratio_down",
+    "to_target",
+    "close_hedge",
+    "history",
+    "themes",
+    "pause",
+    "quit",
+    "cursor_up",
+    "cursor_down",
+)
+
+
+def register(subparsers: Any) -> None:
+    """The dashboard is the default command (``hedgetop``); it also answers to
+    ``hedgetop dashboard`` for symmetry."""
+    p = subparsers.add_parser("dashboard", help="the live dashboard (the default)")
+    p.add_argument("--config", default=argparse.SUPPRESS, help="portfolio config (TOML)")
+    p.add_argument("--db", default=argparse.SUPPRESS, help="SQLite history database")
+    p.add_argument(
+        "--read-only",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="disable every key that acts",
+    )
+    p.set_defaults(func=run)
+
+
+def check_keys(keys: dict[str, str], source: str) -> str | None:
+    """One error line for the first unknown action in ``[keys]``, else None."""
+    for action in keys:
+        if action not in ACTIONS:
+            return (
+                f"{source}: keys.{action}: unknown dashboard action {action!r} "
+                f"(known: {', '.join(ACTIONS)})"
+            )
+    return None
+
+
+def run(args: argparse.Namespace) -> int:
+    from core.config import ConfigError, default_database_path, load_config
+
+    try:
+        cfg = load_config(getattr(args, "config", None))
+    except ConfigError as exc:
+        print(f"hedgetop: config error: {exc}", file=sys.stderr)
+        return 2
+    error = check_keys(dict(cfg.keys), str(cfg.source or "config"))
+    if error:
+        print(f"hedgetop: config error: {error}", file=sys.stderr)
+        return 2
+    db_arg = getattr(args, "db", None)
+    db = Path(db_arg).expanduser() if db_arg else (cfg.database or default_database_path())
+    if db_arg and db.is_dir():
+        print(f"hedgetop: --db {db}: is a directory, not a database file", file=sys.stderr)
+        return 2
+    try:
+        db.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        print(f"hedgetop: --db {db}: cannot create its folder: {exc.strerror}", file=sys.stderr)
+        return 2
+
+    from storage.ledger import SqliteLedger
+    from storage.recorder import Recorder, StorageError
+
+    try:
+        ledger = SqliteLedger(db)
+        recorder = Recorder(db, batch_interval_ms=1000)
+    except StorageError as exc:
+        print(f"hedgetop: --db {db}: {exc}", file=sys.stderr)
+        return 2
+    try:
+        return _run_app(args, cfg, ledger, recorder, db)
+    finally:
+        recorder.close()
+        ledger.close()
+
+
+def _run_app(args: argparse.Namespace, cfg: Any, ledger: Any, recorder: Any, db: Path) -> int:
+    from core.live import LiveSession
+    from tui.app import HedgetopApp
+    from tui.themes import default_state_path
+
+    session = LiveSession(cfg, ledger=ledger)
+    wire_recorder(session, recorder, cfg.record_interval_ms)
+    label = "the built-in simulator" if cfg.simulator.enabled else "the exchanges"
+    app = HedgetopApp(
+        session,
+        trader=session,
+        now_ms=session.now_ms,
+        read_only=bool(getattr(args, "read_only", False)),
+        ratio_step=cfg.broker.step_pct / 100.0,
+        keymap=dict(cfg.keys),
+        theme_name=cfg.theme or None,
+        state_path=default_state_path(),
+        history_db=db,
+        recorder=recorder,
+        source_label=label,
+        feed_label=feed_labeller(session),
+    )
+    result = app.run()
+    return int(result or 0)
+
+
+def feed_labeller(session: Any) -> Any:
+    """``FeedHealth`` -> "venue socket" (two sockets of one venue would read alike)."""
+    names: dict[str, str] = {}
+
+    def label(health: Any) -> str:
+        if health.url not in names:
+            for (venue, socket), url in session.feed_urls().items():
+                names.setdefault(url, f"{venue} {socket}")
+        return names.get(health.url, health.venue)
+
+    return label
+
+
+def wire_recorder(session: Any, recorder: Any, record_interval_ms: int) -> None:
+    """Send one snapshot per ``record_interval_ms`` and every event to the recorder."""
+    every = max(1, round(record_interval_ms / session.tick_ms))
+
+    def on_snapshot(snap: Any) -> None:
+        if session.ticks % every:
+            return
+        if snap.hedges and all(h.mark is None for h in snap.hedges):
+            return  # nothing known yet
+        recorder.submit_snapshot(snap)
+
+    session.on_snapshot.append(on_snapshot)
+    session.on_fill.append(recorder.submit_fill)
+    session.on_funding.append(recorder.submit_funding)
+    session.on_alert.append(recorder.submit_alert)
