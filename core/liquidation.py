@@ -48,6 +48,9 @@ import math
 from core.instruments import ContractSpec, MarginTier
 
 SIDES = ("short", "long")
+# A short's margin deficit ``Q/P0 − M`` below this fraction of ``Q/P0`` is float noise of a 1x
+# position (0.1 satoshi per BTC), not a position that can be liquidated at 10^9 × entry.
+DEFICIT_EPS = 1e-9
 MODES = ("isolated", "cross")
 
 
@@ -155,7 +158,7 @@ def liquidation_price(
         a = tier.mm_amount_coin
         if side == "short":
             den = q / entry - m - a
-            if den <= 0 or r >= 1:
+            if den <= DEFICIT_EPS * q / entry or r >= 1:
                 lo = tier.max_notional_coin
                 continue
             price = q * (1 - r) / den
@@ -192,7 +195,7 @@ def _bisect_tiers(
     def g(x: float) -> float:
         return _equity_minus_mm(side=side, q=q, entry=entry, m=m, tiers=tiers, fee=fee, x=x)
 
-    if side == "short" and g(1e-12 * q / entry) >= 0:
+    if side == "short" and (q / entry - m <= DEFICIT_EPS * q / entry or g(1e-12 * q / entry) >= 0):
         return None
     lo, hi = 1e-12 * q / entry, q / entry
     while (g(hi) < 0) == (g(lo) < 0):
@@ -212,7 +215,7 @@ def _quadratic(*, side: str, q: float, entry: float, m: float, a: float, k: floa
     """Deribit: equity = (a + k·x)·x with x = Q/P. Roots in numerically stable form."""
     if side == "short":
         deficit = q / entry - m  # −C: what the wallet lacks to back the short at entry
-        if deficit <= 0:
+        if deficit <= DEFICIT_EPS * q / entry:
             return None
         b = 1.0 - a
         disc = b * b - 4.0 * k * deficit

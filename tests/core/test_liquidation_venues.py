@@ -157,7 +157,7 @@ def test_equity_equals_maintenance_at_liq_and_adverse_side_is_below(spec, side, 
     if liq is None:
         assert side == "short"
         return
-    scale = q / liq  # coin notional: the size of both sides of the equation
+    scale = max(m, q / p0, q / liq)  # the largest term of the equation, in coin
     assert _gap(spec, side, q, p0, m, price=liq) == pytest.approx(0.0, abs=1e-9 * scale)
     worse = liq * (1.001 if side == "short" else 0.999)
     better = liq * (0.999 if side == "short" else 1.001)
