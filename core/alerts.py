@@ -48,6 +48,11 @@ class _Check:
     message: str
 
 
+def _hold(key: str, rule: str, subject: str) -> _Check:
+    """A value that cannot be computed now: the alert keeps its state."""
+    return _Check(key, rule, subject, None, False, False, "")
+
+
 @dataclass(slots=True)
 class _State:
     since_ms: int | None = None
@@ -107,7 +112,9 @@ class AlertEngine:
             key = f"liq_distance:{subject}"
             if not open_ or (h.mark is not None and h.liq_price is None):
                 yield _Check(key, "liq_distance", subject, None, False, True, "")
-            elif h.liq_distance_pct is not None:
+            elif h.liq_distance_pct is None:
+                yield _hold(key, "liq_distance", subject)
+            else:
                 d = abs(h.liq_distance_pct)
                 yield _Check(
                     key,
@@ -123,7 +130,9 @@ class AlertEngine:
             key = f"funding_against:{subject}"
             if not open_:
                 yield _Check(key, "funding_against", subject, None, False, True, "")
-            elif h.funding_apr_pct is not None:
+            elif h.funding_apr_pct is None:
+                yield _hold(key, "funding_against", subject)
+            else:
                 apr = h.funding_apr_pct
                 yield _Check(
                     key,
@@ -135,7 +144,9 @@ class AlertEngine:
                     f"{h.hedge_id}: funding runs against the {h.side}: it pays {-apr:.2f} % APR",
                 )
             # basis
-            if h.basis_pct is not None:
+            if h.basis_pct is None:
+                yield _hold(f"basis:{subject}", "basis", subject)
+            else:
                 b = abs(h.basis_pct)
                 yield _Check(
                     f"basis:{subject}",
@@ -148,7 +159,10 @@ class AlertEngine:
                     f"(alert beyond {c.basis_pct:g} %)",
                 )
         for ho in snap.holdings:
-            if ho.target_ratio is None or ho.band is None or ho.drift is None:
+            if ho.target_ratio is None or ho.band is None:
+                continue
+            if ho.drift is None:
+                yield _hold(f"hedge_ratio:{ho.coin}", "hedge_ratio", ho.coin)
                 continue
             ratio = ho.hedge_ratio if ho.hedge_ratio is not None else 0.0
             yield _Check(
