@@ -1,0 +1,157 @@
+"""The history screen on a database prepared with the real recorder (fills, funding, alerts),
+opened read-only like one copied from another machine."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+from fakes import T0, ScriptedSource, alert, portfolio
+from textual.widgets import DataTable
+
+from core.events import FundingEvent
+from storage.recorder import Recorder
+from tui.app import HedgetopApp
+from tui.screens.history import HistoryScreen, build_charts
+from tui.widgets.table import HedgeTable
+
+ROOT = Path(__file__).resolve().parents[2]
+STEP_MS = 60_000
+N = 150  # 2.5 hours of one snapshot a minute
+
+
+@pytest.fixture(scope="module")
+def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("hist") / "history.db"
+    rec = Recorder(path, batch_interval_ms=0)
+    start = T0 - N * STEP_MS
+    for i in range(N):
+        rec.submit_snapshot(portfolio(now_ms=start + i * STEP_MS, btc_mark=90_000.0 + 50 * i))
+    fill_snap = portfolio(now_ms=start, contracts=50_000)
+    from core.events import Fill, OrderSide
+
+    rec.submit_fill(
+        Fill(
+            ts_ms=T0 - 30 * STEP_MS,
+            hedge_id="bybit-btc",
+            venue="bybit",
+            symbol="BTCUSD",
+            side=OrderSide.SELL,
+            contracts=1_000,
+            size_usd=1_000.0,
+            price=96_000.0,
+            fee_coin=0.0000052,
+            realized_pnl_coin=0.0,
+            contracts_after=51_000,
+            entry_after=99_900.0,
+        )
+    )
+    rec.submit_funding(
+        FundingEvent(
+            ts_ms=T0 - 60 * STEP_MS,
+            hedge_id="bybit-btc",
+            venue="bybit",
+            symbol="BTCUSD",
+            rate=0.0001,
+            mark=95_000.0,
+            size_usd=50_000.0,
+            amount_coin=0.0000526,
+        )
+    )
+    rec.submit_alert(alert(ts_ms=T0 - 10 * STEP_MS))
+    assert fill_snap.hedges
+    assert rec.flush()
+    rec.close()
+    return path
+
+
+def make_app(tmp_path: Path, db: Path) -> HedgetopApp:
+    source = ScriptedSource([portfolio()])
+    return HedgetopApp(
+        source,
+        now_ms=lambda: T0,
+        theme_dirs=[ROOT / "themes"],
+        state_path=tmp_path / "state.json",
+        history_db=db,
+    )
+
+
+def test_charts_follow_the_recorded_series(db: Path) -> None:
+    from storage.history import open_history
+
+    with open_history(db) as hist:
+        sub = hist.subject("holding:BTC")
+        charts = build_charts(hist, sub, T0 - 3_600_000, T0)
+        by_key = {c.key: c for c in charts}
+        assert set(by_key) == {"value", "pnl_usd", "pnl_coin", "basis", "funding", "liq"}
+        hedged, unhedged = by_key["value"].lines
+        assert hedged.label == "hedged"
+        assert len(hedged.points) >= 55
+        # the unhedged BTC holding is worth (S + M) * price at each recorded minute
+        t, v = unhedged.points[-1]
+        assert v is not None
+        i = round((t - (T0 - N * STEP_MS)) / STEP_MS)  # bucket start: up to 1 step early
+        assert v == pytest.approx(0.6 * (90_000.0 + 50 * i), rel=1e-9)
+        (btc_pnl,) = by_key["pnl_usd"].lines
+        assert btc_pnl.label == "bybit-btc"
+        (funding,) = by_key["funding"].lines
+        assert funding.points[-1][1] == pytest.approx(0.01)  # 0.0001 per interval = 0.01 %
+
+
+async def test_history_screen_shows_range_events_and_steps(tmp_path: Path, db: Path) -> None:
+    app = make_app(tmp_path, db)
+    async with app.run_test(size=(160, 48)) as pilot:
+        app.tick()
+        await pilot.pause()
+        await pilot.press("h")
+        screen = app.screen
+        assert isinstance(screen, HistoryScreen)
+        assert screen.subject.name.endswith("BTC")
+        table = screen.query_one(DataTable)
+        kinds = {table.get_row_at(i)[1] for i in range(table.row_count)}
+        assert kinds == {"fill", "funding"}  # the ETH alert is not BTC's
+        title = str(screen.query_one("#history-title").render())
+        assert "24h" in title
+        await pilot.press("r")  # 7d
+        await pilot.press("r", "r", "r")  # 30d, all, 1h
+        assert "1h" in str(screen.query_one("#history-title").render())
+        assert screen.span == (T0 - 3_600_000 - STEP_MS, T0 - STEP_MS)
+        await pilot.press("left")
+        assert screen.span[1] == T0 - STEP_MS - 3_600_000
+        await pilot.press("right", "right")
+        assert screen.span[1] == T0 - STEP_MS  # never beyond the last record
+        await pilot.press("s", "s")  # holding -> its hedge -> portfolio
+        assert screen.subject.kind == "portfolio"
+        await pilot.press("r", "r", "r", "r")  # all
+        kinds = {table.get_row_at(i)[1] for i in range(table.row_count)}
+        assert kinds == {"fill", "funding", "alert"}
+        await pilot.press("escape")
+        assert not isinstance(app.screen, HistoryScreen)
+        assert app.screen.query_one(HedgeTable)
+
+
+async def test_export_writes_series_and_events_csv(tmp_path: Path, db: Path) -> None:
+    app = make_app(tmp_path, db)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.pause()
+        screen = HistoryScreen(db, subject="BTC", export_dir=tmp_path)
+        await app.push_screen(screen)
+        await pilot.press("e")
+        series, events = screen.exported
+        rows = list(csv.DictReader(series.open()))
+        assert len(rows) >= 100
+        assert {"value_usd", "unhedged_value_usd", "hedge_ratio"} <= set(rows[0])
+        ev = list(csv.DictReader(events.open()))
+        assert [r["kind"] for r in ev] == ["funding", "fill"]
+
+
+async def test_missing_database_is_reported_not_raised(tmp_path: Path) -> None:
+    app = make_app(tmp_path, tmp_path / "none.db")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("h")
+        assert isinstance(app.screen, HistoryScreen)
+        assert "no history database" in str(app.screen.query_one("#history-title").render())
+        await pilot.press("e")
+        await pilot.press("escape")
+        assert not isinstance(app.screen, HistoryScreen)
