@@ -689,7 +689,7 @@ class _Validator:
         return SimulatorConfig(
             enabled=self.boolean(t, "enabled", p, False),
             seed=int(self.integer(t, "seed", p, 1, minimum=0)),
-            speed=self.number(t, "speed", p, 1.0, positive=True, maximum=10_000.0),
+            speed=self.number(t, "speed", p, 1.0, positive=True, maximum=1_000_000.0),
             chaos=chaos,
         )
 

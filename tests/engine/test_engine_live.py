@@ -1,0 +1,146 @@
+"""LiveSession end to end on loopback: the in-process simulator, the real feed adapters and
+runners, the engine, funding settlement on the accelerated clock, stale feeds and alerts."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from core import inverse
+from core.config import parse_config
+from core.events import AlertEvent, AlertState, FeedState, Fill, FundingEvent
+from core.ledger import MemoryLedger
+from core.live import LiveSession
+from core.sim.model import Settlement
+from core.snapshot import PortfolioSnapshot
+
+
+def complete(s: PortfolioSnapshot) -> bool:
+    return s.total_value_usd is not None and not s.stale
+
+
+async def test_demo_session_runs_and_resizes() -> None:
+    ledger = MemoryLedger()
+    session = LiveSession(None, ledger=ledger, tick_ms=100)
+    fills: list[Fill] = []
+    snaps: list[PortfolioSnapshot] = []
+    session.on_fill.append(fills.append)
+    session.on_snapshot.append(snaps.append)
+    async with session:
+        assert all(url.startswith("ws://127.0.0.1:") for url in session.feed_urls().values())
+        snap = await session.wait_for(complete, timeout=15)
+        assert {f.state for f in snap.feeds} == {FeedState.LIVE}
+        assert len(snap.feeds) == 3  # bybit inverse, binance inverse, bybit spot
+        assert session.sim is not None
+        for h in snap.hedges:
+            assert h.mark is not None
+            assert h.next_funding_ms is not None
+            assert h.next_funding_ms > snap.ts_ms  # on the simulator's clock
+            assert h.funding_countdown_ms == h.next_funding_ms - snap.ts_ms
+        btc = next(h for h in snap.holdings if h.coin == "BTC")
+        assert btc.price_usd == pytest.approx(session.sim.price("BTC"), rel=0.01)
+        by_id = {h.hedge_id: h for h in snap.hedges}
+        assert by_id["btc-bybit"].liq_price is None  # the 1x short
+        assert by_id["ada-binance"].liq_price is not None  # the 3x short
+        plan = session.plan_resize("btc-bybit", target_ratio=0.8)
+        assert plan.ok, plan.refusal
+        fill = session.execute(plan)
+        assert fills == [fill]
+        assert ledger.fills == [fill]
+        after = await session.wait_for(lambda s: s.ts_ms >= fill.ts_ms and bool(s.recent_fills), 5)
+        h = after.hedge("btc-bybit")
+        assert h is not None
+        assert h.contracts == fill.contracts_after
+        assert snaps[-1] is session.latest or snaps[-1].ts_ms <= after.ts_ms
+    assert session.runners
+    assert all(r.state is FeedState.STOPPED for r in session.runners)
+    assert session.listener_errors == 0
+    assert session.feed_errors == []
+
+
+FAST = """
+[[holdings]]
+coin = "BTC"
+amount = 1
+[[hedges]]
+id = "b"
+venue = "bybit"
+symbol = "BTCUSD"
+contracts = 50000
+entry = 90000
+[[hedges]]
+id = "n"
+venue = "binance"
+symbol = "BTCUSD_PERP"
+contracts = 500
+entry = 90000
+[simulator]
+enabled = true
+speed = 20000
+seed = 3
+[feeds]
+stale_after_ms = 2000
+"""
+
+
+async def test_funding_is_settled_on_the_simulator_schedule() -> None:
+    ledger = MemoryLedger()
+    session = LiveSession(parse_config(FAST), ledger=ledger, tick_ms=50, sim_interval_ms=50)
+    assert session.sim is not None
+    settled: list[Settlement] = []
+    session.sim.on_settlement = settled.append
+    funding: list[FundingEvent] = []
+    got_both = asyncio.Event()
+
+    def on_funding(ev: FundingEvent) -> None:
+        funding.append(ev)
+        if {e.hedge_id for e in funding} == {"b", "n"}:
+            got_both.set()
+
+    session.on_funding.append(on_funding)
+    async with session:
+        await asyncio.wait_for(got_both.wait(), timeout=20)
+        snap = session.latest
+    assert snap is not None
+    assert ledger.funding == funding
+    for ev in funding[:2]:
+        venue_settled = [s for s in settled if s.venue == ev.venue and s.ts_ms == ev.ts_ms]
+        assert len(venue_settled) == 1, "a funding event at a time the venue did not settle"
+        st = venue_settled[0]
+        # the rate in force just before the settlement: the simulator's predicted rate moves
+        # a little within one accelerated step, never its sign by much
+        assert ev.rate == pytest.approx(st.rate, abs=5e-5)
+        assert ev.amount_coin == pytest.approx(
+            inverse.funding_coin("short", ev.size_usd, ev.mark, ev.rate)
+        )
+    h = snap.hedge(funding[0].hedge_id)
+    assert h is not None
+    mine = [e.amount_coin for e in funding if e.hedge_id == h.hedge_id and e.ts_ms <= snap.ts_ms]
+    assert h.funding_accrued_coin == pytest.approx(sum(mine))
+
+
+async def test_stalled_feed_goes_stale_raises_and_clears() -> None:
+    text = FAST.replace("speed = 20000", 'speed = 1\nchaos = "stall=0.5:2.5"').replace(
+        "stale_after_ms = 2000", "stale_after_ms = 600"
+    )
+    session = LiveSession(parse_config(text), tick_ms=50, sim_interval_ms=50)
+    alerts: list[AlertEvent] = []
+    raised = asyncio.Event()
+    cleared = asyncio.Event()
+
+    def on_alert(ev: AlertEvent) -> None:
+        alerts.append(ev)
+        if ev.rule == "feed_stale":
+            (raised if ev.state is AlertState.RAISED else cleared).set()
+
+    session.on_alert.append(on_alert)
+    async with session:
+        await session.wait_for(complete, timeout=10)
+        stale = await session.wait_for(lambda s: s.stale and s.hedges[0].mark is not None, 10)
+        assert stale.hedges[0].stale
+        assert stale.total_value_usd is not None  # the last values are kept, marked stale
+        await asyncio.wait_for(raised.wait(), timeout=10)
+        await asyncio.wait_for(cleared.wait(), timeout=15)
+        await session.wait_for(complete, timeout=10)
+    assert any(a.key.startswith("feed_stale:") for a in alerts)
