@@ -104,7 +104,7 @@ class AlertConfig:
     liq_distance_pct: float = 20.0  # raise when |distance to liquidation| < this (%)
     liq_clear_pct: float = 2.0  # clear once the distance is back above threshold + this
     ratio_clear: float = 0.01  # drift alert clears once |drift| <= band - this
-    funding_against_apr_pct: float = 0.0  # raise when the position pays more than this APR (%)
+    funding_against_apr_pct: float = 2.0  # raise when the position pays more than this APR (%)
     funding_clear_apr_pct: float = 1.0  # clear once the APR is back above -threshold + this
     basis_pct: float = 1.0  # raise when |basis| > this (%)
     basis_clear_pct: float = 0.2  # clear once |basis| < threshold - this

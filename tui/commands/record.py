@@ -78,7 +78,9 @@ def run(args: argparse.Namespace) -> int:
         recorder.close()
         ledger.close()
     health = recorder.health()
-    feeds = ", ".join(f"{h.venue} {h.state.value} {h.quotes} quotes" for h in stats["feeds"])
+    feeds = ", ".join(
+        f"{key[0]} {key[1]} {h.state.value} {h.quotes} quotes" for key, h in stats["feeds"]
+    )
     problems = ""
     if health.errors or health.dropped:
         problems = f"; storage errors {health.errors}, dropped {health.dropped}"
