@@ -23,7 +23,7 @@ from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import InvalidURI
+from websockets.exceptions import ConnectionClosed, InvalidURI
 
 from core.events import FeedHealth, FeedState, Quote
 from core.feeds.base import Adapter
@@ -224,7 +224,11 @@ class FeedRunner:
         counters = self.counters
         now_ms = self._now_ms
         try:
-            async for raw in ws:
+            while True:
+                try:
+                    raw = await ws.recv(decode=False)  # bytes: msgspec reads them directly
+                except ConnectionClosed:
+                    break
                 counters.messages += 1
                 now = now_ms()
                 self.last_message_ms = now
