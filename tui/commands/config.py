@@ -126,8 +126,16 @@ def describe(cfg: Any) -> str:
         lines.append(f"  {key[0]} {key[1]}: {', '.join(symbols)} <- {url}")
     lines.append(
         f"  stale after {cfg.feeds.stale_after_ms} ms; holdings priced on "
-        f"{engine.spot_venue or 'the hedges index'} spot"
+        + (f"{engine.spot_venue} spot" if engine.spot_venue else "their hedges' index")
     )
+    if engine.spot_venue is None:
+        priced = {h.coin for h in cfg.hedges}
+        for coin in cfg.coins():
+            if coin not in priced:
+                lines.append(
+                    f"  warning: nothing prices {coin} (no spot venue, no {coin} contract): "
+                    "set feeds.spot_venue"
+                )
     s = cfg.simulator
     if s.enabled:
         chaos = f", chaos {s.chaos}" if s.chaos else ""
