@@ -240,6 +240,10 @@ class HedgetopApp(App[int]):
 
     # --- actions -----------------------------------------------------------------------------
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # Keys about the live table mean nothing over the history screen: hide them there.
+        return not (action in self.ACTING | {"history", "pause"} and not self.main_visible)
+
     def action_help(self) -> None:
         from tui.screens.help import HelpScreen
 

@@ -61,6 +61,10 @@ def fmt_time(ts_ms: int, span_ms: int) -> str:
     return dt.strftime("%m-%d %H:%M") if span_ms <= 10 * 24 * HOUR_MS else dt.strftime("%m-%d")
 
 
+def _full(ts_ms: int) -> str:
+    return datetime.fromtimestamp(ts_ms / 1000, UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
 def _hedges_of(subjects: Sequence[Subject], sub: Subject) -> list[Subject]:
     if sub.kind == "hedge":
         return [sub]
@@ -96,7 +100,7 @@ def build_charts(
         charts.append(
             Chart(
                 "value",
-                "equity (coin) and size (USD face)",
+                "futures wallet equity, coin",
                 [ChartLine("equity coin", own.get("equity_coin", []), "chart-hedged")],
             )
         )
@@ -192,6 +196,8 @@ class HistoryScreen(Screen[None]):
             self.error = str(exc)
         if self.bounds is not None:
             self.end_ms = self.bounds[1]
+            # 1h when less than an hour is recorded (else 24h): data fills the charts
+            self.range_index = 0 if self.bounds[1] - self.bounds[0] <= HOUR_MS else 1
         self.reload()
 
     def on_unmount(self) -> None:
@@ -252,8 +258,8 @@ class HistoryScreen(Screen[None]):
             f"[b]History[/b] {escape(self.subject.name)}  [b]{label}[/b] "
             f"{fmt_time(start, span + 3 * 24 * HOUR_MS)} → {fmt_time(end, span + 3 * 24 * HOUR_MS)}"
             f" UTC   {len(self.events)} events\n"
-            f"[$muted]{escape(str(self.db_path))}: recorded {fmt_time(first, 10**12)} → "
-            f"{fmt_time(last, 10**12)}   marks: │ fill, funding, alert[/]"
+            f"[$muted]{escape(str(self.db_path))}: recorded {_full(first)} → {_full(last)}"
+            f"   marks: │ fill, funding, alert   r range  [ ] step  s subject  e CSV[/]"
         )
         for i, plot in enumerate(self.query(PlotextPlot)):
             self._draw(plot, self.charts[i] if i < len(self.charts) else None, start, end)
