@@ -114,3 +114,31 @@ def liq_distance_pct(liq_price: float | None, mark: float) -> float | None:
     if liq_price is None:
         return None
     return (liq_price - mark) / mark * 100.0
+
+
+def funding_usd(side: str, size_usd: float, rate: float) -> float:
+    """Funding for one settlement in USD at the mark it settles at, > 0 received:
+    ``funding_coin · P = ±Q · rate`` (independent of the price for an inverse contract)."""
+    return _sign(side) * size_usd * rate
+
+
+def next_funding_ms(now_ms: int, interval_ms: int | None, *, anchor_ms: int = 0) -> int | None:
+    """The first funding time strictly after ``now_ms``.
+
+    Bybit, Binance and OKX settle on a fixed grid (every 8 h from 00:00 UTC: ``anchor_ms`` 0);
+    a venue's own ``next_funding_ms`` (in its ticker) wins over this when known. Deribit
+    funds continuously (``interval_ms`` None): there is no next time, None.
+    """
+    if interval_ms is None:
+        return None
+    if interval_ms <= 0:
+        raise ValueError(f"interval_ms must be positive, not {interval_ms!r}")
+    periods = (now_ms - anchor_ms) // interval_ms + 1
+    return anchor_ms + periods * interval_ms
+
+
+def funding_countdown_ms(now_ms: int, next_ms: int | None) -> int | None:
+    """Milliseconds until ``next_ms`` (never negative); None when funding is continuous."""
+    if next_ms is None:
+        return None
+    return max(0, next_ms - now_ms)

@@ -113,3 +113,27 @@ def test_harmonic_entry_adds_coin_values(q, p0, add, p):
     entry = inverse.average_entry(q, p0, add, p)
     assert (q + add) / entry == pytest.approx(q / p0 + add / p, rel=1e-12)
     assert min(p0, p) * (1 - 1e-12) <= entry <= max(p0, p) * (1 + 1e-12)
+
+
+def test_funding_usd_is_rate_times_face_value():
+    # in USD at the settling mark: Q/P·rate·P = Q·rate
+    assert inverse.funding_usd("short", 50_000, 0.0001) == pytest.approx(5.0)
+    assert inverse.funding_usd("long", 50_000, 0.0001) == pytest.approx(-5.0)
+    assert inverse.funding_coin("short", 50_000, 40_000, 0.0001) * 40_000 == pytest.approx(
+        inverse.funding_usd("short", 50_000, 0.0001)
+    )
+
+
+def test_next_funding_on_the_8h_grid_and_continuous_deribit():
+    h = 3600 * 1000
+    day = 1_700_006_400_000  # 2023-11-15 00:00:00 UTC
+    assert day % (24 * h) == 0
+    assert inverse.next_funding_ms(day + 1, 8 * h) == day + 8 * h
+    assert inverse.next_funding_ms(day + 8 * h, 8 * h) == day + 16 * h  # strictly after
+    assert inverse.next_funding_ms(day + 23 * h, 8 * h) == day + 24 * h
+    assert inverse.next_funding_ms(day, None) is None  # Deribit: continuous
+    assert inverse.funding_countdown_ms(day + 5 * h, day + 8 * h) == 3 * h
+    assert inverse.funding_countdown_ms(day + 9 * h, day + 8 * h) == 0
+    assert inverse.funding_countdown_ms(day, None) is None
+    with pytest.raises(ValueError, match="interval_ms"):
+        inverse.next_funding_ms(day, 0)
