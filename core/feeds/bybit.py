@@ -96,8 +96,6 @@ class _State:
 class BybitAdapter(Adapter):
     venue = "bybit"
     heartbeat = Heartbeat('{"op":"ping"}', 20.0)
-    # Bybit accepts at most 10 args per subscribe request on the spot socket.
-    _ARGS_PER_FRAME = 10
 
     def __init__(self, socket: str = "inverse") -> None:
         super().__init__(socket)
@@ -106,12 +104,9 @@ class BybitAdapter(Adapter):
         self._state: dict[str, _State] = {}
 
     def subscribe_frames(self, symbols: Sequence[str]) -> list[str]:
-        topics = [f"tickers.{s}" for s in symbols]
-        step = self._ARGS_PER_FRAME
-        return [
-            json.dumps({"op": "subscribe", "args": topics[i : i + step]})
-            for i in range(0, len(topics), step)
-        ]
+        # One topic per request: a symbol the venue refuses then fails alone (the reply
+        # names it and is kept in ``last_error``), the others still stream.
+        return [json.dumps({"op": "subscribe", "args": [f"tickers.{s}"]}) for s in symbols]
 
     def reset(self) -> None:
         super().reset()
