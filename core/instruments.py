@@ -113,6 +113,11 @@ def parse_coin(symbol: str) -> str:
     ``BTCUSD_PERP``, OKX ``BTC-USD-SWAP``, Deribit ``BTC-PERPETUAL``, ccxt ``BTC/USD:BTC``,
     or the bare coin ``BTC``. Raises UnknownInstrument for anything else."""
     s = symbol.strip().upper()
+    if "USDT" in s or "USDC" in s:
+        raise UnknownInstrument(
+            f"{symbol!r} is a stablecoin-margined (linear) or spot symbol, not a coin-margined"
+            " inverse perpetual (try BTCUSD)"
+        )
     coin = ""
     if "/" in s:  # ccxt unified: BTC/USD:BTC
         base, _, rest = s.partition("/")
@@ -330,5 +335,14 @@ BUILTIN_SPECS: tuple[ContractSpec, ...] = (
         source=_DERIBIT_SRC,
     ),
 )
+
+# Maintenance tiers for a spec that carries none (a coin the built-in table lacks, refreshed
+# from ccxt): the venue's base rate for an alt coin.
+VENUE_DEFAULT_TIERS: dict[str, tuple[MarginTier, ...]] = {
+    "bybit": _BYBIT_ALT,
+    "binance": _ALT_TIERS,
+    "okx": _OKX_75,
+    "deribit": _DERIBIT_BASE,
+}
 
 _BY_KEY: dict[tuple[str, str], ContractSpec] = {(s.venue, s.coin): s for s in BUILTIN_SPECS}

@@ -45,7 +45,7 @@ from __future__ import annotations
 
 import math
 
-from core.instruments import ContractSpec, MarginTier
+from core.instruments import VENUE_DEFAULT_TIERS, ContractSpec, MarginTier
 
 SIDES = ("short", "long")
 # A short's margin deficit ``Q/P0 − M`` below this fraction of ``Q/P0`` is float noise of a 1x
@@ -71,11 +71,10 @@ def _effective_tiers(
     spec: ContractSpec, mmr: float | None, mm_amount_coin: float | None
 ) -> tuple[MarginTier, ...]:
     """The tier table to use: the spec's, or a single tier when the caller overrides."""
+    tiers = spec.tiers or VENUE_DEFAULT_TIERS.get(spec.venue, (MarginTier(math.inf, 0.01),))
     if mmr is None and mm_amount_coin is None:
-        if spec.tiers:
-            return spec.tiers
-        return (MarginTier(math.inf, 0.005),)
-    base = spec.tiers[0].mmr if spec.tiers else 0.005
+        return tiers
+    base = tiers[0].mmr
     return (MarginTier(math.inf, base if mmr is None else mmr, mm_amount_coin or 0.0),)
 
 

@@ -117,7 +117,7 @@ def test_table_is_two_columns_with_units(capsys):
     assert (code, err) == (0, "")
     lines = out.splitlines()
     assert len(lines) > 20
-    units = re.compile(r"(USD|BTC| %|contracts|per interval)(\)|$)")
+    units = re.compile(r"(USD|BTC| %|contracts|per interval| h)(\)|$)")
     for line in lines:
         label, _gap, value = re.split(r"(\s{2,})", line, maxsplit=1)
         assert label, line

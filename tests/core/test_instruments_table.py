@@ -160,3 +160,19 @@ def test_round_price_to_tick():
     assert round_price(spec, 50000.24) == 50000.0
     ada = lookup("binance", "ADAUSD")  # tick 0.00001
     assert math.isclose(round_price(ada, 0.3812349), 0.38123)
+
+
+@pytest.mark.parametrize("symbol", ["BTCUSDT", "BTC-USDT-SWAP", "BTC/USDT:USDT", "ETHUSDC"])
+def test_linear_and_spot_symbols_are_refused_with_a_hint(symbol):
+    with pytest.raises(UnknownInstrument, match="linear"):
+        lookup("bybit", symbol)
+
+
+def test_a_spec_without_tiers_gets_the_venue_default():
+    from dataclasses import replace
+
+    from core.liquidation import maintenance_margin_coin
+
+    bare = replace(lookup("bybit", "SOLUSD"), tiers=())
+    # Bybit's alt base rate, 1 %: 10,000 USD at 100 = 100 SOL -> 1 SOL
+    assert maintenance_margin_coin(bare, 10_000, 100) == pytest.approx(1.0)

@@ -151,6 +151,11 @@ def render_table(r: dict[str, Any]) -> str:
         _row("funding per interval", _maybe(r["funding_coin"], lambda v: _coin(v, c)), "n/a"),
         _row("funding per interval (USD)", _maybe(r["funding_usd"], _usd), "n/a"),
         _row("funding APR", _maybe(r["funding_apr_pct"], _pct), "n/a"),
+        _row(
+            "funding interval",
+            _maybe(r["funding_interval_ms"], lambda v: f"{v / 3_600_000:g} h"),
+            "continuous (rate quoted per 8 h)",
+        ),
     ]
     if r["target_ratio"] is not None:
         rows += [
