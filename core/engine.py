@@ -596,7 +596,8 @@ class Engine:
             if d is None:
                 refusal = f"cannot size {hedge_id}: the {pos.cfg.hedges} price is missing"
             else:
-                delta = self._contracts_for(pos, hs, holding, d, target_ratio)
+                # a target ratio (>= 0) never means the other side: at most, close
+                delta = max(self._contracts_for(pos, hs, holding, d, target_ratio), -pos.contracts)
         if refusal is None:
             if pos.contracts + delta < 0:
                 refusal = (
@@ -692,10 +693,12 @@ class Engine:
         """Signed contracts (> 0 enlarges) that add ``d`` hedged coins of the holding.
 
         Enlarging at fill price p adds q/p coins: ``q = d·p``. Reducing keeps the entry, so it
-        removes q/P0 coins; for a direct short the realised PnL ``q·(1/p − 1/P0)`` also lands
-        in the same-coin margin (exposure), so solving ``H − q/P0 = T·(S + M + q/p − q/P0)``
-        gives ``q = −d / ((1 − T)/P0 + T/p)``. A proxy's coins convert by
-        ``beta·P_h / P_c`` and its PnL lands in another coin."""
+        removes q/P0 coins. For a direct short the fee ``f·q/p`` and the realised PnL
+        ``q·(1/p − 1/P0)`` land in the same-coin margin, which is exposure too: solving
+        ``H + q/p = T·(S + M − f·q/p)`` gives ``q = d·p / (1 + T·f)``, and
+        ``H − q/P0 = T·(S + M + (1 − f)·q/p − q/P0)`` gives
+        ``q = −d / ((1 − T)/P0 + T·(1 − f)/p)``. A proxy's coins convert by
+        ``beta·P_h / P_c``; its fee and PnL land in another coin."""
         assert hs.mark is not None
         sign = 1.0 if pos.cfg.side == "short" else -1.0
         d_pos = sign * d  # hedged coins to add, from the position's view
@@ -706,12 +709,14 @@ class Engine:
         increase = d_pos >= 0
         p = self.broker.fill_price(_order_side(pos.cfg.side, increase), hs.mark)
         entry = pos.entry if pos.entry is not None else p
+        same_coin_short = not pos.cfg.proxy and pos.cfg.side == "short"
+        f = self.broker.fee_rate
         if increase:
-            q = d_pos * p
-        elif pos.cfg.proxy or pos.cfg.side != "short":
-            q = d_pos * entry
+            q = d_pos * p / (1.0 + target * f) if same_coin_short else d_pos * p
         else:
-            q = d_pos / ((1.0 - target) / entry + target / p)
+            den = (1.0 - target) / entry + target * (1.0 - f) / p
+            # den <= 0 only for a target above 1 on a deep loss: reducing cannot reach it
+            q = d_pos / den if same_coin_short and den > 0.01 / entry else d_pos * entry
         contracts = contracts_from_size_usd(pos.spec, abs(q))
         return contracts if q >= 0 else -contracts
 

@@ -92,6 +92,7 @@ class LiveSession:
         self.ticks = 0
         self.quotes = 0
         self.listener_errors = 0
+        self.tick_errors = 0
         self.feed_errors: list[str] = []
         self.runners: list[FeedRunner] = []
         self.runner_keys: list[tuple[str, str]] = []  # (venue, socket) of each runner
@@ -209,7 +210,11 @@ class LiveSession:
         t0 = loop.time()
         n = 0
         while True:
-            self.tick()
+            try:
+                self.tick()
+            except Exception:  # a bug must not freeze the screen: counted, logged, next tick
+                self.tick_errors += 1
+                log.exception("tick failed")
             if self._ticked is not None:
                 async with self._ticked:
                     self._ticked.notify_all()
