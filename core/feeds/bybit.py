@@ -35,6 +35,32 @@ class _Ticker(msgspec.Struct, gc=False):
     interval_hours: str | None = msgspec.field(default=None, name="fundingIntervalHour")
 
 
+class _FastTicker(msgspec.Struct, gc=False):
+    """The same fields parsed straight to numbers (a non-strict decoder converts the
+    strings); a message with an empty string ("no value") fails and takes the slow path."""
+
+    symbol: str | None = None
+    last: float | None = msgspec.field(default=None, name="lastPrice")
+    mark: float | None = msgspec.field(default=None, name="markPrice")
+    index: float | None = msgspec.field(default=None, name="indexPrice")
+    usd_index: float | None = msgspec.field(default=None, name="usdIndexPrice")
+    bid: float | None = msgspec.field(default=None, name="bid1Price")
+    ask: float | None = msgspec.field(default=None, name="ask1Price")
+    funding_rate: float | None = msgspec.field(default=None, name="fundingRate")
+    next_funding: int | None = msgspec.field(default=None, name="nextFundingTime")
+    interval_hours: int | None = msgspec.field(default=None, name="fundingIntervalHour")
+
+
+class _FastMessage(msgspec.Struct, gc=False):
+    topic: str | None = None
+    type: str | None = None
+    ts: int | None = None
+    data: _FastTicker | list[msgspec.Raw] | None = None
+    op: str | None = None
+    success: bool | None = None
+    ret_msg: str | None = None
+
+
 class _Message(msgspec.Struct, gc=False):
     topic: str | None = None
     type: str | None = None
@@ -70,6 +96,27 @@ class _State:
         self.next_funding_ms: int | None = None
         self.funding_interval_ms: int | None = None
 
+    def merge_fast(self, t: _FastTicker) -> None:
+        # A field absent from a delta (None) is unchanged.
+        if t.last is not None:
+            self.last = t.last
+        if t.mark is not None:
+            self.mark = t.mark
+        if t.index is not None:
+            self.index = t.index
+        elif t.usd_index is not None:
+            self.index = t.usd_index
+        if t.bid is not None:
+            self.bid = t.bid
+        if t.ask is not None:
+            self.ask = t.ask
+        if t.funding_rate is not None:
+            self.funding_rate = t.funding_rate
+        if t.next_funding is not None:
+            self.next_funding_ms = t.next_funding or None
+        if t.interval_hours is not None:
+            self.funding_interval_ms = t.interval_hours * _MS_PER_HOUR or None
+
     def merge(self, t: _Ticker) -> None:
         # A field absent from a delta (None) is unchanged; "" clears it.
         if t.last is not None:
@@ -100,6 +147,7 @@ class BybitAdapter(Adapter):
     def __init__(self, socket: str = "inverse") -> None:
         super().__init__(socket)
         self._kind = Kind.SPOT if socket == "spot" else Kind.INVERSE_PERP
+        self._fast = msgspec.json.Decoder(_FastMessage, strict=False)
         self._decoder = msgspec.json.Decoder(_Message)
         self._state: dict[str, _State] = {}
 
@@ -113,24 +161,36 @@ class BybitAdapter(Adapter):
         self._state.clear()
 
     def decode(self, raw: str | bytes, received_ms: int, emit: Emit) -> int:
-        msg = self._decoder.decode(raw)
+        msg: _FastMessage | _Message
+        try:
+            msg = self._fast.decode(raw)
+        except msgspec.ValidationError:  # "" for a value, or not a ticker at all
+            msg = self._decoder.decode(raw)
         topic = msg.topic
         data = msg.data
-        if topic is None or not topic.startswith("tickers.") or not isinstance(data, _Ticker):
+        if topic is None or not topic.startswith("tickers.") or data is None:
             if msg.success is False:
                 self.last_error = f"bybit refused {msg.op}: {msg.ret_msg}"
+            return 0
+        if isinstance(data, list):  # another topic's payload
             return 0
         symbol = data.symbol or topic[8:]
         if self.only is not None and symbol not in self.only:
             return 0
-        if msg.type == "delta":
+        kind = msg.type
+        if kind == "delta":
             state = self._state.get(symbol)
             if state is None:  # a delta with no snapshot to merge into: wait for one
                 return 0
-        else:
+        elif kind == "snapshot":
             state = _State()
             self._state[symbol] = state
-        state.merge(data)
+        else:
+            return 0
+        if isinstance(data, _FastTicker):
+            state.merge_fast(data)
+        else:
+            state.merge(data)
         emit(
             Quote(
                 venue="bybit",

@@ -198,7 +198,7 @@ async def test_garbage_is_counted_and_the_feed_goes_on() -> None:
         await conn.send("not json at all")
         await conn.ws.send(b"\xff\xfe binary junk")
         await conn.send('{"topic":"tickers.BTCUSD","type":"snapshot","data":[1,2]}')
-        await conn.send('{"topic":"tickers.BTCUSD","data":{"markPrice":5}}')  # wrong type
+        await conn.send('{"topic":"tickers.BTCUSD","type":"snapshot","data":{"markPrice":[5]}}')
         await conn.send({"success": True, "op": "subscribe"})
         await conn.send(BYBIT[0])
         await hold_open(conn)
