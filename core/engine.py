@@ -592,9 +592,12 @@ class Engine:
         elif target_ratio is not None:
             if target_ratio < 0:
                 raise ValueError(f"target_ratio must be >= 0, not {target_ratio}")
-            d = self._needed_coins(pos, hs, holding, target_ratio)
+            d = self._needed_coins(holding, target_ratio)
             if d is None:
-                refusal = f"cannot size {hedge_id}: the {pos.cfg.hedges} price is missing"
+                refusal = (
+                    f"cannot size {hedge_id} to a ratio: no {pos.cfg.hedges} exposure, or its "
+                    "price is missing"
+                )
             else:
                 # a target ratio (>= 0) never means the other side: at most, close
                 delta = max(self._contracts_for(pos, hs, holding, d, target_ratio), -pos.contracts)
@@ -668,19 +671,13 @@ class Engine:
         )
 
     @staticmethod
-    def _needed_coins(
-        pos: _Position, hs: HedgeSnapshot, holding: HoldingSnapshot, target: float
-    ) -> float | None:
-        """More hedged coins the holding needs for ``target``: ``T·(S+M) − H``."""
-        if holding.hedge_ratio is None:
-            exposure = holding.amount_coin + holding.margin_coin
-            if exposure <= 0:
-                return None
-            hedged = 0.0
-        else:
-            exposure = holding.amount_coin + holding.margin_coin
-            hedged = holding.hedge_ratio * exposure
-        return target * exposure - hedged
+    def _needed_coins(holding: HoldingSnapshot, target: float) -> float | None:
+        """More hedged coins the holding needs for ``target``: ``T·(S+M) − H``; None when
+        there is nothing to hedge or the hedged amount is unknown (a proxy without prices)."""
+        exposure = holding.amount_coin + holding.margin_coin
+        if exposure <= 0 or holding.hedge_ratio is None:
+            return None
+        return target * exposure - holding.hedge_ratio * exposure
 
     def _contracts_for(
         self,

@@ -273,3 +273,28 @@ amount = 0
     pvc = inverse.position_value_coin(fill.size_usd, fill.price)
     sol = next(h for h in e.snapshot(3).holdings if h.coin == "SOL")
     assert sol.hedge_ratio == pytest.approx(pvc * 100_000.0 / (1.5 * 200.0) / 1000)
+
+
+def test_target_without_exposure_or_price_is_refused() -> None:
+    text = """
+[[holdings]]
+coin = "SOL"
+amount = 0
+[[hedges]]
+id = "px"
+venue = "bybit"
+symbol = "BTCUSD"
+contracts = 1000
+entry = 100000
+margin = 0.01
+hedges = "SOL"
+beta = 1.5
+"""
+    e = Engine(parse_config(text), None, MemoryLedger(), 0)
+    e.on_quote(perp(100_000.0, "BTCUSD", "bybit"))
+    plan = e.plan_resize("px", target_ratio=0.5, now_ms=1)
+    assert "no SOL exposure" in (plan.refusal or "")
+    e2 = Engine(parse_config(text.replace("amount = 0", "amount = 10")), None, MemoryLedger(), 0)
+    e2.on_quote(perp(100_000.0, "BTCUSD", "bybit"))  # no SOL price: the proxy is unknown
+    assert "price is missing" in (e2.plan_resize("px", target_ratio=0.5, now_ms=1).refusal or "")
+    assert e2.plan_resize("px", delta_contracts=10, now_ms=1).ok  # a plain delta still works
