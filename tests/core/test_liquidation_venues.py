@@ -148,7 +148,7 @@ def _gap(spec, side, q, p0, m, *, price):
     return inverse.equity_coin(m, side, q, p0, price) - maintenance_margin_coin(spec, q, price)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(spec=specs, side=st.sampled_from(["short", "long"]), q=sizes, p0=prices, lev=leverages)
 def test_equity_equals_maintenance_at_liq_and_adverse_side_is_below(spec, side, q, p0, lev):
     m = q / p0 / lev
@@ -165,13 +165,13 @@ def test_equity_equals_maintenance_at_liq_and_adverse_side_is_below(spec, side, 
     assert _gap(spec, side, q, p0, m, price=better) > 0
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(spec=specs, q=sizes, p0=prices, extra=st.floats(min_value=0, max_value=10))
 def test_one_x_same_coin_short_is_never_liquidated(spec, q, p0, extra):
     assert liquidation_price(spec, "short", q, p0, q / p0 * (1 + extra)) is None
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(
     spec=specs,
     side=st.sampled_from(["short", "long"]),

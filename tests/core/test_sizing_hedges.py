@@ -92,7 +92,7 @@ specs = st.sampled_from(BUILTIN_SPECS)
 prices = st.floats(min_value=0.1, max_value=150_000)
 
 
-@settings(max_examples=250, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(
     spec=specs,
     target=st.floats(min_value=0.0, max_value=1.5),
