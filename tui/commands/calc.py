@@ -27,7 +27,9 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("--side", required=True, choices=("short", "long"))
     p.add_argument("--contracts", type=int, metavar="N", help="size in contracts")
-    p.add_argument("--size-usd", type=float, metavar="Q", help="size as USD face value")
+    p.add_argument(
+        "--size-usd", type=float, metavar="Q", help="size as USD face value (contracts: nearest)"
+    )
     p.add_argument("--entry", type=float, required=True, metavar="P0", help="average entry, USD")
     p.add_argument("--mark", type=float, required=True, metavar="P", help="mark price, USD")
     p.add_argument("--index", type=float, metavar="I", help="index price, USD (default: mark)")
