@@ -58,6 +58,9 @@ def run(args: argparse.Namespace) -> int:
         return 2
     db_arg = getattr(args, "db", None)
     db = Path(db_arg).expanduser() if db_arg else (cfg.database or default_database_path())
+    if db.is_dir():
+        print(f"hedgetop: --db {db}: is a directory, not a database file", file=sys.stderr)
+        return 2
     try:
         db.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
