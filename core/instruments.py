@@ -262,7 +262,7 @@ _OKX_FEE = 0.0005
 # position, ETH 1 % + 0.0004 % per ETH.
 _DERIBIT_BASE = (MarginTier(_INF, 0.01, 0.0, 50),)
 
-_BYBIT_SRC = "Bybit v5 instruments-info category=inverse (1 USD per contract, qty in USD)"
+_BYBIT_SRC = "Bybit v5 instruments-info category=inverse (1 USD per contract; alt ticks approx.)"
 _BINANCE_SRC = "Binance dapi/v1/exchangeInfo (fixtures/rest/binance-coinm-exchangeinfo.json)"
 _OKX_SRC = "OKX api/v5/public/instruments?instType=SWAP (fixtures/rest/okx-instruments-swap.json)"
 _DERIBIT_SRC = "Deribit public/get_instruments (fixtures/rest/deribit-get-instruments-*.json)"
@@ -284,8 +284,10 @@ def _okx(coin: str, face: float, tick: float) -> ContractSpec:
 
 
 BUILTIN_SPECS: tuple[ContractSpec, ...] = (
-    # Bybit inverse perpetuals: 1 USD per contract, qty in USD. Ticks from the v5
-    # instruments-info (category=inverse) priceFilter.tickSize.
+    # Bybit inverse perpetuals: 1 USD per contract, qty in USD, qtyStep 1. No recorded
+    # category=inverse response exists (fixtures README): BTCUSD's tick 0.5 is the one in
+    # Bybit's v5 instruments-info examples; the other ticks are approximate until the ccxt
+    # refresh (core.markets) replaces them.
     _bybit("BTC", 0.5),
     _bybit("ETH", 0.05),
     _bybit("SOL", 0.01),
