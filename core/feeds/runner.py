@@ -199,6 +199,9 @@ class FeedRunner:
                 close_timeout=1.0,
                 max_size=2**23,
                 max_queue=1024,
+                # Tickers are small and frequent: inflating every frame costs more CPU than
+                # the bandwidth it saves.
+                compression=None,
             ) as ws:
                 await self._serve(ws)
         except InvalidURI as exc:
