@@ -21,7 +21,7 @@ from core.instruments import (
     size_usd_from_contracts,
     venue_qty_from_size_usd,
 )
-from core.liquidation import liquidation_price, maintenance_margin_coin
+from core.liquidation import liquidation_price, maintenance_margin_coin, tier_for
 from core.sizing import size_for_ratio
 
 EIGHT_HOURS_MS = 8 * 3600 * 1000
@@ -242,6 +242,7 @@ def compute(inp: CalcInput) -> dict[str, Any]:
         "mode": inp.mode,
         "margin_coin": margin,
         "leverage": leverage,
+        "max_leverage": tier_for(spec.tiers, q / p0).max_leverage if spec.tiers else None,
         "spot_coin": float(inp.spot),
         "basis_annual_pct": inverse.basis_annual_pct(p, index),
         "funding_interval_ms": spec.funding_interval_ms,

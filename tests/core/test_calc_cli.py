@@ -117,7 +117,7 @@ def test_table_is_two_columns_with_units(capsys):
     assert (code, err) == (0, "")
     lines = out.splitlines()
     assert len(lines) > 20
-    units = re.compile(r"(USD|BTC| %|contracts|per interval| h)(\)|$)")
+    units = re.compile(r"(USD|BTC| %|contracts|per interval| h|\dx)(\)|$| \()")
     for line in lines:
         label, _gap, value = re.split(r"(\s{2,})", line, maxsplit=1)
         assert label, line
@@ -213,3 +213,17 @@ def test_calc_imports_neither_textual_nor_ccxt():
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True
     )
     assert done.stdout.strip() == "[]"
+
+
+def test_table_warns_when_leverage_exceeds_the_bracket(capsys):
+    # Binance BTCUSD: 30,000 contracts at 50,000 = 60 BTC, bracket 50-100 BTC allows 10x.
+    argv = ["calc", "--venue", "binance", "--side", "short", "--contracts", "30000",
+            "--entry", "50000", "--mark", "50000", "--leverage", "25"]  # fmt: skip
+    code, out, _ = run(capsys, argv)
+    assert code == 0
+    (line,) = [x for x in out.splitlines() if x.startswith("leverage")]
+    assert "25.00x" in line
+    assert "above the 10x" in line
+    code, out, _ = run(capsys, [*argv[:-1], "8", "--json"])
+    r = json.loads(out)
+    assert (r["leverage"], r["max_leverage"]) == (8.0, 10)

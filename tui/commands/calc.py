@@ -107,6 +107,13 @@ def _pct(value: float) -> str:
     return f"{value:+.4f} %"
 
 
+def _leverage(value: float, maximum: float | None) -> str:
+    text = f"{value:.2f}x"
+    if maximum is not None and value > maximum * (1 + 1e-9):
+        text += f" (above the {maximum:g}x the venue allows at this size)"
+    return text
+
+
 def _row(label: str, value: str | None, missing: str) -> tuple[str, str]:
     return (label, value if value is not None else missing)
 
@@ -133,6 +140,7 @@ def render_table(r: dict[str, Any]) -> str:
         ("PnL", _coin(r["pnl_coin"], c)),
         ("PnL (USD)", _usd(r["pnl_usd"])),
         ("wallet margin", _coin(r["margin_coin"], c)),
+        _row("leverage", _maybe(r["leverage"], lambda v: _leverage(v, r["max_leverage"])), "n/a"),
         ("equity", _coin(r["equity_coin"], c)),
         ("maintenance margin", _coin(r["maintenance_margin_coin"], c)),
         _row("liquidation price", _maybe(r["liq_price"], _price), "none (never liquidated)"),
