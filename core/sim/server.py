@@ -120,6 +120,8 @@ class SimExchange:
         self.model = MarketModel(self.coins, seed=seed, start_ms=start_ms, params=params)
         self.stats = SimStats()
         self.on_settlement: Callable[[Settlement], None] | None = None
+        # Called with each data frame just before it is written (benchmarks time it).
+        self.on_frame_sent: Callable[[str], None] | None = None
         self._wall = wall_clock
         self._rng = random.Random(seed * 7919 + 17)
         self._t0 = 0.0
@@ -446,7 +448,10 @@ class _Conn:
             out.append(self._held)
             self._held = None
             ex.stats.swapped += 1
+        hook = ex.on_frame_sent
         for frame in out:
+            if hook is not None:
+                hook(frame)
             await self.ws.send(frame)
             ex.stats.frames += 1
 
