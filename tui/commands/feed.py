@@ -78,10 +78,19 @@ def run(args: argparse.Namespace) -> int:
 async def _main(args: argparse.Namespace, adapter: Any, url: str, symbols: list[str]) -> int:
     import asyncio
     import contextlib
+    import logging
     import signal
 
     from core.feeds.runner import FeedRunner, wall_ms
     from tui.commands._feedout import quote_printer, summary_json, summary_text
+
+    # Connection events (connected, reconnecting and why, stale/fresh) go to stderr, so that
+    # stdout stays one quote per line.
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("hedgetop feed: %(message)s"))
+    feed_log = logging.getLogger("hedgetop.feeds")
+    feed_log.addHandler(handler)
+    feed_log.setLevel(logging.INFO)
 
     show = quote_printer(args.json)
     runner = FeedRunner(
@@ -100,6 +109,7 @@ async def _main(args: argparse.Namespace, adapter: Any, url: str, symbols: list[
     try:
         await runner.run()
     finally:
+        feed_log.removeHandler(handler)
         if timer is not None:
             timer.cancel()
         for sig in (signal.SIGINT, signal.SIGTERM):
