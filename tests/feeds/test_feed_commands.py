@@ -174,3 +174,22 @@ def test_feed_user_errors(argv: list[str], needle: str, capsys: pytest.CaptureFi
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1
     assert needle in err[0]
+
+
+@pytest.mark.parametrize(
+    ("venue", "socket", "text", "expected"),
+    [
+        ("bybit", None, "btc, ethusd", ["BTCUSD", "ETHUSD"]),
+        ("binance", None, "sol", ["SOLUSD_PERP"]),
+        ("okx", None, "BTC,BTC-USDT", ["BTC-USD-SWAP", "BTC-USDT"]),
+        ("deribit", None, "eth", ["ETH-PERPETUAL"]),
+        ("binance", "spot", "btc", ["BTCUSDT"]),
+        ("okx", "spot", "btc", ["BTC-USDT"]),
+    ],
+)
+def test_feed_symbol_spellings(
+    venue: str, socket: str | None, text: str, expected: list[str]
+) -> None:
+    from tui.commands.feed import _symbols
+
+    assert _symbols(venue, socket, text) == expected

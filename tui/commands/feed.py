@@ -34,6 +34,8 @@ def register(subparsers: Any) -> None:
 
 
 def _symbols(venue: str, socket: str | None, text: str) -> list[str]:
+    """Venue-native symbols; a bare coin (``BTC``) means its inverse perpetual, or its USDT
+    pair with ``--socket spot``."""
     from core.instruments import native_symbol
 
     out: list[str] = []
@@ -41,8 +43,11 @@ def _symbols(venue: str, socket: str | None, text: str) -> list[str]:
         s = raw.strip().upper()
         if not s:
             continue
-        if s.isalpha() and len(s) <= 5 and socket != "spot":
-            s = native_symbol(venue, s)  # a bare coin: its inverse perpetual
+        if s.isalpha() and len(s) <= 5:
+            if socket == "spot":
+                s = f"{s}-USDT" if venue == "okx" else f"{s}USDT"
+            else:
+                s = native_symbol(venue, s)
         out.append(s)
     return out
 
@@ -121,6 +126,9 @@ async def _main(args: argparse.Namespace, adapter: Any, url: str, symbols: list[
     else:
         health = runner.health(wall_ms())
         extra = [f"stale now: {', '.join(health.stale_symbols) or 'none'}"]
+        if health.last_message_ms is not None:
+            age_s = (wall_ms() - health.last_message_ms) / 1000
+            extra.append(f"last message {age_s:.1f} s ago")
         if runner.last_error:
             extra.append(f"last connection error: {runner.last_error}")
         if adapter.last_error:
