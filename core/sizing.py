@@ -42,6 +42,13 @@ def _non_negative(name: str, value: float) -> None:
         raise ValueError(f"{name} must be zero or positive, not {value!r}")
 
 
+def _check_entry(size_usd: float, entry: float | None) -> None:
+    if entry is not None:
+        _positive("current_entry", entry)
+    elif size_usd > 0:
+        raise ValueError("current_entry is needed when current_size_usd > 0")
+
+
 def _round_lots(spec: ContractSpec, contracts: float) -> int:
     """Nearest whole number of lots, in contracts."""
     return round(contracts / spec.lot_contracts) * spec.lot_contracts
@@ -95,8 +102,7 @@ def size_for_ratio(
     _non_negative("margin_coin", margin_coin)
     _non_negative("current_size_usd", current_size_usd)
     _positive("price", price)
-    if current_entry is not None:
-        _positive("current_entry", current_entry)
+    _check_entry(current_size_usd, current_entry)
     q0 = current_size_usd if current_entry else 0.0
     p0 = current_entry or price
     hedged = q0 / p0
@@ -166,6 +172,7 @@ def proxy_hedge(
     _non_negative("target_ratio", target_ratio)
     _non_negative("margin_coin", margin_coin)
     _non_negative("current_size_usd", current_size_usd)
+    _check_entry(current_size_usd, current_entry)
     q0 = current_size_usd if current_entry else 0.0
     offset = (
         q0 / current_entry if current_entry else 0.0

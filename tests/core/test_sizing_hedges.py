@@ -206,3 +206,16 @@ def test_ratio_after_none_without_exposure():
         spot_coin=0, margin_coin=0, current_size_usd=0, current_entry=None, price=1, delta_usd=10
     )
     assert ratio is None
+
+
+def test_a_position_without_entry_is_refused():
+    spec = lookup("bybit", "BTCUSD")
+    with pytest.raises(ValueError, match="current_entry"):
+        size_for_ratio(
+            spec, 1, spot_coin=1, margin_coin=0, current_size_usd=100, current_entry=None,
+            price=1,
+        )  # fmt: skip
+    with pytest.raises(ValueError, match="current_entry"):
+        proxy_hedge(
+            spec, holding_coin=1, holding_price=1, beta=1, proxy_price=1, current_size_usd=5
+        )
