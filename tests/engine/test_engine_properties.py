@@ -113,3 +113,54 @@ def test_restart_reproduces_the_state(steps: list[tuple[int, float]]) -> None:
     e.on_quote(Quote(venue="bybit", symbol="BTCUSD", kind=Kind.INVERSE_PERP, mark=50_000.0))
     assert again.snapshot(3).hedges == e.snapshot(3).hedges
     assert again.snapshot(3).holdings == e.snapshot(3).holdings
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    spot=st.floats(0.1, 50.0),
+    margin=st.floats(0.0, 5.0),
+    hedged=st.floats(0.0, 1.5),
+    entry=st.floats(10_000.0, 200_000.0),
+    move=st.floats(0.5, 2.0),
+    target=st.floats(0.0, 1.2),
+)
+def test_single_hedge_sizing_agrees_with_core_sizing(  # noqa: PLR0917 (hypothesis arguments)
+    spot: float, margin: float, hedged: float, entry: float, move: float, target: float
+) -> None:
+    """Without fee and slippage, the engine's sizing of a lone direct short is the foundation's
+    ``size_for_ratio`` (derived independently), up to a rounding tie."""
+    from core.sizing import size_for_ratio
+
+    spec = lookup("binance", "BTCUSD_PERP")
+    mark = entry * move
+    contracts = round(hedged * (spot + margin) * entry / spec.face_value_usd)
+    text = f"""
+[[holdings]]
+coin = "BTC"
+amount = {spot!r}
+[[hedges]]
+id = "h"
+venue = "binance"
+symbol = "BTCUSD_PERP"
+contracts = {contracts}
+entry = {entry!r}
+margin = {margin!r}
+[broker]
+fee_rate = 0
+slippage_bps = 0
+max_contracts_per_action = 100000000
+"""
+    e = Engine(parse_config(text), None, MemoryLedger(), 0)
+    e.on_quote(Quote(venue="binance", symbol=spec.symbol, kind=Kind.INVERSE_PERP, mark=mark))
+    plan = e.plan_resize("h", target_ratio=target, now_ms=1)
+    ref = size_for_ratio(
+        spec,
+        target,
+        spot_coin=spot,
+        margin_coin=margin,
+        current_size_usd=contracts * spec.face_value_usd,
+        current_entry=entry if contracts else None,
+        price=mark,
+    )
+    mine = plan.contracts_after - plan.contracts_before if plan.refusal is None else 0
+    assert abs(mine - ref.delta_contracts) <= spec.lot_contracts
