@@ -243,8 +243,10 @@ BINANCE_ETH_TIERS = _brackets(
         (_INF, 0.25, 2),
     )
 )
-# Other COIN-M perpetuals: first bracket only (approximation, 1 %).
-_ALT_TIERS = (MarginTier(_INF, 0.01, 0.0, 50),)
+# Other COIN-M perpetuals: the same FAQ lists them under "20x COIN-M Futures Contracts" (ADA,
+# LINK, BNB, DOT, TRX, EOS, LTC, BCH, XRP, ...); first bracket only, maintenance at half the
+# 5 % initial rate. Approximate and on the safe side (a higher rate liquidates earlier).
+_ALT_TIERS = (MarginTier(_INF, 0.025, 0.0, 20),)
 
 # Bybit "Risk Limit (Inverse Contract)": maintenance base rate 0.5 % for BTC, 1 % for the
 # others. Higher risk-limit levels are chosen by the user; the offline table holds the base.
