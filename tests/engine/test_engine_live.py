@@ -121,8 +121,8 @@ async def test_funding_is_settled_on_the_simulator_schedule() -> None:
 
 
 async def test_stalled_feed_goes_stale_raises_and_clears() -> None:
-    text = FAST.replace("speed = 20000", 'speed = 1\nchaos = "stall=0.5:2.5"').replace(
-        "stale_after_ms = 2000", "stale_after_ms = 600"
+    text = FAST.replace("speed = 20000", 'speed = 1\nchaos = "stall=0.5:1.5"').replace(
+        "stale_after_ms = 2000", "stale_after_ms = 500"
     )
     session = LiveSession(parse_config(text), tick_ms=50, sim_interval_ms=50)
     alerts: list[AlertEvent] = []
