@@ -87,7 +87,7 @@ def is_spot(inst_id: str) -> bool:
 
 class OkxAdapter(Adapter):
     venue = "okx"
-    heartbeat = Heartbeat("ping", 25.0, only_when_idle=True)
+    heartbeat = Heartbeat("ping", 20.0, only_when_idle=True)  # the server drops after 30 s idle
 
     def __init__(self, socket: str = "inverse") -> None:
         super().__init__(socket)

@@ -277,7 +277,7 @@ class FeedRunner:
         periods = [p for p in (hb.interval_s if hb else None, self.silence_timeout_s) if p]
         if not periods:
             return
-        tick = max(0.005, min(periods) / 4)
+        tick = max(0.005, min(periods) / 8)
         loop = asyncio.get_running_loop()
         seen = self.counters.messages
         idle_since = last_ping = loop.time()
@@ -288,13 +288,16 @@ class FeedRunner:
                 seen = self.counters.messages
                 idle_since = now
             idle = now - idle_since
-            due = hb is not None and now - last_ping >= hb.interval_s
-            if hb is not None and due and (not hb.only_when_idle or idle >= hb.interval_s):
-                await ws.send(hb.frame)
-                last_ping = now
-            if self.silence_timeout_s and idle >= self.silence_timeout_s:
-                self._close_reason = f"no message for {idle:.2f} s: closed by us"
-                await ws.close(code=1000, reason="silent")
+            try:
+                due = hb is not None and now - last_ping >= hb.interval_s
+                if hb is not None and due and (not hb.only_when_idle or idle >= hb.interval_s):
+                    await ws.send(hb.frame)
+                    last_ping = now
+                if self.silence_timeout_s and idle >= self.silence_timeout_s:
+                    self._close_reason = f"no message for {idle:.2f} s: closed by us"
+                    await ws.close(code=1000, reason="silent")
+                    return
+            except ConnectionClosed:  # the reader notices and reports it
                 return
 
     async def _stale_loop(self) -> None:
