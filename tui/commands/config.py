@@ -102,8 +102,8 @@ def describe(cfg: Any) -> str:
         )
         lines.append(
             f"      spec: {_num(spec.face_value_usd)} USD per contract, tick "
-            f"{spec.tick_size:g} USD, lot {spec.lot_contracts}, venue quantity in {unit}, "
-            f"settles in {spec.coin}, {funding}"
+            f"{spec.tick_size:g} USD, lot {spec.lot_contracts} contracts, venue quantity in "
+            f"{unit}, settles in {spec.coin}, {funding}"
         )
     lines.append("targets:")
     if not cfg.targets:
