@@ -17,7 +17,9 @@ aggregates come as ``"<name>.min"``/``"<name>.max"``/... keys.
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,6 +35,7 @@ from storage.events import (
     fill_from_row,
     funding_from_row,
 )
+from storage.rollup import COMPACTED_UNTIL, get_meta
 
 SECOND_MS = 1000
 LADDER_MS: tuple[int, ...] = (
@@ -98,6 +101,60 @@ class HistoryEvent:
     event: Fill | FundingEvent | AlertEvent
 
 
+def _slots(spec: schema.KindSpec) -> list[tuple[str, str]]:
+    """The partial aggregates kept per bucket while merging: ``(column, agg)`` with agg in
+    last/min/max/sum/avg_sum/avg_cnt."""
+    slots: list[tuple[str, str]] = []
+    for r in spec.rolled:
+        for agg in r.aggs:
+            if agg == "avg":
+                slots += [(r.name, "avg_sum"), (r.name, "avg_cnt")]
+            else:
+                slots.append((r.name, agg))
+    return slots
+
+
+def _outputs(spec: schema.KindSpec) -> list[tuple[str, str, int]]:
+    """``(series key, agg, first slot index)`` for every series ``History.series`` returns."""
+    outs: list[tuple[str, str, int]] = []
+    i = 0
+    for r in spec.rolled:
+        for agg in r.aggs:
+            outs.append((r.name if agg == r.primary else f"{r.name}.{agg}", agg, i))
+            i += 2 if agg == "avg" else 1
+    return outs
+
+
+def _merge_into(
+    buckets: dict[int, list[Any]], row: Sequence[Any], slots: list[tuple[str, str]]
+) -> None:
+    """Fold one partial-aggregate row ``(t, n, lt, *slots)`` into ``buckets[t]``."""
+    t = int(row[0])
+    cur = buckets.get(t)
+    if cur is None:
+        buckets[t] = list(row[1:])
+        return
+    newer = row[2] > cur[1]
+    cur[0] += row[1]
+    cur[1] = max(cur[1], row[2])
+    for i, (_name, agg) in enumerate(slots, start=2):
+        v = row[i + 1]
+        old = cur[i]
+        if agg == "last":
+            if newer:
+                cur[i] = v
+        elif v is None:
+            continue
+        elif old is None:
+            cur[i] = v
+        elif agg == "min":
+            cur[i] = min(old, v)
+        elif agg == "max":
+            cur[i] = max(old, v)
+        else:
+            cur[i] = old + v
+
+
 def _bucket_count(start_ms: int, end_ms: int, width: int) -> int:
     return end_ms // width - start_ms // width + 1
 
@@ -133,7 +190,7 @@ class History:
         if self.version < 1:
             raise HistoryError(f"{path}: empty or unfinished hedgetop database")
         self.has_rollups = self.version >= 2
-        self._sql: dict[tuple[str, str], tuple[str, list[Any]]] = {}
+        self._sql: dict[tuple[str, str], str] = {}
 
     def close(self) -> None:
         self._conn.close()
@@ -181,28 +238,48 @@ class History:
 
     def bounds(self) -> tuple[int, int] | None:
         """``(first_ms, last_ms)`` of everything recorded, or None for an empty file."""
-        c = self._conn
-        raw_first, raw_last = c.execute(
-            "SELECT min(ts_ms), max(ts_ms) FROM portfolio_tick"
-        ).fetchone()
-        firsts = [raw_first]
-        lasts = [raw_last]
-        if self.has_rollups:
-            m_first, m_last = c.execute(
-                "SELECT min(bucket_ms), max(bucket_ms) FROM portfolio_1m"
+        with self._read():
+            c = self._conn
+            psid = "(SELECT sid FROM subjects WHERE kind = 'portfolio')"
+            raw_first, raw_last = c.execute(
+                f"SELECT min(ts_ms), max(ts_ms) FROM portfolio_tick WHERE sid IN {psid}"
             ).fetchone()
-            if m_first is not None and (raw_first is None or m_first < raw_first - 60_000):
-                firsts.append(m_first)
-            lasts.append(m_last)
-        for table in ("fills", "funding", "alerts"):
-            f, la = c.execute(f"SELECT min(ts_ms), max(ts_ms) FROM {table}").fetchone()
-            firsts.append(f)
-            lasts.append(la)
+            firsts = [raw_first]
+            lasts = [raw_last]
+            if self.has_rollups:
+                firsts_r, lasts_r = c.execute(
+                    "SELECT min(ts_ms), max(ts_ms) FROM portfolio_recent"
+                ).fetchone()
+                firsts.append(firsts_r)
+                lasts.append(lasts_r)
+                m_first = c.execute(
+                    f"SELECT min(bucket_ms) FROM portfolio_1m WHERE sid IN {psid}"
+                ).fetchone()[0]
+                known = [x for x in firsts if x is not None]
+                if m_first is not None and (not known or m_first < min(known) - 60_000):
+                    firsts.append(m_first)  # the detail of the start was pruned
+            for table in ("fills", "funding", "alerts"):
+                f, la = c.execute(f"SELECT min(ts_ms), max(ts_ms) FROM {table}").fetchone()
+                firsts.append(f)
+                lasts.append(la)
         fs = [int(x) for x in firsts if x is not None]
         ls = [int(x) for x in lasts if x is not None]
         if not fs:
             return None
         return min(fs), max(ls)
+
+    @contextlib.contextmanager
+    def _read(self) -> Iterator[None]:
+        """One read transaction: every statement inside sees the same committed state (a
+        compaction moving rows between tables cannot fall between two of them)."""
+        if self._conn.in_transaction:
+            yield
+            return
+        self._conn.execute("BEGIN")
+        try:
+            yield
+        finally:
+            self._conn.execute("COMMIT")
 
     # --- series ------------------------------------------------------------------------------
 
@@ -214,12 +291,13 @@ class History:
             raise HistoryError(f"max_points must be at least 1 (got {max_points})")
         if end_ms < start_ms:
             raise HistoryError(f"empty range: end {end_ms} is before start {start_ms}")
-        spec = schema.KINDS[self.subject(subject).kind]
+        sub = self.subject(subject)
+        spec = schema.KINDS[sub.kind]
         if not self.has_rollups:
             width = choose_bucket(start_ms, end_ms, max_points)
             return SeriesPlan("tick", width, spec.raw_table)
         min_ms = SECOND_MS
-        if not self._raw_covers(spec, start_ms):
+        if not self._raw_covers(spec, self._sid(sub), start_ms):
             min_ms = schema.MINUTE_MS
         width = choose_bucket(start_ms, end_ms, max_points, min_ms=min_ms)
         if width % schema.HOUR_MS == 0:
@@ -228,66 +306,56 @@ class History:
             return SeriesPlan("1m", width, spec.rollup_table("1m"))
         return SeriesPlan("tick", width, spec.raw_table)
 
-    def _raw_covers(self, spec: schema.KindSpec, start_ms: int) -> bool:
+    def _raw_covers(self, spec: schema.KindSpec, sid: int | None, start_ms: int) -> bool:
         """Has the one-second detail from ``start_ms`` on (or since recording began)?"""
-        raw_first = self._conn.execute(f"SELECT min(ts_ms) FROM {spec.raw_table}").fetchone()[0]
-        if raw_first is None:
-            return False
-        m_first = self._conn.execute(
-            f"SELECT min(bucket_ms) FROM {spec.rollup_table('1m')}"
-        ).fetchone()[0]
-        began = raw_first if m_first is None else min(raw_first, m_first)
-        return bool(raw_first <= max(start_ms, began + schema.MINUTE_MS))
+        if sid is None:
+            return True
+        with self._read():
+            c = self._conn
+            firsts = [
+                c.execute(f"SELECT min(ts_ms) FROM {t} WHERE sid = ?", (sid,)).fetchone()[0]
+                for t in (spec.raw_table, spec.recent_table)
+            ]
+            m_first = c.execute(
+                f"SELECT min(bucket_ms) FROM {spec.rollup_table('1m')} WHERE sid = ?", (sid,)
+            ).fetchone()[0]
+        known = [int(x) for x in firsts if x is not None]
+        if not known:
+            return m_first is None
+        raw_first = min(known)
+        began = raw_first if m_first is None else min(raw_first, int(m_first))
+        return raw_first <= max(start_ms, began + schema.MINUTE_MS)
 
-    def _series_sql(self, spec: schema.KindSpec, source: str) -> tuple[str, list[Any]]:
-        """SQL (params: width, width, lo, hi, sid, sid) and the output columns
-        ``(series_key, kind_of_value, index)``."""
-        cached = self._sql.get((spec.kind, source))
+    def _partial_sql(self, spec: schema.KindSpec, table: str, raw: bool) -> str:
+        """Per-bucket partial aggregates of one subject (params: width, width, sid, lo, hi,
+        sid); columns ``t, n, lt`` then one slot per ``_slots(spec)`` entry."""
+        cached = self._sql.get((table, str(raw)))
         if cached is not None:
             return cached
-        raw = source == "tick"
-        table = spec.raw_table if raw else spec.rollup_table(source)
         tcol = "ts_ms" if raw else "bucket_ms"
-        agg_exprs: list[str] = []
-        last_exprs: list[str] = []
-        outputs: list[tuple[str, str, int]] = []
-        for r in spec.rolled:
-            for agg in r.aggs:
-                key = r.name if agg == r.primary else f"{r.name}.{agg}"
-                if agg == "last":
-                    col = r.name if raw else f"{r.name}_last"
-                    last_exprs.append(f"l.{col}")
-                    outputs.append((key, "last", len(last_exprs) - 1))
-                elif agg in ("min", "max"):
-                    col = r.name if raw else f"{r.name}_{agg}"
-                    agg_exprs.append(f"{agg}({col})")
-                    outputs.append((key, "agg", len(agg_exprs) - 1))
-                elif agg == "sum":
-                    col = r.name if raw else f"{r.name}_sum"
-                    agg_exprs.append(f"total({col})")
-                    outputs.append((key, "agg", len(agg_exprs) - 1))
-                else:  # avg
-                    if raw:
-                        agg_exprs.append(f"avg({r.name})")
-                    else:
-                        agg_exprs.append(f"sum({r.name}_sum) / nullif(sum({r.name}_cnt), 0)")
-                    outputs.append((key, "agg", len(agg_exprs) - 1))
+        aggs: list[str] = []
+        outs: list[str] = []
+        for name, agg in _slots(spec):
+            if agg == "last":
+                outs.append(f"l.{name}" if raw else f"l.{name}_last")
+                continue
+            if agg in ("min", "max"):
+                expr = f"{agg}({name})" if raw else f"{agg}({name}_{agg})"
+            elif agg in ("sum", "avg_sum"):
+                expr = f"sum({name})" if raw else f"sum({name}_sum)"
+            else:  # avg_cnt
+                expr = f"count({name})" if raw else f"sum({name}_cnt)"
+            aggs.append(f"{expr} AS a{len(aggs)}")
+            outs.append(f"g.a{len(aggs) - 1}")
         n_expr = "count(*)" if raw else "sum(n)"
-        inner = ", ".join(
-            [f"({tcol} / ?) * ? AS t", f"max({tcol}) AS lt", f"{n_expr} AS n"]
-            + [f"{e} AS a{i}" for i, e in enumerate(agg_exprs)]
-        )
-        outer = ", ".join(["g.t", "g.n"] + [f"g.a{i}" for i in range(len(agg_exprs))] + last_exprs)
         sql = (
-            f"WITH g AS (SELECT {inner} FROM {table} "
-            f"WHERE {tcol} >= ? AND {tcol} < ? AND sid = ? GROUP BY t) "
-            f"SELECT {outer} FROM g JOIN {table} l ON l.{tcol} = g.lt AND l.sid = ? ORDER BY g.t"
+            f"WITH g AS (SELECT ({tcol} / ?) * ? AS t, {n_expr} AS n, max({tcol}) AS lt, "
+            f"{', '.join(aggs)} FROM {table} WHERE sid = ? AND {tcol} >= ? AND {tcol} < ? "
+            f"GROUP BY t) SELECT g.t, g.n, g.lt, {', '.join(outs)} FROM g "
+            f"JOIN {table} l ON l.sid = ? AND l.{tcol} = g.lt ORDER BY g.t"
         )
-        # Result layout: t, n, a0..ak, last0..lastm
-        n_agg = len(agg_exprs)
-        cols = [(k, kind, (2 + i) if kind == "agg" else (2 + n_agg + i)) for k, kind, i in outputs]
-        self._sql[(spec.kind, source)] = (sql, cols)
-        return sql, cols
+        self._sql[(table, str(raw))] = sql
+        return sql
 
     def series(
         self,
@@ -310,8 +378,8 @@ class History:
         plan = self.plan(start_ms, end_ms, subject=subject, max_points=max_points)
         sub = self.subject(subject)
         spec = schema.KINDS[sub.kind]
-        sql, cols = self._series_sql(spec, plan.source)
-        out: dict[str, list[Point]] = {k: [] for k, _kind, _i in cols}
+        slots = _slots(spec)
+        out: dict[str, list[Point]] = {k: [] for k, _a, _i in _outputs(spec)}
         out["n"] = []
         sid = self._sid(sub)
         if sid is None:
@@ -319,15 +387,38 @@ class History:
         w = plan.bucket_ms
         lo = start_ms - start_ms % w
         hi = end_ms - end_ms % w + w
+        buckets: dict[int, list[Any]] = {}
         try:
-            rows = self._conn.execute(sql, (w, w, lo, hi, sid, sid)).fetchall()
+            with self._read():
+                until = get_meta(self._conn, COMPACTED_UNTIL) if self.has_rollups else None
+                parts: list[tuple[str, bool, int, int]] = []
+                if plan.source == "tick":
+                    parts.append(
+                        (spec.raw_table, True, lo, hi if until is None else min(hi, until))
+                    )
+                else:
+                    parts.append((plan.table, False, lo, hi))
+                if until is not None:
+                    parts.append((spec.recent_table, True, max(lo, until), hi))
+                for table, raw, p_lo, p_hi in parts:
+                    if p_lo >= p_hi:
+                        continue
+                    sql = self._partial_sql(spec, table, raw)
+                    for row in self._conn.execute(sql, (w, w, sid, p_lo, p_hi, sid)):
+                        _merge_into(buckets, row, slots)
         except sqlite3.OperationalError as exc:
             raise HistoryError(f"{self.path}: cannot read history ({exc})") from exc
-        for r in rows:
-            t = int(r[0])
-            out["n"].append((t, float(r[1])))
-            for key, _kind, i in cols:
-                v = r[i]
+        outputs = _outputs(spec)
+        for t in sorted(buckets):
+            b = buckets[t]
+            out["n"].append((t, float(b[0])))
+            vals = b[2:]
+            for key, agg, i in outputs:
+                if agg == "avg":
+                    s_, c_ = vals[i], vals[i + 1]
+                    v = s_ / c_ if c_ else None
+                else:
+                    v = vals[i]
                 out[key].append((t, None if v is None else float(v)))
         return out
 
@@ -433,7 +524,7 @@ def open_history(db_path: str | Path) -> History:
     last: Exception | None = None
     for params in ("mode=ro", "mode=ro&immutable=1"):
         try:
-            conn = sqlite3.connect(f"{base}?{params}", uri=True)
+            conn = sqlite3.connect(f"{base}?{params}", uri=True, isolation_level=None)
         except sqlite3.Error as exc:
             last = exc
             continue

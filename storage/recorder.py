@@ -3,8 +3,10 @@
 Callers (the UI's event loop, the headless ``record`` command) only ever put items on a
 bounded queue: ``submit_*`` never blocks and never raises on a storage problem. The writer
 thread collects what arrives during one interval (default 1 s) and writes it in ONE
-transaction: the one-second rows, the minute/hour rollups touched, the session row, events,
-and once per minute of data the pruning of one-second detail older than the retention.
+transaction: the one-second rows (appended to ``<kind>_recent``), the session row, events, and
+every ``compact_every_ms`` (5 min) of data time a compaction (``storage.rollup.compact``: fold
+into the minute/hour rollups, move to the subject-major detail, prune detail older than the
+retention).
 
 Failure model:
 - kill -9: WAL + one transaction per batch; at most the batch being collected is lost and the
@@ -31,7 +33,7 @@ from core.events import AlertEvent, Fill, FundingEvent
 from core.snapshot import PortfolioSnapshot
 from storage import schema
 from storage.events import insert_alerts, insert_fills, insert_funding
-from storage.rollup import RollupCache
+from storage.rollup import COMPACTED_UNTIL, compact, get_meta
 
 
 class StorageError(Exception):
@@ -42,9 +44,10 @@ class StorageError(Exception):
 class RecorderHealth:
     ok: bool  # the last write attempt succeeded (or none was needed)
     snapshots_written: int
-    rows_written: int  # one-second rows + rollup upserts + events
+    rows_written: int  # one-second rows + events
     events_written: int
     batches: int
+    compactions: int  # recent rows folded into rollups and moved to the detail table
     errors: int
     dropped: int  # items given up: queue full, or pending beyond the bound while failing
     skipped: int  # snapshots older than one already stored for the same subject
@@ -55,7 +58,7 @@ class RecorderHealth:
     total_write_ms: float
 
 
-PRUNE_STEP_MS = 10 * 60_000
+PRUNE_STEP_MS = 3_600_000
 _FLUSH = "flush"
 _CLOSE = "close"
 
@@ -77,18 +80,32 @@ class Recorder:
         max_queue: int = 100_000,
         max_pending: int = 3_600,
         raw_retention_ms: int | None = schema.RAW_RETENTION_MS,
+        compact_every_ms: int = schema.COMPACT_MS,
         on_connect: Callable[[sqlite3.Connection], None] | None = None,
     ) -> None:
         self.db_path = Path(db_path)
         self._interval_s = max(batch_interval_ms, 0) / 1000.0
         self._max_pending = max_pending
         self._retention_ms = raw_retention_ms
+        if compact_every_ms <= 0 or schema.HOUR_MS % compact_every_ms or compact_every_ms % 60_000:
+            raise ValueError(
+                f"compact_every_ms must be whole minutes dividing an hour, got {compact_every_ms}"
+            )
+        self._compact_ms = compact_every_ms
         try:
             self._conn = schema.connect(self.db_path, check_same_thread=False)
         except (sqlite3.Error, schema.SchemaError, OSError) as exc:
             raise StorageError(f"cannot open database {self.db_path}: {exc}") from exc
         if on_connect is not None:
             on_connect(self._conn)
+        self._insert_sql = {
+            kind: (
+                f"INSERT INTO {spec.recent_table} "
+                f"({', '.join(['ts_ms', 'sid', *(c.name for c in spec.columns)])}) "
+                f"VALUES ({', '.join('?' * (len(spec.columns) + 2))})"
+            )
+            for kind, spec in schema.KINDS.items()
+        }
         self._queue: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=max_queue)
         self._lock = threading.Lock()
         self._dropped = 0
@@ -97,13 +114,14 @@ class Recorder:
         self._events: list[Fill | FundingEvent | AlertEvent] = []
         self._sids: dict[tuple[str, str], int] = {}
         self._last_ts: int | None = None
-        self._rollups = RollupCache()
+        self._until: int | None = None  # meta compacted_until_ms, as last committed
         self._stats: dict[str, Any] = {
             "ok": True,
             "snapshots_written": 0,
             "rows_written": 0,
             "events_written": 0,
             "batches": 0,
+            "compactions": 0,
             "errors": 0,
             "skipped": 0,
             "last_error": None,
@@ -234,7 +252,6 @@ class Recorder:
                     conn.execute("ROLLBACK")
             self._failed(exc)
             return False
-        self._rollups.committed()
         dt = (time.perf_counter() - t0) * 1000.0
         st = self._stats
         st["ok"] = True
@@ -255,7 +272,7 @@ class Recorder:
         st["errors"] += 1
         st["last_error"] = f"{type(exc).__name__}: {exc}"
         # The database is the truth: forget what we believed it held.
-        self._rollups.clear()
+        self._until = None
         self._last_ts = None
         self._sids.clear()
         excess = len(self._snaps) - self._max_pending
@@ -280,7 +297,11 @@ class Recorder:
         """True if ``ts_ms`` is newer than every snapshot stored (and remember it): rows are
         appended in time order, and the rollups never count a sample twice."""
         if self._last_ts is None:
-            got = conn.execute("SELECT max(ts_ms) FROM portfolio_tick").fetchone()[0]
+            got = conn.execute(
+                "SELECT max(m) FROM (SELECT max(ts_ms) AS m FROM portfolio_recent UNION ALL "
+                "SELECT max(ts_ms) FROM portfolio_tick WHERE sid IN "
+                "(SELECT sid FROM subjects WHERE kind = 'portfolio'))"
+            ).fetchone()[0]
             self._last_ts = -1 if got is None else int(got)
         if ts_ms <= self._last_ts:
             return False
@@ -293,17 +314,19 @@ class Recorder:
         raw: dict[str, list[tuple[Any, ...]]] = {k: [] for k in schema.KINDS}
         sessions: dict[int, list[int]] = {}
         written = 0
+        latest = -1
         for snap in self._snaps:
             ts = snap.ts_ms
             if not self._fresh(conn, ts):
                 self._stats["skipped"] += 1
                 continue
-            items: list[tuple[str, int, tuple[Any, ...]]] = [
-                ("portfolio", self._sid(conn, "portfolio", "", {}), schema.portfolio_row(snap))
-            ]
+            latest = ts
+            raw["portfolio"].append(
+                (ts, self._sid(conn, "portfolio", "", {}), *schema.portfolio_row(snap))
+            )
             for h in snap.holdings:
                 sid = self._sid(conn, "holding", h.coin, {"coin": h.coin, "label": h.label})
-                items.append(("holding", sid, schema.holding_row(h)))
+                raw["holding"].append((ts, sid, *schema.holding_row(h)))
             for g in snap.hedges:
                 attrs = {
                     "venue": g.venue,
@@ -312,10 +335,7 @@ class Recorder:
                     "hedged_coin": g.hedged_coin,
                 }
                 sid = self._sid(conn, "hedge", g.hedge_id, attrs)
-                items.append(("hedge", sid, schema.hedge_row(g)))
-            for kind, sid, row in items:
-                raw[kind].append((ts, sid, *row))
-                self._rollups.add(conn, kind, sid, ts, row)
+                raw["hedge"].append((ts, sid, *schema.hedge_row(g)))
             written += 1
             sess = sessions.setdefault(snap.session_start_ms, [ts, 0])
             sess[0] = max(sess[0], ts)
@@ -323,12 +343,8 @@ class Recorder:
         n = 0
         for kind, rows in raw.items():
             if rows:
-                spec = schema.KINDS[kind]
-                marks = ", ".join("?" * (len(spec.columns) + 2))
-                names = ", ".join(["ts_ms", "sid", *(c.name for c in spec.columns)])
-                conn.executemany(f"INSERT INTO {spec.raw_table} ({names}) VALUES ({marks})", rows)
+                conn.executemany(self._insert_sql[kind], rows)
                 n += len(rows)
-        n += self._rollups.write(conn)
         for start, (end, ticks) in sessions.items():
             conn.execute(
                 "INSERT INTO sessions (start_ms, end_ms, ticks) VALUES (?, ?, ?) "
@@ -337,20 +353,37 @@ class Recorder:
                 (start, end, ticks),
             )
         if written:
-            self._prune(conn, max(s.ts_ms for s in self._snaps))
+            self._maybe_compact(conn, latest)
         return n, written
 
-    def _prune(self, conn: sqlite3.Connection, latest_ms: int) -> None:
-        """Drop one-second rows older than the retention (data time, not wall time), at most
-        ``PRUNE_STEP_MS`` of them per batch so that a long backlog never stalls a batch."""
+    def _maybe_compact(self, conn: sqlite3.Connection, latest_ms: int) -> None:
+        """Every ``compact_every_ms`` of data time: fold the recent rows into the rollups,
+        move them to the detail table, and prune detail older than the retention (at most
+        ``PRUNE_STEP_MS`` of it per compaction, so that a long backlog never stalls a batch)."""
+        if self._until is None:
+            self._until = get_meta(conn, COMPACTED_UNTIL) or 0
+        boundary = latest_ms - latest_ms % self._compact_ms
+        if boundary <= self._until:
+            return
+        compact(conn, boundary)
+        self._until = boundary
+        self._stats["compactions"] += 1
         if self._retention_ms is None:
             return
         cutoff = latest_ms - self._retention_ms
+        first = conn.execute(
+            "SELECT min(ts_ms) FROM portfolio_tick WHERE sid IN "
+            "(SELECT sid FROM subjects WHERE kind = 'portfolio')"
+        ).fetchone()[0]
+        if first is None or first >= cutoff:
+            return
+        upto = min(cutoff, int(first) + PRUNE_STEP_MS)
         for spec in schema.KINDS.values():
-            first = conn.execute(f"SELECT min(ts_ms) FROM {spec.raw_table}").fetchone()[0]
-            if first is not None and first < cutoff:
-                upto = min(cutoff, int(first) + PRUNE_STEP_MS)
-                conn.execute(f"DELETE FROM {spec.raw_table} WHERE ts_ms < ?", (upto,))
+            conn.execute(
+                f"DELETE FROM {spec.raw_table} WHERE sid IN "
+                "(SELECT sid FROM subjects WHERE kind = ?) AND ts_ms < ?",
+                (spec.kind, upto),
+            )
 
     def _write_events(self, conn: sqlite3.Connection) -> int:
         if not self._events:

@@ -1,19 +1,22 @@
-"""Incremental rollups: fold one-second rows into minute and hour buckets.
+"""Rollups: fold one-second rows into minute and hour buckets, in SQL.
 
-The recorder keeps the open bucket of each subject in memory (``RollupCache``) and upserts it
-with every batch, so the rollup tables are always current; the database stays the source of
-truth (after a failed write the cache is dropped and re-read). ``rebuild_rollups`` recomputes
-them from the one-second detail (migration to v2, repairs, benchmarks).
+``compact`` is what the recorder runs every ``COMPACT_MS`` of data time, inside the batch's
+transaction: for each kind it folds the ``<kind>_recent`` rows below the boundary into the
+rollup tables (an upsert that merges with a partial bucket already there: a partial hour is
+completed by the next compactions), moves those rows to the subject-major ``<kind>_tick``,
+and advances ``meta.compacted_until_ms``. ``rebuild_rollups`` recomputes the rollups from the
+detail (migration to v2, repairs, tests).
 
 Aggregate semantics (also what a brute-force check computes): ``last`` is the value at the
 latest sample of the bucket (``None`` if that sample had none); ``min``/``max`` and the average
-(``sum``/``cnt``) skip ``None``; ``stale`` sums flags; ``n`` counts samples.
+(``sum``/``cnt``) skip ``None``; ``stale`` sums flags; ``n`` counts samples. ``RollupPlan`` is
+the same fold in Python (benchmarks synthesise rollups with it).
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from storage.schema import KINDS, RESOLUTIONS, KindSpec
@@ -86,109 +89,119 @@ class RollupPlan:
 
 PLANS: dict[str, RollupPlan] = {kind: RollupPlan(spec) for kind, spec in KINDS.items()}
 
-
-class _Open:
-    __slots__ = ("bucket_ms", "dirty", "state")
-
-    def __init__(self, bucket_ms: int, state: State) -> None:
-        self.bucket_ms = bucket_ms
-        self.state = state
-        self.dirty = False
+COMPACTED_UNTIL = "compacted_until_ms"
 
 
-class RollupCache:
-    """The open bucket per (kind, resolution, subject); ``add`` rows, then ``write`` them."""
+def _merge(col: str, agg: str) -> str:
+    if agg == "last":
+        return f"{col} = excluded.{col}"  # compaction goes forward in time
+    if agg in ("min", "max"):
+        return f"{col} = coalesce({agg}({col}, excluded.{col}), {col}, excluded.{col})"
+    if agg == "sum":
+        return f"{col} = {col} + excluded.{col}"
+    return (
+        f"{col} = CASE WHEN {col} IS NULL THEN excluded.{col} "
+        f"WHEN excluded.{col} IS NULL THEN {col} ELSE {col} + excluded.{col} END"
+    )
 
-    def __init__(self) -> None:
-        self._open: dict[tuple[str, str, int], _Open] = {}
-        self._closed: list[tuple[str, str, list[Any]]] = []
 
-    def clear(self) -> None:
-        self._open.clear()
-        self._closed.clear()
+def fold_sql(spec: KindSpec, res: str, src: str) -> str:
+    """An upsert folding the rows of ``src`` with ``? <= ts_ms < ?`` into ``<kind>_<res>``."""
+    res_ms = dict(RESOLUTIONS)[res]
+    inner = ["sid", f"(ts_ms / {res_ms}) * {res_ms} AS b", "count(*) AS n", "max(ts_ms) AS lt"]
+    cols = ["sid", "bucket_ms", "n"]
+    values = ["g.sid", "g.b", "g.n"]
+    sets = ["n = n + excluded.n"]
+    for r in spec.rolled:
+        x = r.name
+        for agg in r.aggs:
+            if agg == "last":
+                cols.append(f"{x}_last")
+                values.append(f"l.{x}")
+                sets.append(_merge(f"{x}_last", "last"))
+            elif agg in ("min", "max"):
+                inner.append(f"{agg}({x}) AS {x}_{agg}")
+                cols.append(f"{x}_{agg}")
+                values.append(f"g.{x}_{agg}")
+                sets.append(_merge(f"{x}_{agg}", agg))
+            elif agg == "sum":
+                inner.append(f"sum({x}) AS {x}_sum")
+                cols.append(f"{x}_sum")
+                values.append(f"g.{x}_sum")
+                sets.append(_merge(f"{x}_sum", "sum"))
+            else:
+                inner += [f"sum({x}) AS {x}_sum", f"count({x}) AS {x}_cnt"]
+                cols += [f"{x}_sum", f"{x}_cnt"]
+                values += [f"g.{x}_sum", f"g.{x}_cnt"]
+                sets += [_merge(f"{x}_sum", "avg"), f"{x}_cnt = {x}_cnt + excluded.{x}_cnt"]
+    return (
+        f"WITH g AS (SELECT {', '.join(inner)} FROM {src} "
+        f"WHERE ts_ms >= ? AND ts_ms < ? GROUP BY sid, b) "
+        f"INSERT INTO {spec.rollup_table(res)} ({', '.join(cols)}) "
+        f"SELECT {', '.join(values)} FROM g JOIN {src} l ON l.sid = g.sid AND l.ts_ms = g.lt "
+        f"WHERE true ON CONFLICT (sid, bucket_ms) DO UPDATE SET {', '.join(sets)}"
+    )
 
-    def add(
-        self, conn: sqlite3.Connection, kind: str, sid: int, ts_ms: int, row: Sequence[Any]
-    ) -> None:
-        plan = PLANS[kind]
+
+def get_meta(conn: sqlite3.Connection, key: str) -> int | None:
+    row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+    return None if row is None or row[0] is None else int(row[0])
+
+
+def set_meta(conn: sqlite3.Connection, key: str, value: int) -> None:
+    conn.execute(
+        "INSERT INTO meta (key, value) VALUES (?, ?) "
+        "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        (key, value),
+    )
+
+
+def compact(conn: sqlite3.Connection, until_ms: int) -> int:
+    """Fold and move every recent row older than ``until_ms`` (inside the caller's
+    transaction); returns the number of rows moved."""
+    start = get_meta(conn, COMPACTED_UNTIL) or 0
+    moved = 0
+    for spec in KINDS.values():
+        for res, _ms in RESOLUTIONS:
+            conn.execute(fold_sql(spec, res, spec.recent_table), (start, until_ms))
+        cur = conn.execute(
+            f"INSERT INTO {spec.raw_table} SELECT * FROM {spec.recent_table} "
+            "WHERE ts_ms < ? ORDER BY sid, ts_ms",
+            (until_ms,),
+        )
+        moved += cur.rowcount
+        conn.execute(f"DELETE FROM {spec.recent_table} WHERE ts_ms < ?", (until_ms,))
+    set_meta(conn, COMPACTED_UNTIL, until_ms)
+    return moved
+
+
+def rebuild_rollups(conn: sqlite3.Connection) -> None:
+    """Recompute the rollups from the compacted detail (inside the caller's transaction).
+
+    A bucket whose first rows were pruned by retention (detail starting inside it, and a
+    rollup row already there) is kept as it is, and so is everything before. Without a
+    compaction mark yet (a v1 file), everything in ``<kind>_tick`` is taken as compacted."""
+    until = get_meta(conn, COMPACTED_UNTIL)
+    if until is None:
+        last = max(
+            (
+                conn.execute(f"SELECT max(ts_ms) FROM {spec.raw_table}").fetchone()[0] or 0
+                for spec in KINDS.values()
+            ),
+            default=0,
+        )
+        until = int(last) + 1 if last else 0
+        set_meta(conn, COMPACTED_UNTIL, until)
+    for spec in KINDS.values():
+        first = conn.execute(f"SELECT min(ts_ms) FROM {spec.raw_table}").fetchone()[0]
+        if first is None:
+            continue
         for res, res_ms in RESOLUTIONS:
-            bucket = ts_ms - ts_ms % res_ms
-            key = (kind, res, sid)
-            cur = self._open.get(key)
-            if cur is None or cur.bucket_ms != bucket:
-                if cur is not None and cur.dirty:
-                    self._closed.append((kind, res, [sid, cur.bucket_ms, *cur.state]))
-                got = conn.execute(plan.select_sql[res], (sid, bucket)).fetchone()
-                cur = _Open(bucket, list(got[2:]) if got else plan.new())
-                self._open[key] = cur
-            plan.add(cur.state, row)
-            cur.dirty = True
-
-    def write(self, conn: sqlite3.Connection) -> int:
-        """Upsert every touched bucket (inside the caller's transaction); returns rows."""
-        by_sql: dict[str, list[list[Any]]] = {}
-        for kind, res, values in self._closed:
-            by_sql.setdefault(PLANS[kind].upsert_sql[res], []).append(values)
-        for (kind, res, sid), cur in self._open.items():
-            if cur.dirty:
-                by_sql.setdefault(PLANS[kind].upsert_sql[res], []).append(
-                    [sid, cur.bucket_ms, *cur.state]
-                )
-        n = 0
-        for sql, rows in by_sql.items():
-            conn.executemany(sql, rows)
-            n += len(rows)
-        return n
-
-    def committed(self) -> None:
-        """The transaction that carried ``write`` committed: nothing is dirty any more."""
-        self._closed.clear()
-        for cur in self._open.values():
-            cur.dirty = False
-
-
-def fold(kind: str, rows: Iterable[Sequence[Any]], res_ms: int) -> dict[tuple[int, int], State]:
-    """Fold ``(sid, ts_ms, *columns)`` rows (in ts order per sid) into buckets of ``res_ms``."""
-    plan = PLANS[kind]
-    out: dict[tuple[int, int], State] = {}
-    for r in rows:
-        key = (r[0], r[1] - r[1] % res_ms)
-        st = out.get(key)
-        if st is None:
-            st = out[key] = plan.new()
-        plan.add(st, r[2:])
-    return out
-
-
-def rebuild_rollups(
-    conn: sqlite3.Connection, *, kinds: Iterable[str] | None = None, chunk: int = 50_000
-) -> int:
-    """Recompute every rollup bucket that has one-second rows (inside the caller's
-    transaction, if any). Buckets whose raw rows were pruned are left as they are.
-    Reads the detail in key order (time-major) with one open bucket per subject."""
-    written = 0
-    for kind in kinds or KINDS:
-        plan = PLANS[kind]
-        spec = plan.spec
-        cols = ", ".join(["sid", "ts_ms", *(c.name for c in spec.columns)])
-        sql = f"SELECT {cols} FROM {spec.raw_table} ORDER BY ts_ms, sid"
-        for res, res_ms in RESOLUTIONS:
-            open_: dict[int, tuple[int, State]] = {}
-            pending: list[list[Any]] = []
-            for r in conn.execute(sql):
-                sid, ts = r[0], r[1]
-                bucket = ts - ts % res_ms
-                o = open_.get(sid)
-                if o is None or o[0] != bucket:
-                    if o is not None:
-                        pending.append([sid, o[0], *o[1]])
-                    o = open_[sid] = (bucket, plan.new())
-                plan.add(o[1], r[2:])
-                if len(pending) >= chunk:
-                    conn.executemany(plan.upsert_sql[res], pending)
-                    written += len(pending)
-                    pending = []
-            pending += [[sid, b, *st] for sid, (b, st) in open_.items()]
-            conn.executemany(plan.upsert_sql[res], pending)
-            written += len(pending)
-    return written
+            start = int(first) - int(first) % res_ms
+            kept = conn.execute(
+                f"SELECT 1 FROM {spec.rollup_table(res)} WHERE bucket_ms = ? LIMIT 1", (start,)
+            ).fetchone()
+            if kept and first % res_ms:  # its start was pruned: keep what was folded then
+                start += res_ms
+            conn.execute(f"DELETE FROM {spec.rollup_table(res)} WHERE bucket_ms >= ?", (start,))
+            conn.execute(fold_sql(spec, res, spec.raw_table), (start, until))

@@ -6,15 +6,20 @@ Layout (one file, SQLite in WAL mode):
 - ``subjects``: the things that have a time series: ``portfolio`` (one row, key ``""``),
   ``holding`` (key = coin) and ``hedge`` (key = hedge_id). Every series row refers to its
   subject by a small integer ``sid`` instead of repeating strings.
-- ``<kind>_tick``: one-second detail, one row per subject per snapshot, ``WITHOUT ROWID`` with
-  primary key ``(ts_ms, sid)``. Time-major on purpose: each batch appends to the right edge of
-  the B-tree, so a commit writes a handful of pages (subject-major keys dirtied one page per
-  subject per commit: ~2.6 ms instead of ~0.3 ms per tick for 40 subjects). Reading one
-  subject scans the others in the range too, which is why only short ranges read this table.
-  Kept for ``RAW_RETENTION_MS`` (7 days), then pruned.
-- ``<kind>_1m`` / ``<kind>_1h``: rollups maintained incrementally by the recorder at write
-  time (so a 30-day chart reads ~720 hourly rows per subject, never 2.6 M raw ones); primary
-  key ``(bucket_ms, sid)``, time-major for the same reason.
+- ``<kind>_recent``: where each batch writes its one-second rows: ``WITHOUT ROWID``, primary
+  key ``(ts_ms, sid)``, so a batch appends at the right edge of the B-tree and its commit
+  writes a handful of pages whatever the number of subjects. It holds only the last few minutes.
+- ``<kind>_tick``: the one-second detail, primary key ``(sid, ts_ms)`` so that one subject's
+  range is one contiguous B-tree scan (time-major, a 4-hour chart of one of 10 hedges scanned
+  all ten: ~150 ms; subject-major keys written every second dirtied a page per subject per
+  commit: ~2.6 ms per tick for 40 subjects). Kept for ``RAW_RETENTION_MS`` (7 days).
+- ``<kind>_1m`` / ``<kind>_1h``: rollups, primary key ``(sid, bucket_ms)`` (a 30-day chart reads
+  ~720 hourly rows of its subject, never 2.6 M one-second ones).
+- Compaction (the recorder, every ``COMPACT_MS`` of data time, inside a batch's transaction):
+  rows of ``<kind>_recent`` older than the boundary are folded into the rollups (SQL upserts
+  that merge with a partial hour already there) and moved to ``<kind>_tick``; ``meta``
+  ``compacted_until_ms`` records the boundary. Readers take rollups and ``_tick`` below it and
+  ``_recent`` from it on, in one read transaction, so they never count a sample twice.
   Each rolled-up series stores only the aggregates that fit it: ``_last`` (value at the latest
   sample of the bucket), ``_min``, ``_max``, ``_sum`` + ``_cnt`` (an exact average over the
   non-null samples, combinable across buckets); ``n`` counts samples.
@@ -41,6 +46,7 @@ from core.snapshot import HedgeSnapshot, HoldingSnapshot, PortfolioSnapshot
 SCHEMA_VERSION = 2
 PAGE_SIZE = 4096
 RAW_RETENTION_MS = 7 * 86_400_000
+COMPACT_MS = 5 * 60_000
 MINUTE_MS = 60_000
 HOUR_MS = 3_600_000
 RESOLUTIONS: tuple[tuple[str, int], ...] = (("1m", MINUTE_MS), ("1h", HOUR_MS))
@@ -90,6 +96,10 @@ class KindSpec:
     @property
     def raw_table(self) -> str:
         return f"{self.kind}_tick"
+
+    @property
+    def recent_table(self) -> str:
+        return f"{self.kind}_recent"
 
     def rollup_table(self, res: str) -> str:
         return f"{self.kind}_{res}"
@@ -256,11 +266,23 @@ def hedge_row(h: HedgeSnapshot) -> tuple[Any, ...]:
 # --- DDL -------------------------------------------------------------------------------------
 
 
+def _columns_ddl(spec: KindSpec) -> str:
+    return ",\n  ".join(f"{c.name} {c.sql_type}" for c in spec.columns)
+
+
 def _raw_ddl(spec: KindSpec) -> str:
-    cols = ",\n  ".join(f"{c.name} {c.sql_type}" for c in spec.columns)
     return (
         f"CREATE TABLE IF NOT EXISTS {spec.raw_table} (\n  sid INTEGER NOT NULL,\n"
-        f"  ts_ms INTEGER NOT NULL,\n  {cols},\n  PRIMARY KEY (ts_ms, sid)\n) WITHOUT ROWID"
+        f"  ts_ms INTEGER NOT NULL,\n  {_columns_ddl(spec)},\n  PRIMARY KEY (sid, ts_ms)\n"
+        ") WITHOUT ROWID"
+    )
+
+
+def _recent_ddl(spec: KindSpec) -> str:
+    return (
+        f"CREATE TABLE IF NOT EXISTS {spec.recent_table} (\n  sid INTEGER NOT NULL,\n"
+        f"  ts_ms INTEGER NOT NULL,\n  {_columns_ddl(spec)},\n  PRIMARY KEY (ts_ms, sid)\n"
+        ") WITHOUT ROWID"
     )
 
 
@@ -268,7 +290,7 @@ def _rollup_ddl(spec: KindSpec, res: str) -> str:
     cols = ",\n  ".join(f"{n} {t}" for n, t in spec.rollup_columns())
     return (
         f"CREATE TABLE IF NOT EXISTS {spec.rollup_table(res)} (\n  sid INTEGER NOT NULL,\n"
-        f"  bucket_ms INTEGER NOT NULL,\n  {cols},\n  PRIMARY KEY (bucket_ms, sid)\n"
+        f"  bucket_ms INTEGER NOT NULL,\n  {cols},\n  PRIMARY KEY (sid, bucket_ms)\n"
         ") WITHOUT ROWID"
     )
 
@@ -368,8 +390,10 @@ def _v1(conn: sqlite3.Connection) -> None:
 
 
 def _v2(conn: sqlite3.Connection) -> None:
-    """Minute and hour rollups, back-filled from the one-second detail already stored."""
+    """Recent rows, minute and hour rollups (back-filled from the detail already stored)."""
+    conn.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER)")
     for spec in KINDS.values():
+        conn.execute(_recent_ddl(spec))
         for res, _ms in RESOLUTIONS:
             conn.execute(_rollup_ddl(spec, res))
     from storage.rollup import rebuild_rollups  # rollup imports this module

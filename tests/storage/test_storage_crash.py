@@ -57,15 +57,26 @@ def test_sigkill_loses_at_most_the_last_batch(tmp_path: Path) -> None:
 
     conn = sqlite3.connect(path)
     assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-    snaps = conn.execute("SELECT count(*) FROM portfolio_tick").fetchone()[0]
-    fills = conn.execute("SELECT count(*) FROM fills").fetchone()[0]
+
+    def one(sql: str) -> int:
+        return int(conn.execute(sql).fetchone()[0])
+
+    compacted = one("SELECT count(*) FROM portfolio_tick")
+    snaps = compacted + one("SELECT count(*) FROM portfolio_recent")
+    fills = one("SELECT count(*) FROM fills")
     # everything flushed is there; what followed is there only in whole batches
     assert snaps >= flushed
     assert snaps - 1 <= fills <= snaps  # a batch may end between a snapshot and its fill
-    assert conn.execute("SELECT count(*) FROM hedge_tick").fetchone()[0] == 5 * snaps
-    assert conn.execute("SELECT sum(n) FROM portfolio_1m").fetchone()[0] == snaps
-    assert conn.execute("SELECT sum(n) FROM hedge_1h").fetchone()[0] == 5 * snaps
-    last = conn.execute("SELECT max(ts_ms) FROM portfolio_tick").fetchone()[0]
+    hedges = one("SELECT count(*) FROM hedge_tick") + one("SELECT count(*) FROM hedge_recent")
+    assert hedges == 5 * snaps
+    # compactions happened (5 min of data every 300 snapshots), each one whole
+    assert compacted >= 300
+    until = one("SELECT value FROM meta WHERE key = 'compacted_until_ms'")
+    assert one(f"SELECT count(*) FROM portfolio_recent WHERE ts_ms < {until}") == 0
+    assert one("SELECT max(ts_ms) FROM portfolio_tick") < until
+    assert one("SELECT sum(n) FROM portfolio_1m") == compacted
+    assert one("SELECT sum(n) FROM hedge_1h") == 5 * compacted
+    last = one("SELECT max(ts_ms) FROM portfolio_recent")
     conn.close()
 
     # and recording goes on from there

@@ -11,7 +11,7 @@ import storage_factories as fx
 from storage import schema
 from storage.history import HistoryError, open_history
 from storage.recorder import Recorder, StorageError
-from storage.rollup import rebuild_rollups
+from storage.rollup import compact, rebuild_rollups
 
 
 def _dump(conn: sqlite3.Connection, table: str) -> list[tuple[object, ...]]:
@@ -60,12 +60,15 @@ def test_upgrade_from_v1_backfills_the_rollups(tmp_path: Path) -> None:
     assert "hedge_1m" not in {
         r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
     }
-    refc = sqlite3.connect(ref)
+    refc = sqlite3.connect(ref, isolation_level=None)
     conn.executemany(
         "INSERT INTO subjects VALUES (?, ?, ?, ?, ?, ?, ?, ?)", _dump(refc, "subjects")
     )
     for spec in schema.KINDS.values():
-        rows = _dump(refc, spec.raw_table)
+        rows = refc.execute(
+            f"SELECT * FROM {spec.raw_table} UNION ALL SELECT * FROM {spec.recent_table} "
+            "ORDER BY sid, ts_ms"
+        ).fetchall()
         marks = ", ".join("?" * len(rows[0]))
         conn.executemany(f"INSERT INTO {spec.raw_table} VALUES ({marks})", rows)
     conn.close()
@@ -77,6 +80,9 @@ def test_upgrade_from_v1_backfills_the_rollups(tmp_path: Path) -> None:
 
     conn = schema.connect(old)  # migrates
     assert schema.user_version(conn) == schema.SCHEMA_VERSION
+    refc.execute("BEGIN")
+    compact(refc, fx.T0 + 86_400_000)  # the reference, compacted through the end
+    refc.execute("COMMIT")
     for spec in schema.KINDS.values():
         for res, _ms in schema.RESOLUTIONS:
             table = spec.rollup_table(res)
@@ -103,8 +109,9 @@ def test_incremental_rollups_equal_a_rebuild_across_restarts(tmp_path: Path) -> 
     tables = [
         spec.rollup_table(res) for spec in schema.KINDS.values() for res, _ in schema.RESOLUTIONS
     ]
-    before = {t: _dump(conn, t) for t in tables}
     conn.execute("BEGIN")
+    compact(conn, fx.T0 + 3_600_000)  # fold the recent rows too
+    before = {t: _dump(conn, t) for t in tables}
     for t in tables:
         conn.execute(f"DELETE FROM {t}")
     rebuild_rollups(conn)

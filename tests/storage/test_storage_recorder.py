@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import storage_factories as fx
 
+from storage.history import open_history
 from storage.recorder import Recorder, RecorderHealth, StorageError
 
 
@@ -25,10 +26,18 @@ def _wait_for(cond: Callable[[], bool], timeout: float = 5.0) -> bool:
     return cond()
 
 
-def _count(path: Path, table: str = "portfolio_tick") -> int:
+def _count(path: Path, table: str = "portfolio") -> int:
+    """Rows of an event table, or one-second rows of a kind (recent + compacted detail)."""
     conn = sqlite3.connect(path)
     try:
-        return int(conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+        if table in ("portfolio", "holding", "hedge"):
+            sql = (
+                f"SELECT (SELECT count(*) FROM {table}_recent) + "
+                f"(SELECT count(*) FROM {table}_tick)"
+            )
+        else:
+            sql = f"SELECT count(*) FROM {table}"
+        return int(conn.execute(sql).fetchone()[0])
     finally:
         conn.close()
 
@@ -45,11 +54,11 @@ def test_one_transaction_per_batch(tmp_path: Path) -> None:
         assert h.batches == 1
         assert h.snapshots_written == 30
         assert h.events_written == 1
-        assert h.rows_written == 30 * 41 + 1 + 2 * 41  # detail, event, two rollup buckets
+        assert h.rows_written == 30 * 41 + 1  # one-second rows and the event
         assert h.pending == 0
         assert h.ok
     assert _count(path) == 30
-    assert _count(path, "hedge_tick") == 600
+    assert _count(path, "hedge") == 600
 
 
 def test_interval_writes_without_flush(tmp_path: Path) -> None:
@@ -82,9 +91,7 @@ def test_out_of_order_and_duplicate_snapshots_are_skipped(tmp_path: Path) -> Non
         rec.submit_snapshot(fx.snapshot(fx.T0 + 3000, (fx.hedge(),)))
         assert rec.flush()
         assert rec.health().skipped == 1
-    conn = sqlite3.connect(path)
-    assert conn.execute("SELECT sum(n) FROM hedge_1m").fetchone()[0] == 2
-    conn.close()
+    assert _count(path, "hedge") == 2
 
 
 def test_submit_never_blocks_while_the_writer_is_stuck(tmp_path: Path) -> None:
@@ -148,10 +155,16 @@ def test_full_disk_is_reported_memory_stays_bounded_and_writing_resumes(
     rec.close()
     conn = sqlite3.connect(path)
     assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-    first = conn.execute("SELECT min(ts_ms), count(*) FROM portfolio_tick").fetchone()
-    assert first == (snaps[200].ts_ms, 200)
-    assert conn.execute("SELECT sum(n) FROM portfolio_1h").fetchone()[0] == 200
     conn.close()
+    with open_history(path) as hist:
+        assert hist.bounds() == (fx.T0, snaps[399].ts_ms)  # the fill is at T0
+        for points, source in ((500, "tick"), (2, "1m")):
+            start, end = fx.T0, snaps[-1].ts_ms
+            assert hist.plan(start, end, max_points=points).source == source
+            got = hist.series(start, end, max_points=points)
+            assert sum(v or 0 for _t, v in got["n"]) == 200
+            assert got["n"][0][0] >= snaps[200].ts_ms - 200_000  # the oldest went first
+        assert hist.series(start, end)["n"][0][0] == snaps[200].ts_ms
 
 
 def test_read_only_database_is_reported(tmp_path: Path) -> None:
@@ -185,20 +198,27 @@ def test_unopenable_path_is_one_clear_error(tmp_path: Path) -> None:
 
 def test_retention_prunes_detail_and_keeps_rollups(tmp_path: Path) -> None:
     path = tmp_path / "h.db"
-    with Recorder(path, raw_retention_ms=60_000, batch_interval_ms=60_000) as rec:
-        for i, s in enumerate(fx.market(1, 300)):
+    with Recorder(path, raw_retention_ms=120_000, batch_interval_ms=60_000) as rec:
+        for i, s in enumerate(fx.market(1, 900)):
             rec.submit_snapshot(s)
             if i % 10 == 9:
                 assert rec.flush()
+        # the first batch marks the start (nothing to move), then at 5 and 10 minutes of data
+        assert rec.health().compactions == 3
     conn = sqlite3.connect(path)
-    first, last, n = conn.execute(
-        "SELECT min(ts_ms), max(ts_ms), count(*) FROM hedge_tick"
-    ).fetchone()
-    assert last == fx.T0 + 299_000
-    assert last - first <= 60_000 + 10_000  # pruned per batch, up to one batch late
-    assert n < 80
-    assert conn.execute("SELECT sum(n), count(*) FROM hedge_1m").fetchone() == (300, 5)
+    first = conn.execute("SELECT min(ts_ms) FROM hedge_tick").fetchone()[0]
+    last = conn.execute("SELECT max(ts_ms) FROM hedge_recent").fetchone()[0]
+    assert last == fx.T0 + 899_000
+    # pruned at the last compaction (10 min, seen at 10:09): older than 2 min before then
+    assert first == fx.T0 + 609_000 - 120_000
+    assert conn.execute("SELECT sum(n), count(*) FROM hedge_1m").fetchone() == (600, 10)
     conn.close()
+    with open_history(path) as hist:
+        plan = hist.plan(fx.T0, last, subject="bybit-btc")
+        assert plan.source == "1m"  # the detail of the start is gone: minutes instead
+        got = hist.series(fx.T0, last, subject="bybit-btc")
+        assert sum(v or 0 for _t, v in got["n"]) == 900
+        assert len(got["n"]) == 15
 
 
 def test_submit_from_many_threads(tmp_path: Path) -> None:

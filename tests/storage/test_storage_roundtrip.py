@@ -31,7 +31,10 @@ def test_snapshot_rows_round_trip(tmp_path: Path) -> None:
     ):
         spec = schema.KINDS[kind]
         names = ", ".join(c.name for c in spec.columns)
-        got = conn.execute(f"SELECT {names} FROM {spec.raw_table} ORDER BY ts_ms, sid").fetchall()
+        got = conn.execute(
+            f"SELECT {names} FROM (SELECT * FROM {spec.raw_table} UNION ALL "
+            f"SELECT * FROM {spec.recent_table}) ORDER BY ts_ms, sid"
+        ).fetchall()
         want = [tuple(r) for s in snaps for r in get(s)]
         assert got == want, kind
     # hedge rows are keyed by subject ids naming venue/symbol/coin once
