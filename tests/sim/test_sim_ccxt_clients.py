@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import ccxt.pro as ccxtpro
 import pytest
 
 TIMEOUT = 5.0
@@ -53,6 +52,8 @@ def _market(mid: str, base: str, quote: str, *, spot: bool) -> dict[str, Any]:
 
 
 async def test_ccxt_pro_bybit_watch_ticker(make_sim: Any) -> None:
+    import ccxt.pro as ccxtpro
+
     ex, urls = await make_sim()
     client = ccxtpro.bybit()
     try:
@@ -81,6 +82,8 @@ async def test_ccxt_pro_bybit_watch_ticker(make_sim: Any) -> None:
 
 
 async def test_ccxt_pro_binance_coinm_bids_asks_and_mark_price(make_sim: Any) -> None:
+    import ccxt.pro as ccxtpro
+
     ex, urls = await make_sim()
     client = ccxtpro.binance({"options": {"defaultType": "delivery"}})
     try:

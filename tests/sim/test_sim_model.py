@@ -56,7 +56,7 @@ def test_altcoin_betas_above_one_are_recovered_from_log_returns() -> None:
     coins = ("BTC", "ETH", "SOL", "ADA")
     prev = {c: math.log(m.price(c)) for c in coins}
     rets: dict[str, list[float]] = {c: [] for c in coins}
-    for _ in range(2500):
+    for _ in range(1500):
         m.advance(10 * MINUTE)
         for c in coins:
             x = math.log(m.price(c))
@@ -77,7 +77,7 @@ def test_jumps_fatten_the_tails() -> None:
         m = MarketModel(("BTC",), seed=5, start_ms=START_MS, params=params)
         prev = math.log(m.price("BTC"))
         r = []
-        for _ in range(8000):
+        for _ in range(4000):
             m.advance(MINUTE)
             x = math.log(m.price("BTC"))
             r.append(x - prev)
