@@ -76,6 +76,7 @@ class SimStats:
     refused: int = 0
     stalled_ticks: int = 0
     ticks: int = 0
+    listener_errors: int = 0
 
 
 class SimExchange:
@@ -235,13 +236,20 @@ class SimExchange:
                 steps = MAX_CATCH_UP_STEPS
             for _ in range(max(0, steps)):
                 for st in self.model.advance(self.step_ms):
-                    if self.on_settlement is not None:
-                        self.on_settlement(st)
+                    self._settled(st)
             self._steps += max(0, steps)
             if steps > 0:
                 self._publish()
             next_at = self._t0 + (self._steps + 1) * interval_s
             await asyncio.sleep(max(0.0, next_at - self._wall()))
+
+    def _settled(self, st: Settlement) -> None:
+        if self.on_settlement is None:
+            return
+        try:
+            self.on_settlement(st)
+        except Exception:  # a listener's bug must not stop the market
+            self.stats.listener_errors += 1
 
     def _publish(self) -> None:
         self.stats.ticks += 1
