@@ -13,8 +13,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from core.calc import REQUIRED_KEYS
+from core.calc import REQUIRED_KEYS, CalcInput, compute
+from core.instruments import BUILTIN_SPECS
 from tui.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -227,3 +230,41 @@ def test_table_warns_when_leverage_exceeds_the_bracket(capsys):
     code, out, _ = run(capsys, [*argv[:-1], "8", "--json"])
     r = json.loads(out)
     assert (r["leverage"], r["max_leverage"]) == (8.0, 10)
+
+
+_pos = st.floats(min_value=1e-3, max_value=1e6, allow_nan=False)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    spec=st.sampled_from(BUILTIN_SPECS),
+    side=st.sampled_from(["short", "long"]),
+    contracts=st.integers(min_value=1, max_value=10**6),
+    entry=_pos,
+    mark=_pos,
+    spot=st.floats(min_value=0, max_value=1e5),
+    leverage=st.floats(min_value=0.5, max_value=100),
+    rate=st.floats(min_value=-0.01, max_value=0.01),
+    target=st.floats(min_value=0, max_value=2),
+)
+def test_every_valid_input_gives_finite_json(  # noqa: PLR0917
+    spec, side, contracts, entry, mark, spot, leverage, rate, target
+):
+    report = compute(
+        CalcInput(
+            venue=spec.venue,
+            symbol=spec.symbol,
+            side=side,
+            contracts=contracts,
+            entry=entry,
+            mark=mark,
+            spot=spot,
+            leverage=leverage,
+            funding_rate=rate,
+            target_ratio=target if side == "short" else None,
+        )
+    )
+    text = json.dumps(report, allow_nan=False)  # raises on NaN/inf
+    assert set(REQUIRED_KEYS) <= json.loads(text).keys()
+    if report["liq_price"] is not None:
+        assert report["liq_price"] > 0
