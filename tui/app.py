@@ -92,6 +92,7 @@ class HedgetopApp(App[int]):
         read_only: bool = False,
         ratio_step: float = 0.05,
         refresh_hz: float = 8.0,
+        detail_every_s: float = 1.0,
         keymap: Mapping[str, str] | None = None,
         theme_name: str | None = None,
         theme_dirs: Sequence[Path] | None = None,
@@ -112,6 +113,8 @@ class HedgetopApp(App[int]):
         )
         self.ratio_step = ratio_step
         self.refresh_hz = min(max(refresh_hz, 1.0), 20.0)
+        # the detail pane refreshes at most this often; the table on every snapshot
+        self.detail_every_s = detail_every_s
         self.keymap_overrides = dict(keymap or {})
         self.state_path = state_path
         self.history_db = history_db
@@ -126,6 +129,8 @@ class HedgetopApp(App[int]):
         self._basis_ts: dict[str, int] = {}
         self._raised: set[str] = set()
         self._rendered: PortfolioSnapshot | None = None
+        self._detail_at = 0.0  # monotonic time of the last detail-pane refresh
+        self._listening: list[Any] | None = None
         self._main = MainScreen()
         dirs = (
             list(theme_dirs)
@@ -165,6 +170,13 @@ class HedgetopApp(App[int]):
                 severity="warning",
             )
         self.set_interval(1.0 / self.refresh_hz, self.tick, name="redraw")
+        # A session that announces its snapshots (LiveSession.on_snapshot, called once per
+        # engine tick) gets them drawn without waiting for the next poll: the engine's fixed
+        # tick paces the screen, the timer remains for sources that do not announce.
+        listeners = getattr(self.source, "on_snapshot", None)
+        if isinstance(listeners, list):
+            listeners.append(self._snapshot_ready)
+            self._listening = listeners
         self.run_worker(self._start_source(), name="source", exit_on_error=False)
 
     async def _start_source(self) -> None:
@@ -178,8 +190,14 @@ class HedgetopApp(App[int]):
         await self.shutdown()
         self.exit(0)
 
+    def _snapshot_ready(self, _snap: PortfolioSnapshot) -> None:
+        self.call_later(self.tick)
+
     async def shutdown(self) -> None:
         """Stop the session, then flush and close the recorder (idempotent)."""
+        if self._listening is not None:
+            self._listening.remove(self._snapshot_ready)
+            self._listening = None
         try:
             await self.source.stop()
         except Exception:
@@ -210,8 +228,12 @@ class HedgetopApp(App[int]):
         self._alerts(snap)
         if self.paused or not self.main_visible:
             return
+        now = time.monotonic()
+        detail = now - self._detail_at >= self.detail_every_s or self.frames == 0
+        if detail:
+            self._detail_at = now
         with self.batch_update():
-            self._main.show(snap)
+            self._main.show(snap, detail=detail)
         self._rendered = snap
         self.frames += 1
         if self.first_frame_ms is None and snap.hedges:

@@ -32,6 +32,7 @@ class Recorder:
 
 def make_app(tmp_path: Path, source: ScriptedSource, **kw: Any) -> HedgetopApp:
     kw.setdefault("trader", FakeTrader(source))
+    kw.setdefault("detail_every_s", 0.0)
     return HedgetopApp(
         source,
         now_ms=lambda: T0,
@@ -109,6 +110,22 @@ async def test_redraw_only_on_new_snapshot_and_only_changed_rows(tmp_path: Path)
         assert app.frames == frames + 1
         assert cells(app, 0)["mark"] == "96,000.0"
         assert table.lines_rendered - built == 1
+
+
+async def test_detail_pane_is_refreshed_at_most_once_per_interval(tmp_path: Path) -> None:
+    source = ScriptedSource([portfolio()])
+    app = make_app(tmp_path, source, detail_every_s=3600.0)
+    async with app.run_test(size=(200, 50)) as pilot:
+        app.tick()
+        await pilot.pause()
+        assert "95,000.00 USD" in screen_text(app)  # detail: mark with its unit
+        source.latest = portfolio(btc_mark=96_000.0)
+        app.tick()
+        await pilot.pause()
+        assert cells(app, 0)["mark"] == "96,000.0"  # the table follows every snapshot
+        assert "96,000.00 USD" not in screen_text(app)  # the detail waits its turn
+        await pilot.press("j", "k")  # a new selection refreshes it at once
+        assert "96,000.00 USD" in screen_text(app)
 
 
 async def test_plus_previews_and_enter_confirms(tmp_path: Path) -> None:

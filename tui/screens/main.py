@@ -52,12 +52,15 @@ class MainScreen(Screen[None]):
                 paused=app.paused,
                 read_only=app.read_only,
                 source=app.source_label,
-            ),
-            layout=True,
+            )
         )
 
-    def show(self, snap: PortfolioSnapshot) -> None:
-        """Push one snapshot into every pane; each repaints only what changed."""
+    def show(self, snap: PortfolioSnapshot, *, detail: bool = True) -> None:
+        """Push one snapshot into the panes; each repaints only what changed.
+
+        ``detail=False`` leaves the detail pane (two dozen lines whose figures move on every
+        tick, the costliest part to redraw) for a later call: the app refreshes it at most
+        once a second, the table, header and status bar on every snapshot."""
         self.snapshot = snap
         self.show_flags()
         table = self.query_one(HedgeTable)
@@ -66,7 +69,8 @@ class MainScreen(Screen[None]):
             feed_markup(snap.feeds, snap.ts_ms, self.hedgetop.feed_label)
         )
         self.query_one("#alerts", TextPane).set_text(alerts_markup(snap.active_alerts))
-        self._show_detail()
+        if detail:
+            self._show_detail()
 
     def _show_detail(self) -> None:
         row = self.selected_row()
