@@ -108,6 +108,11 @@ async def _serve(ex: Any) -> int:
     )
     for (venue, socket), url in urls.items():
         print(f"{venue:8} {socket:8} {url}", flush=True)
+    first = ex.coins[0]
+    print(
+        f"try: hedgetop feed --venue bybit --url {urls[('bybit', 'inverse')]} --symbols {first}USD",
+        flush=True,
+    )
     print("Ctrl-C to stop.", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
