@@ -48,7 +48,7 @@ APP_VARIABLES: dict[str, str] = {
     "chart-unhedged": "#b7a06b",
 }
 TOP_KEYS = {"name", "dark", "colors", "variables", "description"}
-DEFAULT_THEME = "hedgetop-dark"
+DEFAULT_THEME = "dark"
 
 #: The house theme, used when the shipped files cannot be read (and as the fallback choice).
 HOUSE_THEME = Theme(

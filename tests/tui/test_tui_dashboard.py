@@ -325,12 +325,12 @@ async def test_theme_picker_applies_and_remembers(tmp_path: Path) -> None:
     source = ScriptedSource([portfolio()])
     app = make_app(tmp_path, source)
     async with app.run_test(size=(120, 40)) as pilot:
-        assert app.theme == "hedgetop-dark"
+        assert app.theme == "dark"
         await pilot.press("T")
         await pilot.press("down")
         await pilot.press("enter")
         chosen = app.theme
-        assert chosen != "hedgetop-dark"
+        assert chosen != "dark"
     again = make_app(tmp_path, ScriptedSource([portfolio()]))
     assert again.theme == chosen
 
@@ -350,7 +350,7 @@ async def test_bad_user_theme_is_notified_once(tmp_path: Path) -> None:
         await pilot.pause()
         messages = [n.message for n in app._notifications]
         assert len([m for m in messages if "broken.toml" in m]) == 1
-        assert app.theme == "hedgetop-dark"
+        assert app.theme == "dark"
 
 
 def test_recent_fill_replaces_snapshot() -> None:

@@ -68,9 +68,9 @@ def test_shipped_themes_load_and_gain_loss_are_colour_blind_safe() -> None:
     loaded = themes.load_themes([ROOT / "themes"])
     assert loaded.errors == ()
     names = set(loaded.themes)
-    assert {"hedgetop-dark", "hedgetop-light", "hedgetop-high-contrast"} <= names
-    assert not loaded.themes["hedgetop-light"].dark
-    for name in ("hedgetop-dark", "hedgetop-light", "hedgetop-high-contrast"):
+    assert {"dark", "light", "high-contrast"} <= names
+    assert not loaded.themes["light"].dark
+    for name in ("dark", "light", "high-contrast"):
         v = loaded.themes[name].variables
         assert set(themes.APP_VARIABLES) <= set(v)
         for matrix in (DEUTAN, PROTAN):
@@ -114,8 +114,8 @@ def test_bad_file_is_skipped_with_one_clear_error(tmp_path: Path, text: str, exp
 def test_choice_round_trip_and_unreadable_state(tmp_path: Path) -> None:
     state = tmp_path / "sub" / "state.json"
     assert themes.load_theme_choice(state) is None
-    assert themes.save_theme_choice(state, "hedgetop-light") is None
-    assert themes.load_theme_choice(state) == "hedgetop-light"
+    assert themes.save_theme_choice(state, "light") is None
+    assert themes.load_theme_choice(state) == "light"
     state.write_text("{not json")
     assert themes.load_theme_choice(state) is None
     blocker = tmp_path / "file"

@@ -45,15 +45,29 @@ def register(subparsers: Any) -> None:
     p.set_defaults(func=run)
 
 
-def check_keys(keys: dict[str, str], source: str) -> str | None:
-    """One error line for the first unknown action in ``[keys]``, else None."""
-    for action in keys:
-        if action not in ACTIONS:
-            return (
+#: Other names the config may use for the same actions.
+ALIASES = {
+    "step_up": "ratio_up",
+    "step_down": "ratio_down",
+    "target": "to_target",
+    "close": "close_hedge",
+    "theme": "themes",
+}
+
+
+def keymap_from_config(keys: dict[str, str], source: str) -> tuple[dict[str, str], str | None]:
+    """The ``[keys]`` section as Textual's keymap (binding id -> keys), or one error line
+    naming the first unknown action."""
+    out: dict[str, str] = {}
+    for action, key in keys.items():
+        binding_id = ALIASES.get(action, action)
+        if binding_id not in ACTIONS:
+            return {}, (
                 f"{source}: keys.{action}: unknown dashboard action {action!r} "
                 f"(known: {', '.join(ACTIONS)})"
             )
-    return None
+        out[binding_id] = key
+    return out, None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -64,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"hedgetop: config error: {exc}", file=sys.stderr)
         return 2
-    error = check_keys(dict(cfg.keys), str(cfg.source or "config"))
+    keymap, error = keymap_from_config(dict(cfg.keys), str(cfg.source or "config"))
     if error:
         print(f"hedgetop: config error: {error}", file=sys.stderr)
         return 2
@@ -89,13 +103,21 @@ def run(args: argparse.Namespace) -> int:
         print(f"hedgetop: --db {db}: {exc}", file=sys.stderr)
         return 2
     try:
-        return _run_app(args, cfg, ledger, recorder, db)
+        return _run_app(args, cfg, ledger, recorder, db=db, keymap=keymap)
     finally:
         recorder.close()
         ledger.close()
 
 
-def _run_app(args: argparse.Namespace, cfg: Any, ledger: Any, recorder: Any, db: Path) -> int:
+def _run_app(
+    args: argparse.Namespace,
+    cfg: Any,
+    ledger: Any,
+    recorder: Any,
+    *,
+    db: Path,
+    keymap: dict[str, str],
+) -> int:
     from core.live import LiveSession
     from tui.app import HedgetopApp
     from tui.themes import default_state_path
@@ -109,7 +131,7 @@ def _run_app(args: argparse.Namespace, cfg: Any, ledger: Any, recorder: Any, db:
         now_ms=session.now_ms,
         read_only=bool(getattr(args, "read_only", False)),
         ratio_step=cfg.broker.step_pct / 100.0,
-        keymap=dict(cfg.keys),
+        keymap=keymap,
         theme_name=cfg.theme or None,
         state_path=default_state_path(),
         history_db=db,
