@@ -1,0 +1,65 @@
+"""Snapshot tests at fixed sizes with a frozen clock and scripted data (update them with
+``pytest tests/tui --snapshot-update`` after a deliberate visual change, and review the SVGs)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fakes import T0, FakeTrader, ScriptedSource, alert, portfolio
+from textual.pilot import Pilot
+
+from tui.app import HedgetopApp
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def make_app(tmp_path: Path, theme: str = "dark", **kw: Any) -> HedgetopApp:
+    source = ScriptedSource([portfolio(alerts=(alert(),))])
+    (tmp_path / "state.json").write_text(f'{{"theme": "{theme}"}}')
+    return HedgetopApp(
+        source,
+        trader=FakeTrader(source),
+        now_ms=lambda: T0,
+        theme_dirs=[ROOT / "themes"],
+        state_path=tmp_path / "state.json",
+        refresh_hz=1,
+        **kw,
+    )
+
+
+async def _draw(pilot: Pilot[Any]) -> None:
+    app = pilot.app
+    assert isinstance(app, HedgetopApp)
+    app.tick()
+    await pilot.pause()
+    app.clear_notifications()
+    await pilot.pause()
+
+
+def test_main_100x30(snap_compare: Any, tmp_path: Path) -> None:
+    assert snap_compare(make_app(tmp_path), terminal_size=(100, 30), run_before=_draw)
+
+
+def test_main_200x50_light(snap_compare: Any, tmp_path: Path) -> None:
+    assert snap_compare(
+        make_app(tmp_path, "light"), terminal_size=(200, 50), run_before=_draw, press=["j"]
+    )
+
+
+def test_preview_100x30_high_contrast(snap_compare: Any, tmp_path: Path) -> None:
+    assert snap_compare(
+        make_app(tmp_path, "high-contrast"),
+        terminal_size=(100, 30),
+        run_before=_draw,
+        press=["plus"],
+    )
+
+
+def test_help_read_only(snap_compare: Any, tmp_path: Path) -> None:
+    assert snap_compare(
+        make_app(tmp_path, read_only=True),
+        terminal_size=(100, 30),
+        run_before=_draw,
+        press=["question_mark"],
+    )
