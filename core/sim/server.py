@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import random
 import string
 import time
@@ -57,6 +58,7 @@ URL_KEYS: tuple[tuple[str, str], ...] = (
     ("binance", "spot"),
 )
 MAX_CATCH_UP_STEPS = 50
+log = logging.getLogger("hedgetop.sim")
 
 
 def _dumps(obj: Any) -> str:
@@ -77,6 +79,7 @@ class SimStats:
     stalled_ticks: int = 0
     ticks: int = 0
     listener_errors: int = 0
+    tick_errors: int = 0
 
 
 class SimExchange:
@@ -239,7 +242,11 @@ class SimExchange:
                     self._settled(st)
             self._steps += max(0, steps)
             if steps > 0:
-                self._publish()
+                try:
+                    self._publish()
+                except Exception:  # a bug in one tick must not stop the market
+                    self.stats.tick_errors += 1
+                    log.exception("sim tick failed")
             next_at = self._t0 + (self._steps + 1) * interval_s
             await asyncio.sleep(max(0.0, next_at - self._wall()))
 
