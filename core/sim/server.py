@@ -195,6 +195,7 @@ class SimExchange:
             ("binance", "spot"): f"ws://{self.host}:{p[2]}/stream",
         }
         self._t0 = self._wall()
+        self._steps = 0
         self._tasks.append(asyncio.create_task(self._clock()))
         if self.chaos.drop_every_s is not None:
             self._tasks.append(asyncio.create_task(self._dropper(self.chaos.drop_every_s)))
