@@ -325,3 +325,32 @@ async def test_clock_and_price(make_sim: Any) -> None:
     assert ex.step_ms == 12_000
     assert ex.price("BTC") != p0
     assert snap["ts"] >= t0
+
+
+async def test_settlement_on_the_wire_next_funding_time_advances(make_sim: Any) -> None:
+    h8 = 8 * 3600 * 1000
+    boundary = (START_MS // h8 + 1) * h8
+    # 5 simulated minutes before a funding time, 12 s of simulated time per 20 ms tick.
+    ex, urls = await make_sim(start_ms=boundary - 300_000, speed=600.0, coins=("BTC", "ETH"))
+    settled: list[Any] = []
+    ex.on_settlement = settled.append
+    async with connect(urls[("bybit", "inverse")]) as ws:
+        await ws.send(json.dumps({"op": "subscribe", "args": ["tickers.BTCUSD"]}))
+        await recv_json(ws)
+        snap = await recv_json(ws)
+        if int(snap["data"]["nextFundingTime"]) == boundary:
+            moved = await recv_until(ws, lambda m: "nextFundingTime" in m["data"])
+            assert int(moved["data"]["nextFundingTime"]) == boundary + h8
+            assert moved["ts"] >= boundary
+            assert "fundingRate" in moved["data"]  # a new interval's average starts afresh
+        else:  # a very slow start: the snapshot came after the settlement
+            assert int(snap["data"]["nextFundingTime"]) == boundary + h8
+    assert {(s.venue, s.coin) for s in settled} == {
+        ("bybit", "BTC"),
+        ("bybit", "ETH"),
+        ("binance", "BTC"),
+        ("binance", "ETH"),
+    }
+    assert {s.ts_ms for s in settled} == {boundary}
+    for s in settled:
+        assert ex.model.perp(s.venue, s.coin).last_settled_rate == s.rate
