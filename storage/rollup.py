@@ -19,7 +19,7 @@ import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
-from storage.schema import KINDS, RESOLUTIONS, KindSpec
+from storage.schema import KINDS, MINUTE_MS, RESOLUTIONS, KindSpec
 
 State = list[Any]  # aligned with KindSpec.rollup_columns()
 
@@ -105,10 +105,19 @@ def _merge(col: str, agg: str) -> str:
     )
 
 
-def fold_sql(spec: KindSpec, res: str, src: str) -> str:
-    """An upsert folding the rows of ``src`` with ``? <= ts_ms < ?`` into ``<kind>_<res>``."""
+def fold_sql(spec: KindSpec, res: str, src: str, *, from_rollup: bool = False) -> str:
+    """An upsert folding the rows of ``src`` with ``? <= time < ?`` into ``<kind>_<res>``.
+
+    ``src`` holds one-second rows (``<kind>_recent`` / ``<kind>_tick``) or, with
+    ``from_rollup``, finer rollup rows (the hour rollup is folded from the minute one)."""
     res_ms = dict(RESOLUTIONS)[res]
-    inner = ["sid", f"(ts_ms / {res_ms}) * {res_ms} AS b", "count(*) AS n", "max(ts_ms) AS lt"]
+    tcol = "bucket_ms" if from_rollup else "ts_ms"
+    inner = [
+        "sid",
+        f"({tcol} / {res_ms}) * {res_ms} AS b",
+        "sum(n) AS n" if from_rollup else "count(*) AS n",
+        f"max({tcol}) AS lt",
+    ]
     cols = ["sid", "bucket_ms", "n"]
     values = ["g.sid", "g.b", "g.n"]
     sets = ["n = n + excluded.n"]
@@ -117,28 +126,32 @@ def fold_sql(spec: KindSpec, res: str, src: str) -> str:
         for agg in r.aggs:
             if agg == "last":
                 cols.append(f"{x}_last")
-                values.append(f"l.{x}")
+                values.append(f"l.{x}_last" if from_rollup else f"l.{x}")
                 sets.append(_merge(f"{x}_last", "last"))
             elif agg in ("min", "max"):
-                inner.append(f"{agg}({x}) AS {x}_{agg}")
+                src_col = f"{x}_{agg}" if from_rollup else x
+                inner.append(f"{agg}({src_col}) AS {x}_{agg}")
                 cols.append(f"{x}_{agg}")
                 values.append(f"g.{x}_{agg}")
                 sets.append(_merge(f"{x}_{agg}", agg))
             elif agg == "sum":
-                inner.append(f"sum({x}) AS {x}_sum")
+                inner.append(f"sum({x}_sum) AS {x}_sum" if from_rollup else f"sum({x}) AS {x}_sum")
                 cols.append(f"{x}_sum")
                 values.append(f"g.{x}_sum")
                 sets.append(_merge(f"{x}_sum", "sum"))
             else:
-                inner += [f"sum({x}) AS {x}_sum", f"count({x}) AS {x}_cnt"]
+                if from_rollup:
+                    inner += [f"sum({x}_sum) AS {x}_sum", f"sum({x}_cnt) AS {x}_cnt"]
+                else:
+                    inner += [f"sum({x}) AS {x}_sum", f"count({x}) AS {x}_cnt"]
                 cols += [f"{x}_sum", f"{x}_cnt"]
                 values += [f"g.{x}_sum", f"g.{x}_cnt"]
                 sets += [_merge(f"{x}_sum", "avg"), f"{x}_cnt = {x}_cnt + excluded.{x}_cnt"]
     return (
         f"WITH g AS (SELECT {', '.join(inner)} FROM {src} "
-        f"WHERE ts_ms >= ? AND ts_ms < ? GROUP BY sid, b) "
+        f"WHERE {tcol} >= ? AND {tcol} < ? GROUP BY sid, b) "
         f"INSERT INTO {spec.rollup_table(res)} ({', '.join(cols)}) "
-        f"SELECT {', '.join(values)} FROM g JOIN {src} l ON l.sid = g.sid AND l.ts_ms = g.lt "
+        f"SELECT {', '.join(values)} FROM g JOIN {src} l ON l.sid = g.sid AND l.{tcol} = g.lt "
         f"WHERE true ON CONFLICT (sid, bucket_ms) DO UPDATE SET {', '.join(sets)}"
     )
 
@@ -161,9 +174,14 @@ def compact(conn: sqlite3.Connection, until_ms: int) -> int:
     transaction); returns the number of rows moved."""
     start = get_meta(conn, COMPACTED_UNTIL) or 0
     moved = 0
+    (fine, _), (coarse, _) = RESOLUTIONS
     for spec in KINDS.values():
-        for res, _ms in RESOLUTIONS:
-            conn.execute(fold_sql(spec, res, spec.recent_table), (start, until_ms))
+        # minutes from the one-second rows, then hours from those minutes (``until_ms`` is
+        # minute-aligned, so the minutes folded are complete)
+        conn.execute(fold_sql(spec, fine, spec.recent_table), (start, until_ms))
+        conn.execute(
+            fold_sql(spec, coarse, spec.rollup_table(fine), from_rollup=True), (start, until_ms)
+        )
         cur = conn.execute(
             f"INSERT INTO {spec.raw_table} SELECT * FROM {spec.recent_table} "
             "WHERE ts_ms < ? ORDER BY sid, ts_ms",
@@ -190,7 +208,8 @@ def rebuild_rollups(conn: sqlite3.Connection) -> None:
             ),
             default=0,
         )
-        until = int(last) + 1 if last else 0
+        # minute-aligned, like every compaction boundary (the recorder accepts nothing older)
+        until = -(-(int(last) + 1) // MINUTE_MS) * MINUTE_MS if last else 0
         set_meta(conn, COMPACTED_UNTIL, until)
     for spec in KINDS.values():
         first = conn.execute(f"SELECT min(ts_ms) FROM {spec.raw_table}").fetchone()[0]
