@@ -310,3 +310,34 @@ def load_specs(
         found = _find(specs, symbol)
         out[symbol] = found if found is not None else lookup(venue, symbol)
     return out
+
+
+def load_specs_for(
+    pairs: Iterable[tuple[str, str]],
+    *,
+    now_ms: int,
+    cache_dir: Path | None = None,
+    online: bool = True,
+    max_age_ms: int = DAY_MS,
+    transport: Transport | None = None,
+    on_error: Callable[[str], None] | None = None,
+) -> dict[tuple[str, str], ContractSpec]:
+    """``load_specs`` for many ``(venue, symbol)`` pairs (one ccxt call per venue), keyed the
+    way ``Engine``/``LiveSession`` take their ``specs``. Blocking: run it in a thread."""
+    by_venue: dict[str, list[str]] = {}
+    for venue, symbol in pairs:
+        by_venue.setdefault(venue, []).append(symbol)
+    out: dict[tuple[str, str], ContractSpec] = {}
+    for venue, symbols in by_venue.items():
+        found = load_specs(
+            venue,
+            symbols,
+            now_ms=now_ms,
+            cache_dir=cache_dir,
+            online=online,
+            max_age_ms=max_age_ms,
+            transport=transport,
+            on_error=on_error,
+        )
+        out.update({(venue, s): spec for s, spec in found.items()})
+    return out

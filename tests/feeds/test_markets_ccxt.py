@@ -222,3 +222,24 @@ def test_markets_error_names_the_venue() -> None:
 
     with pytest.raises(MarketsError, match="okx"):
         fetch_specs("okx", transport=broken)
+
+
+def test_load_specs_for_pairs_one_call_per_venue(tmp_path: Path) -> None:
+    bodies = {
+        "okx.com": rest("okx-instruments-swap.json"),
+        "binance.com": rest("binance-coinm-exchangeinfo.json"),
+    }
+    calls: list[str] = []
+
+    def transport(url: str) -> Any:
+        calls.append(url)
+        return next(body for host, body in bodies.items() if host in url)
+
+    from core.markets import load_specs_for
+
+    pairs = [("okx", "BTC-USD-SWAP"), ("okx", "ETH-USD-SWAP"), ("binance", "BTCUSD_PERP")]
+    specs = load_specs_for(pairs, now_ms=0, cache_dir=tmp_path, transport=transport)
+    assert set(specs) == set(pairs)
+    assert specs[("okx", "ETH-USD-SWAP")].face_value_usd == 10.0
+    assert specs[("binance", "BTCUSD_PERP")].face_value_usd == 100.0
+    assert len(calls) == 2
