@@ -194,8 +194,10 @@ class Recorder:
         self._ckpt_stop.set()
         self._ckpt_thread.join(timeout)
         if not self._thread.is_alive():
+            # leave the file whole without its -wal (a copy of the .db alone is complete)
+            # unless another connection (a reader, the ledger) still uses it
             with contextlib.suppress(sqlite3.Error):
-                self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             self._conn.close()
         return ok
 

@@ -125,3 +125,24 @@ def test_empty_database_has_no_bounds(tmp_path: Path) -> None:
     with open_history(path) as hist:
         assert hist.bounds() is None
         assert hist.series(fx.T0, fx.T0 + 60_000)["n"] == []
+
+
+def test_a_copy_of_the_file_alone_reads_the_same(tmp_path: Path) -> None:
+    """A database written by ``hedgetop record`` elsewhere and copied here (the .db file only,
+    without -wal/-shm) reads like the original."""
+    path = tmp_path / "server" / "h.db"
+    path.parent.mkdir()
+    with Recorder(path) as rec:
+        for s in fx.market(2, 400):
+            rec.submit_snapshot(s)
+        rec.submit_fill(fx.fill(fx.T0 + 10_000))
+    copy = tmp_path / "laptop" / "h.db"
+    copy.parent.mkdir()
+    copy.write_bytes(path.read_bytes())
+    with open_history(path) as a, open_history(copy) as b:
+        assert a.bounds() == b.bounds() == (fx.T0, fx.T0 + 399_000)
+        for points in (500, 5):
+            assert a.series(fx.T0, fx.T0 + 399_000, subject="ETH", max_points=points) == (
+                b.series(fx.T0, fx.T0 + 399_000, subject="ETH", max_points=points)
+            )
+        assert a.events(fx.T0, fx.T0 + 399_000) == b.events(fx.T0, fx.T0 + 399_000)
