@@ -68,9 +68,9 @@ def guess_socket(venue: str, symbols: list[str], url: str | None = None) -> str:
         return "inverse"  # one socket carries everything we read there
     if url is not None:
         path = url.lower()
+        if "/inverse" in path or "dstream." in path:
+            return "inverse"
         if "/spot" in path or "stream.binance.com" in path:
             return "spot"
-        if "/inverse" in path or "dstream" in path:
-            return "inverse"
     spotty = [s.upper().endswith(("USDT", "USDC", "BUSD")) for s in symbols]
     return "spot" if symbols and all(spotty) else "inverse"
