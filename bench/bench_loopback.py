@@ -69,6 +69,75 @@ def _ws_frame(text: str) -> bytes:
     return head + payload
 
 
+def _cpu_child(conn: Connection) -> None:
+    asyncio.run(_cpu_sim(conn))
+
+
+async def _cpu_sim(conn: Connection) -> None:
+    from core.sim import SimExchange
+
+    ex = SimExchange(seed=1)  # the defaults a dashboard runs on: 6 coins, 100 ms
+    urls = await ex.start()
+    conn.send(urls)
+    loop = asyncio.get_running_loop()
+    await loop.run_in_executor(None, conn.recv)  # "go"
+    c0, w0, f0 = time.process_time(), time.perf_counter(), ex.stats.frames
+    await loop.run_in_executor(None, conn.recv)  # "stop"
+    c1, w1, f1 = time.process_time(), time.perf_counter(), ex.stats.frames
+    await ex.stop()
+    conn.send(((c1 - c0) / (w1 - w0), (f1 - f0) / (w1 - w0)))
+
+
+def sim_cpu(seconds: float = 4.0) -> None:
+    """CPU the simulator needs at its defaults with a dashboard's four sockets connected."""
+    from websockets.asyncio.client import connect
+
+    from core.sim.model import DEFAULT_COINS
+
+    async def clients(urls: dict[tuple[str, str], str], parent: Connection) -> None:
+        bybit_perp = [f"tickers.{c}USD" for c in DEFAULT_COINS]
+        bybit_spot = [f"tickers.{c}USDT" for c in DEFAULT_COINS]
+        coinm = "/".join(
+            f"{c.lower()}usd_perp@{k}"
+            for c in DEFAULT_COINS
+            for k in ("markPrice@1s", "bookTicker")
+        )
+        spot = "/".join(f"{c.lower()}usdt@bookTicker" for c in DEFAULT_COINS)
+        async with (
+            connect(urls[("bybit", "inverse")]) as a,
+            connect(urls[("bybit", "spot")]) as b,
+            connect(urls[("binance", "inverse")] + "?streams=" + coinm) as c,
+            connect(urls[("binance", "spot")] + "?streams=" + spot) as d,
+        ):
+            await a.send(json.dumps({"op": "subscribe", "args": bybit_perp}))
+            await b.send(json.dumps({"op": "subscribe", "args": bybit_spot}))
+
+            async def drain(ws: Any) -> None:
+                async for _ in ws:
+                    pass
+
+            tasks = [asyncio.create_task(drain(ws)) for ws in (a, b, c, d)]
+            await asyncio.sleep(0.5)
+            parent.send("go")
+            await asyncio.sleep(seconds)
+            parent.send("stop")
+            for t in tasks:
+                t.cancel()
+
+    ctx = mp.get_context("spawn")
+    parent, child = ctx.Pipe()
+    proc = ctx.Process(target=_cpu_child, args=(child,))
+    proc.start()
+    urls = parent.recv()
+    asyncio.run(clients(urls, parent))
+    cpu, fps = parent.recv()
+    proc.join()
+    print(
+        f"simulator at its defaults (6 coins, 100 ms) feeding the 4 sockets of a dashboard: "
+        f"{cpu * 100:.1f} % of a core, {fps:,.0f} frames/s"
+    )
+
+
 def _throughput_child(conn: Connection, n_frames: int) -> None:
     asyncio.run(_throughput_sender(conn, n_frames))
 
@@ -271,33 +340,6 @@ def throughput(n_frames: int = THRU_FRAMES) -> None:
     )
 
 
-def sim_rate() -> None:
-    """How many frames per second the simulator itself serves at a short interval."""
-
-    async def run() -> None:
-        from websockets.asyncio.client import connect
-
-        from core.sim import SimExchange
-
-        ex = SimExchange(seed=1, coins=LAT_COINS, interval_ms=2.0)
-        urls = await ex.start()
-        streams = "/".join(f"{c.lower()}usd_perp@bookTicker" for c in LAT_COINS)
-        n = 0
-        async with connect(urls[("binance", "inverse")] + "?streams=" + streams) as ws:
-            t0 = time.perf_counter()
-            while time.perf_counter() - t0 < 2.0:
-                await ws.recv()
-                n += 1
-            secs = time.perf_counter() - t0
-        await ex.stop()
-        print(
-            f"simulator push rate, same process as its client (10 symbols, 2 ms ticks): "
-            f"{n / secs:,.0f} frames/s, {ex.stats.ticks / secs:,.0f} ticks/s"
-        )
-
-    asyncio.run(run())
-
-
 def loop_jitter() -> None:
     """The floor the machine sets: how late an idle event loop wakes from a 1 ms sleep."""
 
@@ -326,7 +368,7 @@ def main() -> None:
     loop_jitter()
     latency()
     throughput()
-    sim_rate()
+    sim_cpu()
 
 
 if __name__ == "__main__":
