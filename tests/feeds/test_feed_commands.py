@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from feedkit import WS_FIXTURES, fixture_json, fixture_lines
+from feedkit import REPO, WS_FIXTURES, fixture_json, fixture_lines
 from websockets.sync.server import ServerConnection, serve
 
 from tui.cli import main
@@ -193,3 +193,43 @@ def test_feed_symbol_spellings(
     from tui.commands.feed import _symbols
 
     assert _symbols(venue, socket, text) == expected
+
+
+def test_printer_stops_once_the_reader_is_gone() -> None:
+    from core.events import Kind, Quote
+    from tui.commands._feedout import quote_printer
+
+    class Closed:
+        writes = 0
+
+        def write(self, text: str) -> int:
+            self.writes += 1
+            raise BrokenPipeError
+
+        def flush(self) -> None:
+            pass
+
+    stream = Closed()
+    calls: list[int] = []
+    show = quote_printer(True, stream, on_closed=lambda: calls.append(1), flush=True)  # type: ignore[arg-type]
+    q = Quote(venue="bybit", symbol="BTCUSD", kind=Kind.INVERSE_PERP, received_ms=1)
+    show(q)
+    show(q)
+    assert calls == [1]
+    assert stream.writes == 1
+
+
+def test_replay_into_a_closed_pipe_exits_quietly() -> None:
+    import subprocess
+    import sys
+
+    path = WS_FIXTURES / "binance-coinm-bookticker.jsonl"
+    cmd = [sys.executable, "-m", "tui.cli", "replay", str(path), "--venue", "binance", "--json"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=REPO)
+    assert proc.stdout is not None
+    first = proc.stdout.readline()
+    proc.stdout.close()  # like `| head -1`
+    _, err = proc.communicate(timeout=30)
+    assert json.loads(first)["symbol"] == "BTCUSD_PERP"
+    assert proc.returncode == 0
+    assert err == b""

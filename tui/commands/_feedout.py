@@ -79,14 +79,44 @@ def quote_json(q: Quote) -> str:
     )
 
 
-def quote_printer(as_json: bool, out: TextIO | None = None) -> Callable[[Quote], None]:
+def quote_printer(
+    as_json: bool,
+    out: TextIO | None = None,
+    on_closed: Callable[[], None] | None = None,
+    *,
+    flush: bool = False,
+) -> Callable[[Quote], None]:
+    """Print each quote (``flush``: line by line, for a live feed read through a pipe); when
+    the reader goes away (``| head``), call ``on_closed`` once and print nothing more (without
+    it, BrokenPipeError propagates)."""
     stream = out if out is not None else sys.stdout
     fmt = quote_json if as_json else format_quote
+    closed = False
 
     def show(q: Quote) -> None:
-        stream.write(fmt(q) + "\n")
+        nonlocal closed
+        if closed:
+            return
+        try:
+            stream.write(fmt(q) + "\n")
+            if flush:
+                stream.flush()
+        except BrokenPipeError:
+            if on_closed is None:
+                raise
+            closed = True
+            on_closed()
 
     return show
+
+
+def silence_stdout() -> None:
+    """After a broken pipe: point stdout at /dev/null so the interpreter's final flush does
+    not complain."""
+    import os
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
 
 
 def summary_json(counts: Mapping[str, int]) -> str:

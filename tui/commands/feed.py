@@ -87,7 +87,12 @@ async def _main(args: argparse.Namespace, adapter: Any, url: str, symbols: list[
     import signal
 
     from core.feeds.runner import FeedRunner, wall_ms
-    from tui.commands._feedout import quote_printer, summary_json, summary_text
+    from tui.commands._feedout import (
+        quote_printer,
+        silence_stdout,
+        summary_json,
+        summary_text,
+    )
 
     # Connection events (connected, reconnecting and why, stale/fresh) go to stderr, so that
     # stdout stays one quote per line.
@@ -97,7 +102,14 @@ async def _main(args: argparse.Namespace, adapter: Any, url: str, symbols: list[
     feed_log.addHandler(handler)
     feed_log.setLevel(logging.INFO)
 
-    show = quote_printer(args.json)
+    reader_gone = False
+
+    def closed() -> None:
+        nonlocal reader_gone
+        reader_gone = True
+        runner.stop()
+
+    show = quote_printer(args.json, on_closed=closed, flush=True)
     runner = FeedRunner(
         adapter,
         url,
@@ -121,6 +133,9 @@ async def _main(args: argparse.Namespace, adapter: Any, url: str, symbols: list[
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.remove_signal_handler(sig)
     counts = runner.counters.as_dict()
+    if reader_gone:  # stdout is closed (| head): nothing more to say there
+        silence_stdout()
+        return 0
     if args.json:
         print(summary_json(counts), flush=True)
     else:

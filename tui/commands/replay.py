@@ -31,14 +31,11 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import sys
     from pathlib import Path
 
     from core.feeds import make_adapter
-    from core.feeds.replay import replay_lines
-    from core.feeds.runner import wall_ms
     from tui.cli import UsageError
-    from tui.commands._feedout import quote_printer, summary_json, summary_text
+    from tui.commands._feedout import quote_printer, silence_stdout
 
     socket = args.socket
     if socket is None:
@@ -47,6 +44,22 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--venue deribit has no spot feed here (use --socket inverse)")
     adapter = make_adapter(args.venue, socket)
     show = quote_printer(args.json)
+    try:
+        return _replay(args, adapter, show)
+    except BrokenPipeError:  # the reader went away (| head): stop quietly
+        silence_stdout()
+        return 0
+
+
+def _replay(args: argparse.Namespace, adapter: Any, show: Any) -> int:
+    import sys
+    from pathlib import Path
+
+    from core.feeds.replay import replay_lines
+    from core.feeds.runner import wall_ms
+    from tui.cli import UsageError
+    from tui.commands._feedout import summary_json, summary_text
+
     if args.file == "-":
         counters = replay_lines(adapter, sys.stdin.buffer, show, received_ms=wall_ms)
     else:
@@ -54,6 +67,8 @@ def run(args: argparse.Namespace) -> int:
         try:
             with path.open("rb") as fh:
                 counters = replay_lines(adapter, fh, show, received_ms=wall_ms)
+        except BrokenPipeError:
+            raise  # stdout, not FILE
         except OSError as exc:
             raise UsageError(f"cannot read FILE {args.file}: {exc.strerror or exc}") from None
     counts = counters.as_dict()
