@@ -70,5 +70,8 @@ class HelpScreen(ModalScreen[None]):
         with Vertical():
             yield Static("[b]hedgetop keys[/b]\n")
             yield Static("\n".join(lines))
-            yield Static(f"\n{mode}\nKeys can be remapped in the config ([keys] section).")
+            yield Static(
+                f"\n{mode}\n+/- step: {app.ratio_step * 100:g} percentage points of hedge ratio."
+                "\nKeys can be remapped in the config (\\[keys] section: action = \"key\")."
+            )
             yield Static("\n[$muted]esc closes[/]")

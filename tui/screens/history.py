@@ -196,9 +196,18 @@ class HistoryScreen(Screen[None]):
             self.error = str(exc)
         if self.bounds is not None:
             self.end_ms = self.bounds[1]
-            # 1h when less than an hour is recorded (else 24h): data fills the charts
-            self.range_index = 0 if self.bounds[1] - self.bounds[0] <= HOUR_MS else 1
+            # everything when less than a day is recorded (else the last 24h): data fills
+            # the charts instead of a sliver at their right edge
+            short = self.bounds[1] - self.bounds[0] <= 24 * HOUR_MS
+            self.range_index = len(RANGES) - 1 if short else 1
         self.reload()
+
+    def on_resize(self) -> None:
+        # Three charts abreast need width; on a narrow terminal use two, and a shorter table.
+        grid = self.query_one(Grid)
+        grid.styles.grid_size_columns = 3 if self.size.width >= 150 else 2
+        grid.styles.grid_size_rows = 2 if self.size.width >= 150 else 3
+        self.query_one(DataTable).styles.height = 9 if self.size.height >= 40 else 5
 
     def on_unmount(self) -> None:
         if self.hist is not None:
@@ -257,7 +266,7 @@ class HistoryScreen(Screen[None]):
         title.update(
             f"[b]History[/b] {escape(self.subject.name)}  [b]{label}[/b] "
             f"{fmt_time(start, span + 3 * 24 * HOUR_MS)} → {fmt_time(end, span + 3 * 24 * HOUR_MS)}"
-            f" UTC   {len(self.events)} events\n"
+            f" UTC   {len(self.events)} event{'' if len(self.events) == 1 else 's'}\n"
             f"[$muted]{escape(str(self.db_path))}: recorded {_full(first)} → {_full(last)}"
             f"   marks: │ fill, funding, alert   r range  [ ] step  s subject  e CSV[/]"
         )

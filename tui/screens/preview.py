@@ -24,8 +24,8 @@ def plan_lines(plan: ResizePlan) -> list[tuple[str, str]]:
         order = "no order"
     else:
         order = (
-            f"{plan.side.value.upper()} {plan.contracts:,} contracts "
-            f"({fmt.usd(plan.size_usd, 0)} face) on {plan.venue} {plan.symbol}"
+            f"{plan.side.value.upper()} {plan.contracts:,} contracts = "
+            f"{fmt.usd(plan.size_usd, 0)} face, {plan.venue} {plan.symbol}"
         )
     if plan.liq_price_after is None:
         liq = "none (cannot be liquidated)" if plan.contracts_after else "— (flat)"
@@ -33,6 +33,7 @@ def plan_lines(plan: ResizePlan) -> list[tuple[str, str]]:
         hedge = plan.hedge_after
         dist = hedge.liq_distance_pct if hedge is not None else None
         liq = f"{fmt.usd(plan.liq_price_after)} ({fmt.pct(dist, 1)} from mark)"
+    target = fmt.ratio_pct(holding.target_ratio if holding is not None else None)
     net = fmt.coin(plan.net_delta_after_coin, held, sign=True)
     if plan.net_delta_after_usd is not None:
         net += f" = {fmt.usd(plan.net_delta_after_usd, sign=True)}"
@@ -42,13 +43,9 @@ def plan_lines(plan: ResizePlan) -> list[tuple[str, str]]:
         ("estimated fee", fmt.coin(plan.fee_coin, code)),
         (
             "ratio reached",
-            f"{fmt.ratio_pct(plan.ratio_before)} → {fmt.ratio_pct(plan.ratio_after)}"
-            + (
-                f" (target {fmt.ratio_pct(plan.target_ratio)})"
-                if plan.target_ratio is not None
-                else ""
-            ),
+            f"{fmt.ratio_pct(plan.ratio_before)} → {fmt.ratio_pct(plan.ratio_after)}",
         ),
+        ("holding target", target),
         ("net delta after", net),
         ("liquidation after", liq),
         ("position", f"{plan.contracts_before:,} → {plan.contracts_after:,} contracts"),
@@ -65,7 +62,8 @@ class PreviewScreen(ModalScreen[bool]):
     DEFAULT_CSS = """
     PreviewScreen { align: center middle; }
     PreviewScreen > Vertical {
-        width: 72; height: auto; border: thick $warning; background: $surface; padding: 1 2;
+        width: 84; max-width: 100%; height: auto;
+        border: thick $warning; background: $surface; padding: 1 2;
     }
     PreviewScreen #preview-keys { margin-top: 1; }
     """

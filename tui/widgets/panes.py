@@ -188,7 +188,7 @@ def position_markup(h: HedgeSnapshot) -> str:
 
 
 def margin_markup(h: HedgeSnapshot) -> str:
-    lev = "" if h.leverage is None else f" {h.leverage:g}x"
+    lev = "" if h.leverage is None else f" {h.leverage:.3g}x"
     mode = "iso" if h.margin_mode == "isolated" else h.margin_mode
     rate = "—" if h.funding_rate is None else fmt.pct(h.funding_rate * 100, 4)
     when = "cont." if h.next_funding_ms is None else f"in {fmt.duration(h.funding_countdown_ms)}"

@@ -91,7 +91,8 @@ def _liq_cells(h: HedgeSnapshot) -> tuple[Cell, Cell]:
             cls = "alert"
         elif abs(dist) < LIQ_WARN_PCT:
             cls = "warn"
-    return (fmt.price(h.liq_price), cls), (fmt.pct(dist, 1), cls)
+    dist_text = fmt.pct(dist, 1) if dist is None or abs(dist) < 1000 else f"{dist:+.0f}%"
+    return (fmt.price(h.liq_price), cls), (dist_text, cls)
 
 
 def _ratio_cell(holding: HoldingSnapshot) -> Cell:
