@@ -155,8 +155,7 @@ class FeedRunner:
                 self._stale.add(symbol)
                 self.counters.stale_periods += 1
                 log.info("%s %s: stale", self.adapter.venue, symbol)
-                if self.on_stale is not None:
-                    self.on_stale(symbol, True, now_ms)
+                self._tell_stale(symbol, True, now_ms)
 
     def health(self, now_ms: int) -> FeedHealth:
         c = self.counters
@@ -263,14 +262,24 @@ class FeedRunner:
         if self._stale and symbol in self._stale:
             self._stale.discard(symbol)
             log.info("%s %s: fresh again", self.adapter.venue, symbol)
-            if self.on_stale is not None:
-                self.on_stale(symbol, False, q.received_ms)
+            self._tell_stale(symbol, False, q.received_ms)
         try:
             self.on_quote(q)
         except Exception:  # a consumer bug must not look like bad input or kill the feed
-            self.callback_errors += 1
-            if self.callback_errors == 1:
-                log.exception("on_quote failed (further failures counted, not logged)")
+            self._callback_failed("on_quote")
+
+    def _tell_stale(self, symbol: str, stale: bool, now_ms: int) -> None:
+        if self.on_stale is None:
+            return
+        try:
+            self.on_stale(symbol, stale, now_ms)
+        except Exception:
+            self._callback_failed("on_stale")
+
+    def _callback_failed(self, name: str) -> None:
+        self.callback_errors += 1
+        if self.callback_errors == 1:
+            log.exception("%s failed (further failures counted, not logged)", name)
 
     async def _heartbeat(self, ws: ClientConnection) -> None:
         hb = self.adapter.heartbeat

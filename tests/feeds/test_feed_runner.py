@@ -373,3 +373,29 @@ async def test_one_bad_feed_does_not_stop_another() -> None:
         assert all(q.symbol in ("BTCUSDT", "ETHUSDT") for q in quotes)
         await stop_runner(r1, t1)
         await stop_runner(r2, t2)
+
+
+async def test_failing_on_stale_does_not_stop_stale_tracking() -> None:
+    clock = Clock()
+
+    def bad(symbol: str, stale: bool, now_ms: int) -> None:
+        raise RuntimeError("consumer bug")
+
+    async with ScriptedServer(hold_open).running() as srv:
+        runner = FeedRunner(
+            make_adapter("bybit"),
+            srv.url,
+            ["BTCUSD", "ETHUSD"],
+            lambda q: None,
+            now_ms=clock,
+            stale_after_ms=1_000,
+            stale_check_s=0.005,
+            on_stale=bad,
+        )
+        task = start(runner)
+        await until(lambda: runner.state is FeedState.LIVE, what="connected")
+        clock.ms += 1_001
+        await until(lambda: runner.counters.stale_periods == 2, what="both symbols stale")
+        assert runner.callback_errors == 2
+        assert not task.done()
+        await stop_runner(runner, task)
