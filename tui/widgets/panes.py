@@ -152,11 +152,11 @@ def liquidation_explanation(h: HedgeSnapshot) -> str:
                 f"maintenance margin mmr·Q/P: no price liquidates it (fees, funding aside)."
             )
         return "the equity stays above the maintenance margin at every price."
-    direction = "rises" if h.liq_price > (h.mark or 0) else "falls"
+    direction = "rise" if h.liq_price > (h.mark or 0) else "fall"
     return (
-        f"if the mark {direction} to {fmt.usd(h.liq_price)} "
-        f"({fmt.pct(h.liq_distance_pct, 1)}): there equity M + PnL falls to the "
-        f"maintenance margin ({h.margin_mode})."
+        f"the mark would have to {direction} that far for the equity M + PnL "
+        f"({fmt.coin(h.equity_coin, h.coin)} now) to fall to the maintenance margin "
+        f"({h.margin_mode})."
     )
 
 
@@ -270,12 +270,12 @@ class DetailPane(Vertical):
     DetailPane Horizontal { height: auto; }
     DetailPane .col { width: 1fr; height: auto; text-wrap: nowrap; text-overflow: ellipsis; }
     DetailPane #detail-liq { height: auto; margin-top: 1; }
-    DetailPane #basis-row { height: 3; margin-top: 1; }
+    DetailPane #basis-row { height: 1fr; min-height: 3; max-height: 10; margin-top: 1; }
     DetailPane #basis-label { width: 16; height: 3; text-wrap: nowrap; }
-    DetailPane Sparkline { width: 1fr; height: 3; margin-right: 2; }
+    DetailPane Sparkline { width: 1fr; height: 1fr; margin-right: 2; }
     DetailPane Sparkline > .sparkline--max-color { color: $chart-hedged; }
     DetailPane Sparkline > .sparkline--min-color { color: $chart-unhedged; }
-    DetailPane #detail-fills { width: 2fr; height: 3; text-wrap: nowrap; text-overflow: ellipsis; }
+    DetailPane #detail-fills { width: 2fr; height: 4; text-wrap: nowrap; text-overflow: ellipsis; }
     """
 
     def compose(self) -> ComposeResult:

@@ -39,7 +39,7 @@ COLUMNS: tuple[Column, ...] = (
     Column("pnl_coin", "PnL coin", 15, 3),
     Column("pnl_usd", "PnL USD", 9, 1),
     Column("basis", "Basis", 8, 2),
-    Column("funding", "Funding /int in", 21, 2),
+    Column("funding", "Funding/int    next", 21, 2),
     Column("apr", "Fund APR", 8, 3),
     Column("liq", "Liq USD", 10, 4),
     Column("liq_dist", "Liq dist", 8, 1),
