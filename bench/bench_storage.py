@@ -2,11 +2,10 @@
 of one-second data for 10 instruments, bytes per row and the projection per instrument-year.
 
 The 30-day database is generated as the recorder leaves it after 30 days with the 7-day
-retention: minute and hour rollups for 30 days (synthesised with the same fold), one-second
-detail for the most recent ``RAW_DAYS`` (appended to ``<kind>_recent`` and compacted every 5
-minutes like the recorder does; 2 days here rather than 7 to keep ``make bench`` short: the
-detail is read per subject, by key range, for ranges of a few hours, so its total length does
-not change the query times, and bytes per row do not depend on it).
+retention: minute and hour rollups for 30 days, one-second detail for the most recent
+``RAW_DAYS`` (2 days here rather than 7 to keep ``make bench`` short: the detail is read per
+subject, by key range, for ranges of a few hours, so its total length does not change the query
+times, and bytes per row do not depend on it). See ``build_30_days``.
 """
 
 from __future__ import annotations
@@ -25,7 +24,7 @@ from core.snapshot import HedgeSnapshot, HoldingSnapshot, PortfolioSnapshot
 from storage import schema
 from storage.history import open_history
 from storage.recorder import Recorder
-from storage.rollup import COMPACTED_UNTIL, PLANS, compact, set_meta
+from storage.rollup import COMPACTED_UNTIL, compact, set_meta
 
 T0 = 1_767_225_600_000  # 2026-01-01T00:00:00Z
 DAY = 86_400_000
@@ -187,11 +186,26 @@ def _walk(n: int, seed: int) -> Iterator[list[float]]:
         yield prices
 
 
+def _hrow(ts: int, sid: int, i: int, p: float) -> tuple[Any, ...]:
+    """A hedge row as ``schema.hedge_row`` makes it (same columns and value types)."""
+    size = 1000.0 * (i + 1)
+    entry = 100.0 * (i + 1) * 1.01
+    pnl = size * (1 / p - 1 / entry)
+    return (
+        ts, sid, int(size), size, entry, size / entry, p, p * 0.9997, pnl, pnl * p, 0.0,
+        size / entry + pnl, p * 1.8, 80.0 + (p % 1.0), (p % 0.07), 1e-4 + (p % 1e-5),
+        1e-5 * i, 0,
+    )  # fmt: skip
+
+
 def build_30_days(path: Path) -> dict[str, float]:
-    """Subjects: the portfolio and 10 hedges. Rollups for 30 days, detail for the last days."""
+    """Subjects: the portfolio and 10 hedges. Rows are appended to ``<kind>_recent`` and
+    compacted by ``storage.rollup.compact`` as the recorder does: one sample a minute for the
+    first 28 days (folded into the rollups, then pruned from the detail like retention does),
+    then one a second for the last ``RAW_DAYS`` days, compacted every 5 minutes."""
     conn = schema.connect(path)
     conn.execute("PRAGMA synchronous = OFF")
-    conn.execute("BEGIN")
+    conn.execute("PRAGMA wal_autocheckpoint = 0")
     sids = schema.ensure_subjects(
         conn,
         [("portfolio", "", {})]
@@ -202,57 +216,9 @@ def build_30_days(path: Path) -> dict[str, float]:
     )
     hsids = [sids[("hedge", f"h{i}")] for i in range(N_INSTRUMENTS)]
     psid = sids[("portfolio", "")]
-    start = T0
     end = T0 + DAYS * DAY
     raw_from = end - RAW_DAYS * DAY
-    rng = random.Random(3)
-    t = time.perf_counter()
-    # rollups: synthesized per minute (what folding 60 one-second rows gives)
-    hplan, pplan = PLANS["hedge"], PLANS["portfolio"]
-    walk = _walk(N_INSTRUMENTS, 5)
-    m_rows: list[list[Any]] = []
-    p_rows: list[list[Any]] = []
-    hour_acc: dict[tuple[int, int], list[Any]] = {}
-    for minute in range(start, raw_from, 60_000):
-        prices = next(walk)
-        hedge_states = []
-        for i, p in enumerate(prices):
-            row = list(schema.hedge_row(_hedge(i, p, rng)))
-            st = hplan.new()
-            for _ in range(2):  # two samples stand for sixty: same columns, same types
-                hplan.add(st, row)
-            st[0] = 60
-            hedge_states.append((hsids[i], st, row))
-            m_rows.append([hsids[i], minute, *st])
-        pst = pplan.new()
-        prow = [sum(prices) * 10, sum(prices) * 10.1, 1.0, 0.0, 0.0, -5.0, 0.1, 0]
-        pplan.add(pst, prow)
-        pst[0] = 60
-        p_rows.append([psid, minute, *pst])
-        hour = minute - minute % 3_600_000
-        for sid, _st, row in hedge_states:
-            acc = hour_acc.setdefault((hour, sid), hplan.new())
-            hplan.add(acc, row)
-        pacc = hour_acc.setdefault((hour, psid), pplan.new())
-        pplan.add(pacc, prow)
-        if len(m_rows) > 100_000:
-            conn.executemany(hplan.upsert_sql["1m"], m_rows)
-            m_rows = []
-    conn.executemany(hplan.upsert_sql["1m"], m_rows)
-    conn.executemany(pplan.upsert_sql["1m"], p_rows)
-    conn.executemany(
-        hplan.upsert_sql["1h"], [[s, h, *st] for (h, s), st in hour_acc.items() if s != psid]
-    )
-    conn.executemany(
-        pplan.upsert_sql["1h"], [[s, h, *st] for (h, s), st in hour_acc.items() if s == psid]
-    )
-    conn.execute("COMMIT")
-    t_roll = time.perf_counter() - t
-    # the detail of the last days: rows appended to <kind>_recent batch by batch and compacted
-    # every 5 minutes, as the recorder does (without building snapshot objects)
-    t = time.perf_counter()
-    conn.execute("PRAGMA wal_autocheckpoint = 0")
-    set_meta(conn, COMPACTED_UNTIL, raw_from)
+    set_meta(conn, COMPACTED_UNTIL, T0)
     hspec = schema.KINDS["hedge"]
     hsql = (
         f"INSERT INTO hedge_recent (ts_ms, sid, {', '.join(c.name for c in hspec.columns)}) "
@@ -264,49 +230,67 @@ def build_30_days(path: Path) -> dict[str, float]:
         "funding_accrued_usd, stale) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     )
     walk = _walk(N_INSTRUMENTS, 7)
+    times = {}
     n = 0
-    hrows: list[tuple[Any, ...]] = []
-    prows: list[tuple[Any, ...]] = []
-    for ts in range(raw_from, end, 1000):
-        prices = next(walk)
-        for i, p in enumerate(prices):
-            size = 1000.0 * (i + 1)
-            entry = 100.0 * (i + 1) * 1.01
-            pnl = size * (1 / p - 1 / entry)
-            hrows.append(
-                (
-                    ts,
-                    hsids[i],
-                    int(size),
-                    size,
-                    entry,
-                    size / entry,
-                    p,
-                    p * 0.9997,
-                    pnl,
-                    pnl * p,
-                    0.0,
-                    size / entry + pnl,
-                    p * 1.8,
-                    80.0 + (p % 1.0),
-                    (p % 0.07),
-                    1e-4 + (p % 1e-5),
-                    1e-5 * i,
-                    0,
-                )
-            )
-        prows.append((ts, psid, sum(prices) * 10, sum(prices) * 10.1, 1.0, 0.0, 0.0, -5.0, 0.1, 0))
-        n += 1
-        if ts % 300_000 == 299_000:  # a batch of 5 minutes here, then the compaction
-            conn.execute("BEGIN")
-            conn.executemany(hsql, hrows)
-            conn.executemany(psql, prows)
-            compact(conn, ts + 1000)
-            conn.execute("COMMIT")
-            hrows, prows = [], []
-            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    for phase, (a, b, step, every) in enumerate(
+        ((T0, raw_from, 60_000, 6 * 3_600_000), (raw_from, end, 1000, 300_000))
+    ):
+        t = time.perf_counter()
+        hrows: list[tuple[Any, ...]] = []
+        prows: list[tuple[Any, ...]] = []
+        for ts in range(a, b, step):
+            prices = next(walk)
+            hrows += [_hrow(ts, hsids[i], i, p) for i, p in enumerate(prices)]
+            total = sum(prices) * 10
+            prows.append((ts, psid, total, total * 1.01, 1.0, 0.0, 0.0, -5.0, 0.1, 0))
+            n += phase
+            if (ts + step) % every == 0:  # a batch, then the compaction
+                conn.execute("BEGIN")
+                conn.executemany(hsql, hrows)
+                conn.executemany(psql, prows)
+                compact(conn, ts + step)
+                conn.execute("COMMIT")
+                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                hrows, prows = [], []
+        if phase == 0:  # retention: the detail of the first 28 days is gone
+            conn.execute("DELETE FROM hedge_tick WHERE sid IN (SELECT sid FROM subjects) "
+                         "AND ts_ms < ?", (raw_from,))  # fmt: skip
+            conn.execute("DELETE FROM portfolio_tick WHERE sid = ? AND ts_ms < ?", (psid, raw_from))
+        times[f"phase{phase}"] = time.perf_counter() - t
     conn.close()
-    return {"rollups_s": t_roll, "detail_s": time.perf_counter() - t, "ticks": n}
+    return {"rollups_s": times["phase0"], "detail_s": times["phase1"], "ticks": n}
+
+
+def bench_recorder_on_big(path: Path) -> None:
+    """The recorder continuing the 30-day file (10 hedges): batches and compactions there."""
+    import dataclasses
+
+    conn = sqlite3.connect(path)
+    last = conn.execute("SELECT max(ts_ms) FROM portfolio_recent").fetchone()[0]
+    conn.close()
+    snaps = [
+        dataclasses.replace(
+            s,
+            ts_ms=last + 1000 * (k + 1),
+            hedges=tuple(dataclasses.replace(h, hedge_id=f"h{i}") for i, h in enumerate(s.hedges)),
+        )
+        for k, s in enumerate(ticks(N_INSTRUMENTS, 900, holdings=False))
+    ]
+    rec = Recorder(path, batch_interval_ms=3_600_000, raw_retention_ms=None)
+    per_tick = []
+    for s in snaps:
+        rec.submit_snapshot(s)
+        rec.flush()
+        per_tick.append(rec.health().last_batch_ms)
+    rec.close()
+    h = rec.health()
+    p99 = statistics.quantiles(per_tick, n=100)[98]
+    print(
+        f"recorder on the 30-day file, one tick per batch ({N_INSTRUMENTS} hedges): mean "
+        f"{statistics.fmean(per_tick):.3f} ms, p50 {statistics.median(per_tick):.3f} ms, p99 "
+        f"{p99:.3f} ms; {h.compactions} compactions, the slowest batch {max(per_tick):.1f} ms "
+        f"(goal <= {GOAL_TICK_MS:.1f} ms per tick)"
+    )
 
 
 def _time(fn: Callable[[], Any], repeat: int = 7) -> tuple[float, float]:
@@ -365,8 +349,13 @@ def bench_bytes(path: Path) -> None:
         mb = sizes.get(table, 0) / 1e6
         print(f"{table}: {n:,} rows, {mb:.1f} MB, {per_row[table]:.0f} bytes/row")
     conn.close()
-    file_mb = path.stat().st_size / 1e6
-    print(f"file: {file_mb:.1f} MB")
+    conn = sqlite3.connect(path)
+    free = conn.execute("PRAGMA freelist_count").fetchone()[0] * schema.PAGE_SIZE / 1e6
+    conn.close()
+    print(
+        f"file: {path.stat().st_size / 1e6:.1f} MB, of which {free:.1f} MB free pages "
+        "(pruned detail, reused by later writes)"
+    )
     year = (
         per_row["hedge_tick"] * 7 * 86_400
         + per_row["hedge_1m"] * 365 * 1440
@@ -386,13 +375,15 @@ def main() -> None:
         t = time.perf_counter()
         info = build_30_days(path)
         print(
-            f"generated 30 d x {N_INSTRUMENTS} instruments: rollups {info['rollups_s']:.1f} s, "
+            f"generated 30 d x {N_INSTRUMENTS} instruments: 28 d of minutes folded "
+            f"{info['rollups_s']:.1f} s, "
             f"{RAW_DAYS} d of detail appended and compacted {info['detail_s']:.1f} s "
             f"({info['ticks'] * (N_INSTRUMENTS + 1) / info['detail_s']:,.0f} rows/s), total "
             f"{time.perf_counter() - t:.1f} s"
         )
         bench_queries(path)
         bench_bytes(path)
+        bench_recorder_on_big(path)
 
 
 if __name__ == "__main__":

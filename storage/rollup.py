@@ -147,9 +147,13 @@ def fold_sql(spec: KindSpec, res: str, src: str, *, from_rollup: bool = False) -
                 cols += [f"{x}_sum", f"{x}_cnt"]
                 values += [f"g.{x}_sum", f"g.{x}_cnt"]
                 sets += [_merge(f"{x}_sum", "avg"), f"{x}_cnt = {x}_cnt + excluded.{x}_cnt"]
+    # a subject-major source (rollups, <kind>_tick) is searched per subject: a bare time range
+    # on (sid, time) keys would scan the whole table
+    where = f"{tcol} >= ? AND {tcol} < ?"
+    if from_rollup or src == spec.raw_table:
+        where = f"sid IN (SELECT sid FROM subjects WHERE kind = '{spec.kind}') AND {where}"
     return (
-        f"WITH g AS (SELECT {', '.join(inner)} FROM {src} "
-        f"WHERE {tcol} >= ? AND {tcol} < ? GROUP BY sid, b) "
+        f"WITH g AS (SELECT {', '.join(inner)} FROM {src} WHERE {where} GROUP BY sid, b) "
         f"INSERT INTO {spec.rollup_table(res)} ({', '.join(cols)}) "
         f"SELECT {', '.join(values)} FROM g JOIN {src} l ON l.sid = g.sid AND l.{tcol} = g.lt "
         f"WHERE true ON CONFLICT (sid, bucket_ms) DO UPDATE SET {', '.join(sets)}"
