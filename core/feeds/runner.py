@@ -44,7 +44,8 @@ class FeedRunner:
     latest value; do not render). ``on_stale(symbol, stale, now_ms)`` is called when a symbol
     becomes stale and when it recovers. Backoff before reconnect attempt ``n`` (counting from
     0, reset once a connection delivered quotes) is ``min(backoff_max_s, backoff_initial_s ·
-    backoff_factor**n)``, reduced by a random fraction up to ``jitter``.
+    backoff_factor**n)``, reduced by a random fraction up to ``jitter``; after a connection
+    that delivered quotes for at least ``healthy_session_s`` the first reconnect is immediate.
     """
 
     def __init__(
@@ -65,6 +66,7 @@ class FeedRunner:
         stale_check_s: float = 0.25,
         on_stale: Callable[[str, bool, int], None] | None = None,
         rng: random.Random | None = None,
+        healthy_session_s: float = 30.0,
     ) -> None:
         self.adapter = adapter
         self.url = url
@@ -82,6 +84,7 @@ class FeedRunner:
         self.stale_check_s = stale_check_s
         self.on_stale = on_stale
         self._rng = rng if rng is not None else random.Random()
+        self.healthy_session_s = healthy_session_s
 
         self.counters = FeedCounters()
         self.state = FeedState.CONNECTING
@@ -110,8 +113,10 @@ class FeedRunner:
         stale_task = asyncio.create_task(self._stale_loop())
         attempt = 0
         try:
+            loop = asyncio.get_running_loop()
             while not self._stopping:
                 self._got_quotes = False
+                began = loop.time()
                 await self._until_stopped(self._session())
                 if self._stopping:
                     break
@@ -119,8 +124,11 @@ class FeedRunner:
                 self.state = FeedState.RECONNECTING
                 if self._got_quotes:
                     attempt = 0
-                delay = self.backoff_delay(attempt)
-                attempt += 1
+                if self._got_quotes and loop.time() - began >= self.healthy_session_s:
+                    delay = 0.0  # a routine cut (Binance closes every 24 h): straight back
+                else:
+                    delay = self.backoff_delay(attempt)
+                    attempt += 1
                 self.delays.append(delay)
                 log.info("%s: reconnecting in %.2f s (%s)", self.url, delay, self.last_error)
                 with contextlib.suppress(TimeoutError):

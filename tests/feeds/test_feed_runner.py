@@ -399,3 +399,26 @@ async def test_failing_on_stale_does_not_stop_stale_tracking() -> None:
         assert runner.callback_errors == 2
         assert not task.done()
         await stop_runner(runner, task)
+
+
+async def test_routine_cut_after_a_healthy_session_reconnects_at_once() -> None:
+    async def handler(conn: Conn) -> None:
+        await conn.next_frame()
+        if conn.index == 0:
+            await conn.send(BYBIT[0])  # a healthy session, then a routine close
+        # later connections: dropped without data
+
+    async with ScriptedServer(handler).running() as srv:
+        runner = FeedRunner(
+            make_adapter("bybit"),
+            srv.url,
+            ["BTCUSD"],
+            lambda q: None,
+            backoff_initial_s=0.01,
+            jitter=0.0,
+            healthy_session_s=0.0,
+        )
+        task = start(runner)
+        await until(lambda: len(runner.delays) >= 3, what="three reconnects")
+        await stop_runner(runner, task)
+    assert list(runner.delays)[:3] == [0.0, 0.01, 0.02]
