@@ -158,6 +158,9 @@ def test_feed_bare_coin_means_the_perpetual(
     ("argv", "needle"),
     [
         (["--venue", "bybit", "--symbols", "BTCUSD", "--seconds", "-1"], "--seconds"),
+        (["--venue", "bybit", "--symbols", "BTCUSD", "--seconds", "nan"], "--seconds"),
+        (["--venue", "bybit", "--symbols", "BTCUSD", "--stale-after", "inf"], "--stale-after"),
+        (["--venue", "bybit", "--symbols", "BTCUSD", "--seconds", "soon"], "--seconds"),
         (["--venue", "bybit", "--symbols", " , "], "--symbols"),
         (["--venue", "bybit", "--symbols", "BTCUSD", "--url", "http://x"], "--url"),
         (["--venue", "bybit", "--symbols", "BTCUSD", "--url", "ws://"], "URL"),

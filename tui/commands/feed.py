@@ -53,12 +53,14 @@ def _symbols(venue: str, socket: str | None, text: str) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
+    import math
+
     from tui.cli import UsageError
 
-    if args.seconds is not None and args.seconds <= 0:
-        raise UsageError(f"--seconds must be positive, not {args.seconds:g}")
-    if args.stale_after <= 0:
-        raise UsageError(f"--stale-after must be positive, not {args.stale_after:g}")
+    if args.seconds is not None and not (math.isfinite(args.seconds) and args.seconds > 0):
+        raise UsageError(f"--seconds must be a positive number, not {args.seconds:g}")
+    if not (math.isfinite(args.stale_after) and args.stale_after > 0):
+        raise UsageError(f"--stale-after must be a positive number, not {args.stale_after:g}")
     symbols = _symbols(args.venue, args.socket, args.symbols)
     if not symbols:
         raise UsageError(f"--symbols names no symbol: {args.symbols!r}")
