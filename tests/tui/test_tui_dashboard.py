@@ -134,7 +134,7 @@ async def test_plus_previews_and_enter_confirms(tmp_path: Path) -> None:
     app = make_app(tmp_path, source, trader=trader, ratio_step=0.05)
     fills: list[Any] = []
     app.on_fill = fills.append
-    async with app.run_test(size=(120, 40)) as pilot:
+    async with app.run_test(size=(100, 30)) as pilot:
         app.tick()
         await pilot.pause()
         await pilot.press("plus")
@@ -164,7 +164,7 @@ async def test_escape_cancels_and_nothing_is_sent(tmp_path: Path) -> None:
     source = ScriptedSource([portfolio()])
     trader = FakeTrader(source)
     app = make_app(tmp_path, source, trader=trader)
-    async with app.run_test(size=(120, 40)) as pilot:
+    async with app.run_test(size=(100, 30)) as pilot:
         app.tick()
         await pilot.pause()
         for key in ("minus", "t", "0"):
@@ -184,7 +184,7 @@ async def test_down_selects_next_hedge_and_keys_act_on_it(tmp_path: Path) -> Non
     source = ScriptedSource([portfolio()])
     trader = FakeTrader(source)
     app = make_app(tmp_path, source, trader=trader)
-    async with app.run_test(size=(120, 40)) as pilot:
+    async with app.run_test(size=(100, 30)) as pilot:
         app.tick()
         await pilot.pause()
         await pilot.press("j")
@@ -203,7 +203,7 @@ async def test_refused_plan_cannot_be_confirmed(tmp_path: Path) -> None:
     source = ScriptedSource([portfolio()])
     trader = FakeTrader(source, refuse="exceeds the maximum of 1,000 contracts per action")
     app = make_app(tmp_path, source, trader=trader)
-    async with app.run_test(size=(120, 40)) as pilot:
+    async with app.run_test(size=(100, 30)) as pilot:
         app.tick()
         await pilot.pause()
         await pilot.press("plus")
@@ -217,7 +217,7 @@ async def test_read_only_refuses_every_acting_key(tmp_path: Path) -> None:
     source = ScriptedSource([portfolio()])
     trader = FakeTrader(source)
     app = make_app(tmp_path, source, trader=trader, read_only=True)
-    async with app.run_test(size=(120, 40)) as pilot:
+    async with app.run_test(size=(100, 30)) as pilot:
         app.tick()
         await pilot.pause()
         assert "READ-ONLY" in screen_text(app)
@@ -235,7 +235,7 @@ async def test_read_only_refuses_every_acting_key(tmp_path: Path) -> None:
 async def test_pause_stops_rendering_and_resume_catches_up(tmp_path: Path) -> None:
     source = ScriptedSource([portfolio()])
     app = make_app(tmp_path, source)
-    async with app.run_test(size=(120, 40)) as pilot:
+    async with app.run_test(size=(100, 30)) as pilot:
         app.tick()
         await pilot.pause()
         frames = app.frames
@@ -257,7 +257,7 @@ async def test_raised_alert_rings_the_bell_once(tmp_path: Path) -> None:
     app = make_app(tmp_path, source)
     bells: list[int] = []
     app.bell = lambda: bells.append(1)  # type: ignore[method-assign]
-    async with app.run_test(size=(120, 40)) as pilot:
+    async with app.run_test(size=(100, 30)) as pilot:
         app.tick()
         await pilot.pause()
         assert bells == []
@@ -282,7 +282,7 @@ async def test_quit_stops_session_and_flushes_recorder(tmp_path: Path) -> None:
     source = ScriptedSource([portfolio()])
     recorder = Recorder()
     app = make_app(tmp_path, source, recorder=recorder)
-    async with app.run_test(size=(120, 40)) as pilot:
+    async with app.run_test(size=(100, 30)) as pilot:
         await pilot.pause()
         assert source.started
         await pilot.press("q")
@@ -296,7 +296,7 @@ async def test_keymap_remaps_and_help_lists_it(tmp_path: Path) -> None:
     source = ScriptedSource([portfolio()])
     trader = FakeTrader(source)
     app = make_app(tmp_path, source, trader=trader, keymap={"ratio_up": "u", "help": "f1"})
-    async with app.run_test(size=(120, 40)) as pilot:
+    async with app.run_test(size=(100, 30)) as pilot:
         app.tick()
         await pilot.pause()
         await pilot.press("plus")
@@ -324,7 +324,7 @@ async def test_no_snapshot_yet_shows_waiting_and_keys_do_not_crash(tmp_path: Pat
 async def test_theme_picker_applies_and_remembers(tmp_path: Path) -> None:
     source = ScriptedSource([portfolio()])
     app = make_app(tmp_path, source)
-    async with app.run_test(size=(120, 40)) as pilot:
+    async with app.run_test(size=(100, 30)) as pilot:
         assert app.theme == "dark"
         await pilot.press("T")
         await pilot.press("down")
@@ -346,7 +346,7 @@ async def test_bad_user_theme_is_notified_once(tmp_path: Path) -> None:
         theme_dirs=[ROOT / "themes", user],
         state_path=tmp_path / "state.json",
     )
-    async with app.run_test(size=(120, 40)) as pilot:
+    async with app.run_test(size=(100, 30)) as pilot:
         await pilot.pause()
         messages = [n.message for n in app._notifications]
         assert len([m for m in messages if "broken.toml" in m]) == 1

@@ -77,7 +77,7 @@ async def test_cells_match_the_engine_snapshot(tmp_path: Path) -> None:
 
 async def test_resize_end_to_end_through_the_engine(tmp_path: Path) -> None:
     app, source = make(tmp_path)
-    async with app.run_test(size=(160, 45)) as pilot:
+    async with app.run_test(size=(120, 36)) as pilot:
         app.tick()
         await pilot.pause()
         before = source.latest
@@ -103,7 +103,7 @@ async def test_resize_end_to_end_through_the_engine(tmp_path: Path) -> None:
 
 async def test_quiet_feed_turns_rows_stale(tmp_path: Path) -> None:
     app, source = make(tmp_path)
-    async with app.run_test(size=(160, 45)) as pilot:
+    async with app.run_test(size=(120, 36)) as pilot:
         app.tick()
         await pilot.pause()
         assert {c["feed"] for c in rows(app).values()} == {"live"}

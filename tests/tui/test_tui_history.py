@@ -101,7 +101,7 @@ def test_charts_follow_the_recorded_series(db: Path) -> None:
 
 async def test_history_screen_shows_range_events_and_steps(tmp_path: Path, db: Path) -> None:
     app = make_app(tmp_path, db)
-    async with app.run_test(size=(160, 48)) as pilot:
+    async with app.run_test(size=(120, 36)) as pilot:
         app.tick()
         await pilot.pause()
         await pilot.press("h")
@@ -113,18 +113,17 @@ async def test_history_screen_shows_range_events_and_steps(tmp_path: Path, db: P
         assert kinds == {"fill", "funding"}  # the ETH alert is not BTC's
         title = str(screen.query_one("#history-title").render())
         assert "all" in title  # under a day recorded: all of it
+        await pilot.press("s", "s")  # holding -> its hedge -> portfolio
+        assert screen.subject.kind == "portfolio"
+        kinds = {table.get_row_at(i)[1] for i in range(table.row_count)}
+        assert kinds == {"fill", "funding", "alert"}
         await pilot.press("r")  # all -> 1h
         assert "1h" in str(screen.query_one("#history-title").render())
         assert screen.span == (T0 - 3_600_000 - STEP_MS, T0 - STEP_MS)
-        await pilot.press("left")
+        await pilot.press("left_square_bracket")
         assert screen.span[1] == T0 - STEP_MS - 3_600_000
-        await pilot.press("right", "right")
+        await pilot.press("right_square_bracket", "right_square_bracket")
         assert screen.span[1] == T0 - STEP_MS  # never beyond the last record
-        await pilot.press("s", "s")  # holding -> its hedge -> portfolio
-        assert screen.subject.kind == "portfolio"
-        await pilot.press("r", "r", "r", "r")  # all
-        kinds = {table.get_row_at(i)[1] for i in range(table.row_count)}
-        assert kinds == {"fill", "funding", "alert"}
         await pilot.press("escape")
         assert not isinstance(app.screen, HistoryScreen)
         assert app.screen.query_one(HedgeTable)
@@ -132,7 +131,7 @@ async def test_history_screen_shows_range_events_and_steps(tmp_path: Path, db: P
 
 async def test_export_writes_series_and_events_csv(tmp_path: Path, db: Path) -> None:
     app = make_app(tmp_path, db)
-    async with app.run_test(size=(160, 48)) as pilot:
+    async with app.run_test(size=(120, 36)) as pilot:
         await pilot.pause()
         screen = HistoryScreen(db, subject="BTC", export_dir=tmp_path)
         await app.push_screen(screen)
@@ -147,7 +146,7 @@ async def test_export_writes_series_and_events_csv(tmp_path: Path, db: Path) -> 
 
 async def test_missing_database_is_reported_not_raised(tmp_path: Path) -> None:
     app = make_app(tmp_path, tmp_path / "none.db")
-    async with app.run_test(size=(120, 40)) as pilot:
+    async with app.run_test(size=(100, 30)) as pilot:
         await pilot.press("h")
         assert isinstance(app.screen, HistoryScreen)
         assert "no history database" in str(app.screen.query_one("#history-title").render())
