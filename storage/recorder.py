@@ -20,6 +20,7 @@ Failure model:
 from __future__ import annotations
 
 import contextlib
+import os
 import queue
 import sqlite3
 import threading
@@ -59,6 +60,7 @@ class RecorderHealth:
 
 
 PRUNE_STEP_MS = 3_600_000
+WAL_LIMIT_BYTES = 32 * 1024 * 1024
 _FLUSH = "flush"
 _CLOSE = "close"
 
@@ -99,10 +101,21 @@ class Recorder:
             raise StorageError(f"cannot open database {self.db_path}: {exc}") from exc
         # WAL checkpoints (copying the log into the file, with an fsync) would otherwise run
         # inside some commits of the writer thread: 15-25 ms stalls every ~200 batches. A
-        # thread of its own runs them PASSIVE (never blocking the writer or readers).
-        self._conn.execute("PRAGMA wal_autocheckpoint = 0")
+        # thread of its own runs them PASSIVE (never blocking the writer or readers); if it
+        # cannot have a connection, the writer keeps SQLite's automatic checkpoints.
         self._ckpt_s = max(checkpoint_every_ms, 1) / 1000.0
         self._ckpt_stop = threading.Event()
+        self._ckpt_conn: sqlite3.Connection | None = None
+        try:
+            self._ckpt_conn = sqlite3.connect(
+                str(self.db_path), isolation_level=None, timeout=1.0, check_same_thread=False
+            )
+            self._ckpt_conn.execute("PRAGMA wal_autocheckpoint = 0")
+            self._conn.execute("PRAGMA wal_autocheckpoint = 0")
+        except sqlite3.Error:
+            if self._ckpt_conn is not None:
+                self._ckpt_conn.close()
+            self._ckpt_conn = None
         if on_connect is not None:
             on_connect(self._conn)
         self._insert_sql = {
@@ -142,7 +155,8 @@ class Recorder:
         self._ckpt_thread = threading.Thread(
             target=self._checkpoints, name="hedgetop-checkpoint", daemon=True
         )
-        self._ckpt_thread.start()
+        if self._ckpt_conn is not None:
+            self._ckpt_thread.start()
 
     # --- caller side (any thread, never blocks) ----------------------------------------------
 
@@ -192,7 +206,8 @@ class Recorder:
             self._queue.put((_CLOSE, None), timeout=timeout)
         self._thread.join(timeout)
         self._ckpt_stop.set()
-        self._ckpt_thread.join(timeout)
+        if self._ckpt_thread.is_alive():
+            self._ckpt_thread.join(timeout)
         if not self._thread.is_alive():
             # leave the file whole without its -wal (a copy of the .db alone is complete)
             # unless another connection (a reader, the ledger) still uses it
@@ -220,12 +235,9 @@ class Recorder:
     # --- checkpoint thread -------------------------------------------------------------------
 
     def _checkpoints(self) -> None:
+        conn = self._ckpt_conn
+        assert conn is not None
         try:
-            conn = sqlite3.connect(str(self.db_path), isolation_level=None, timeout=1.0)
-        except sqlite3.Error:
-            return  # the writer's own errors are what health() reports
-        try:
-            conn.execute("PRAGMA wal_autocheckpoint = 0")
             while not self._ckpt_stop.wait(self._ckpt_s):
                 with contextlib.suppress(sqlite3.Error):
                     conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
@@ -239,10 +251,11 @@ class Recorder:
         while True:
             waiters: list[tuple[threading.Event, list[bool]]] = []
             closing = False
+            # nothing waiting to be written: sleep until something arrives (no polling)
+            pending = bool(self._snaps or self._events)
+            timeout = max(0.0, deadline - time.monotonic()) if pending else None
             try:
-                item: tuple[str, Any] | None = self._queue.get(
-                    timeout=max(0.0, deadline - time.monotonic())
-                )
+                item: tuple[str, Any] | None = self._queue.get(timeout=timeout)
             except queue.Empty:
                 item = None
             while item is not None:
@@ -284,6 +297,7 @@ class Recorder:
                     conn.execute("ROLLBACK")
             self._failed(exc)
             return False
+        self._bound_wal(conn)
         dt = (time.perf_counter() - t0) * 1000.0
         st = self._stats
         st["ok"] = True
@@ -297,6 +311,18 @@ class Recorder:
         self._snaps = []
         self._events = []
         return True
+
+    def _bound_wal(self, conn: sqlite3.Connection) -> None:
+        """The log restarts only when a checkpoint completes between two commits; a writer
+        that never pauses (a backlog) would grow it without end: past ``WAL_LIMIT_BYTES`` the
+        writer checkpoints itself (TRUNCATE)."""
+        try:
+            size = os.stat(f"{self.db_path}-wal").st_size
+        except OSError:
+            return
+        if size > WAL_LIMIT_BYTES:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
 
     def _failed(self, exc: sqlite3.Error) -> None:
         st = self._stats

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import storage_factories as fx
 
+from storage import recorder as recorder_module
 from storage.history import open_history
 from storage.recorder import Recorder, RecorderHealth, StorageError
 
@@ -236,3 +237,25 @@ def test_submit_from_many_threads(tmp_path: Path) -> None:
             t.join(5)
         assert rec.flush()
     assert _count(path, "fills") == 200
+
+
+def test_wal_stays_bounded_with_checkpoints_off_the_writer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The writer's own automatic checkpoints are off. Batches back to back (a backlog) leave
+    the checkpoint thread no gap to restart the log, so the writer bounds it itself."""
+    monkeypatch.setattr(recorder_module, "WAL_LIMIT_BYTES", 2_000_000)
+    path = tmp_path / "h.db"
+    wal = Path(str(path) + "-wal")
+    sizes = []
+    with Recorder(path, batch_interval_ms=0, checkpoint_every_ms=10) as rec:
+        assert rec._conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
+        for s in fx.market(5, 2000):
+            rec.submit_snapshot(s)
+            assert rec.flush()
+            sizes.append(wal.stat().st_size)
+    assert 1_000_000 < max(sizes) < 3_000_000  # of ~30 MB of frames written in all
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    conn.close()
+    assert _count(path) == 2000
