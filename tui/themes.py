@@ -111,7 +111,22 @@ def parse_theme(data: Mapping[str, Any], source: str) -> Theme:
     checked_vars = {
         key: _check_color(source, f"variables.{key}", v) for key, v in variables.items()
     }
-    return Theme(name=name.strip(), dark=dark, variables=checked_vars, **checked)
+    return Theme(
+        name=name.strip(),
+        dark=dark,
+        variables=checked_vars,
+        primary=checked["primary"],
+        secondary=checked.get("secondary"),
+        accent=checked.get("accent"),
+        warning=checked.get("warning"),
+        error=checked.get("error"),
+        success=checked.get("success"),
+        foreground=checked.get("foreground"),
+        background=checked.get("background"),
+        surface=checked.get("surface"),
+        panel=checked.get("panel"),
+        boost=checked.get("boost"),
+    )
 
 
 def load_theme_file(path: Path) -> Theme:

@@ -151,7 +151,7 @@ def feed_labeller(session: Any) -> Any:
         if health.url not in names:
             for (venue, socket), url in session.feed_urls().items():
                 names.setdefault(url, f"{venue} {socket}")
-        return names.get(health.url, health.venue)
+        return str(names.get(health.url, health.venue))
 
     return label
 

@@ -72,6 +72,6 @@ class HelpScreen(ModalScreen[None]):
             yield Static("\n".join(lines))
             yield Static(
                 f"\n{mode}\n+/- step: {app.ratio_step * 100:g} percentage points of hedge ratio."
-                "\nKeys can be remapped in the config (\\[keys] section: action = \"key\")."
+                '\nKeys can be remapped in the config (\\[keys] section: action = "key").'
             )
             yield Static("\n[$muted]esc closes[/]")
