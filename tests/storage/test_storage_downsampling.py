@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import sqlite3
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -101,6 +102,9 @@ CASES = [
     ("ETH", "holding", "ETH", 333, 2 * 3600, 30, "1m"),
     ("bybit-eth", "hedge", "bybit-eth", 0, SECONDS, 3, "1h"),
     (None, "portfolio", "", 61, SECONDS, 2, "1h"),
+    # across the last compaction: compacted detail/rollups merged with the recent rows
+    ("bybit-btc", "hedge", "bybit-btc", SECONDS - 500, 500, 500, "tick"),
+    ("BTC", "holding", "BTC", SECONDS - 7000, 7000, 100, "1m"),
 ]
 
 
@@ -117,6 +121,7 @@ def test_series_match_brute_force(
         assert plan.source == source
         got = hist.series(start, end, subject=subject, max_points=points)
     assert 0 < len(got["n"]) <= points
+    assert sum(v or 0 for _t, v in got["n"]) > 0
     want = brute(snaps, kind=kind, key=key, start=start, end=end, width=plan.bucket_ms)
     _same(got, want)
 
@@ -146,3 +151,17 @@ def test_series_after_raw_pruned_reads_rollups(tmp_path: Path) -> None:
         got = hist.series(start, end, subject="bybit-btc")
     want = brute(snaps, kind="hedge", key="bybit-btc", start=start, end=end, width=plan.bucket_ms)
     _same(got, want)
+
+
+def test_fixture_spans_compacted_and_recent_rows(
+    recorded: tuple[Path, list[PortfolioSnapshot]],
+) -> None:
+    """The cases above read both sides of the compaction mark."""
+    path, snaps = recorded
+    conn = sqlite3.connect(path)
+    until = conn.execute("SELECT value FROM meta WHERE key = 'compacted_until_ms'").fetchone()[0]
+    recent = conn.execute("SELECT count(*), min(ts_ms) FROM hedge_recent").fetchone()
+    conn.close()
+    assert snaps[-1].ts_ms - 300_000 < until <= snaps[-1].ts_ms
+    assert recent[0] > 0
+    assert recent[1] >= until
