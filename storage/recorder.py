@@ -11,10 +11,13 @@ retention).
 Failure model:
 - kill -9: WAL + one transaction per batch; at most the batch being collected is lost and the
   file passes ``PRAGMA integrity_check``.
-- disk full / read-only / locked (``sqlite3.Error`` on write): the batch is rolled back and
-  kept for the next attempt, the error is counted and shown by ``health()``; pending items are
-  bounded (oldest snapshots dropped first, with a count), so memory stays flat while the
-  monitoring goes on. Writing resumes by itself when the disk has room again.
+- disk full / read-only / locked (``sqlite3.OperationalError`` on write): the batch is rolled
+  back and kept for the next attempt, the error is counted and shown by ``health()``; pending
+  items are bounded (oldest snapshots dropped first, with a count), so memory stays flat while
+  the monitoring goes on. Writing resumes by itself when the disk has room again.
+- a batch refused for its data (any other error: an integer too large for SQLite, a value
+  of a type it cannot bind) is dropped with a count instead of being retried for ever; an
+  event violating a NOT NULL column is skipped (``INSERT OR IGNORE``).
 """
 
 from __future__ import annotations
@@ -291,11 +294,18 @@ class Recorder:
             rows, snaps = self._write_snapshots(conn)
             events = self._write_events(conn)
             conn.execute("COMMIT")
-        except sqlite3.Error as exc:
+        except Exception as exc:
             with contextlib.suppress(sqlite3.Error):
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
             self._failed(exc)
+            if not isinstance(exc, sqlite3.OperationalError):
+                # not the disk but the data (a value SQLite cannot take, a constraint):
+                # retrying the same batch would fail for ever and hold back what follows
+                with self._lock:
+                    self._dropped += len(self._snaps) + len(self._events)
+                self._snaps = []
+                self._events = []
             return False
         self._bound_wal(conn)
         dt = (time.perf_counter() - t0) * 1000.0
@@ -324,7 +334,7 @@ class Recorder:
             with contextlib.suppress(sqlite3.Error):
                 conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
 
-    def _failed(self, exc: sqlite3.Error) -> None:
+    def _failed(self, exc: Exception) -> None:
         st = self._stats
         st["ok"] = False
         st["errors"] += 1
@@ -383,9 +393,12 @@ class Recorder:
             raw["portfolio"].append(
                 (ts, self._sid(conn, "portfolio", "", {}), *schema.portfolio_row(snap))
             )
+            seen: set[tuple[str, int]] = set()  # one row per subject and instant
             for h in snap.holdings:
                 sid = self._sid(conn, "holding", h.coin, {"coin": h.coin, "label": h.label})
-                raw["holding"].append((ts, sid, *schema.holding_row(h)))
+                if ("holding", sid) not in seen:
+                    seen.add(("holding", sid))
+                    raw["holding"].append((ts, sid, *schema.holding_row(h)))
             for g in snap.hedges:
                 attrs = {
                     "venue": g.venue,
@@ -394,7 +407,9 @@ class Recorder:
                     "hedged_coin": g.hedged_coin,
                 }
                 sid = self._sid(conn, "hedge", g.hedge_id, attrs)
-                raw["hedge"].append((ts, sid, *schema.hedge_row(g)))
+                if ("hedge", sid) not in seen:
+                    seen.add(("hedge", sid))
+                    raw["hedge"].append((ts, sid, *schema.hedge_row(g)))
             written += 1
             sess = sessions.setdefault(snap.session_start_ms, [ts, 0])
             sess[0] = max(sess[0], ts)

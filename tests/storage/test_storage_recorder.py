@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 
+import msgspec
 import pytest
 import storage_factories as fx
 
@@ -259,3 +261,33 @@ def test_wal_stays_bounded_with_checkpoints_off_the_writer(
     assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     conn.close()
     assert _count(path) == 2000
+
+
+def test_a_batch_refused_for_its_data_is_dropped_not_retried(tmp_path: Path) -> None:
+    path = tmp_path / "h.db"
+    poison = fx.snapshot(fx.T0 + 1000, (dataclasses.replace(fx.hedge(), contracts=2**70),))
+    with Recorder(path, batch_interval_ms=60_000) as rec:
+        rec.submit_snapshot(fx.snapshot(fx.T0))
+        rec.submit_snapshot(poison)  # an int SQLite cannot store
+        rec.submit_fill(fx.fill())
+        assert not rec.flush()
+        h = rec.health()
+        assert "OverflowError" in (h.last_error or "")
+        assert h.dropped == 3
+        assert h.pending == 0
+        rec.submit_fill(msgspec.structs.replace(fx.fill(), hedge_id=None))  # NOT NULL: skipped
+        rec.submit_snapshot(fx.snapshot(fx.T0 + 2000))
+        assert rec.flush()  # the writer lives on, and what comes next is written
+        assert rec.health().events_written == 0
+    assert _count(path) == 1
+    assert _count(path, "fills") == 0
+
+
+def test_a_subject_twice_in_one_snapshot_is_one_row(tmp_path: Path) -> None:
+    path = tmp_path / "h.db"
+    snap = fx.snapshot(fx.T0, (fx.hedge(), fx.hedge()), (fx.holding(), fx.holding()))
+    with Recorder(path) as rec:
+        rec.submit_snapshot(snap)
+        assert rec.flush()
+    assert _count(path, "hedge") == 1
+    assert _count(path, "holding") == 1
