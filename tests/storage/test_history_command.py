@@ -125,12 +125,28 @@ def test_user_errors_are_one_line(
 def test_missing_and_empty_databases(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(capsys, "--db", str(tmp_path / "none.db"))
     assert code == 2
-    assert (
-        err
-        == f"hedgetop: --db {tmp_path / 'none.db'}: no history database at {tmp_path / 'none.db'}\n"
-    )
+    assert err == f"hedgetop: --db: no history database at {tmp_path / 'none.db'}\n"
     empty = tmp_path / "empty.db"
     Recorder(empty).close()
     code, _, err = run(capsys, "--db", str(empty))
     assert code == 2
     assert "holds no history yet" in err
+
+
+def test_output_cut_short_by_the_reader_is_no_error(db: Path, tmp_path: Path) -> None:
+    """``hedgetop history | head``: a closed pipe ends the command quietly."""
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        f"{sys.executable} -m tui.cli history --db {db} --since all --points 500 | head -2",
+        shell=True,
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).parents[2],
+        timeout=60,
+        check=False,
+    )
+    assert proc.stdout.count("\n") == 2
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr == ""

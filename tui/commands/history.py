@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import re
 import sys
 from collections.abc import Callable, Sequence
@@ -117,6 +118,10 @@ def _span(ms: int) -> str:
             value = ms / size
             return f"{value:.0f} {unit}" if value == int(value) else f"{value:.1f} {unit}"
     return f"{ms} ms"
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
 def _db_path(args: argparse.Namespace) -> Path:
@@ -241,7 +246,7 @@ def print_table(
         )
         source = {"tick": "one-second rows", "1m": "minute rollup", "1h": "hour rollup"}
         out.write(
-            f"\n{what}: {len(data['n'])} rows, {_span(plan.bucket_ms)} buckets "
+            f"\n{what}: {_plural(len(data['n']), 'row')}, {_span(plan.bucket_ms)} buckets "
             f"({source[plan.source]}; averages, last for prices and totals)\n"
         )
         if not data["n"]:
@@ -289,7 +294,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         hist = open_history(db)
     except HistoryError as exc:
-        return fail(f"--db {db}: {exc}" if "--db" not in str(exc) else str(exc))
+        return fail(f"--db: {exc}" if str(db) in str(exc) else f"--db {db}: {exc}")
     with hist:
         try:
             bounds = hist.bounds()
@@ -331,6 +336,10 @@ def run(args: argparse.Namespace) -> int:
                     write_json(hist, out, start, end, subjects=subjects, max_points=points)
                 else:
                     print_table(hist, start, end, subjects=subjects, max_points=points, out=out)
+            except BrokenPipeError:  # `hedgetop history | head`: the reader has had enough
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, sys.stdout.fileno())
+                return 0
             finally:
                 if out is not sys.stdout:
                     out.close()
