@@ -516,7 +516,10 @@ def _funding_text(e: FundingEvent, coin_of: dict[str, str | None]) -> str:
 
 
 def open_history(db_path: str | Path) -> History:
-    """Open a history file read-only; ``HistoryError`` names the path and the problem."""
+    """Open a history file read-only; ``HistoryError`` names the path and the problem.
+
+    The connection may be used from another thread than the one that opened it (one thread
+    at a time), e.g. a worker that builds the charts off the UI thread."""
     path = Path(db_path).expanduser()
     if not path.is_file():
         raise HistoryError(f"no history database at {path}")
@@ -524,7 +527,9 @@ def open_history(db_path: str | Path) -> History:
     last: Exception | None = None
     for params in ("mode=ro", "mode=ro&immutable=1"):
         try:
-            conn = sqlite3.connect(f"{base}?{params}", uri=True, isolation_level=None)
+            conn = sqlite3.connect(
+                f"{base}?{params}", uri=True, isolation_level=None, check_same_thread=False
+            )
         except sqlite3.Error as exc:
             last = exc
             continue

@@ -9,85 +9,14 @@ detail (migration to v2, repairs, tests).
 
 Aggregate semantics (also what a brute-force check computes): ``last`` is the value at the
 latest sample of the bucket (``None`` if that sample had none); ``min``/``max`` and the average
-(``sum``/``cnt``) skip ``None``; ``stale`` sums flags; ``n`` counts samples. ``RollupPlan`` is
-the same fold in Python (benchmarks synthesise rollups with it).
+(``sum``/``cnt``) skip ``None``; ``stale`` sums flags; ``n`` counts samples.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
-from typing import Any
 
 from storage.schema import KINDS, MINUTE_MS, RESOLUTIONS, KindSpec
-
-State = list[Any]  # aligned with KindSpec.rollup_columns()
-
-
-class RollupPlan:
-    """How the raw columns of one kind fold into its rollup columns."""
-
-    def __init__(self, spec: KindSpec) -> None:
-        self.spec = spec
-        self.columns = spec.rollup_columns()
-        ops: list[tuple[str, int, int]] = []
-        pos = 1
-        for r in spec.rolled:
-            idx = spec.column_index(r.name)
-            for agg in r.aggs:
-                ops.append((agg, idx, pos))
-                pos += 2 if agg == "avg" else 1
-        self.ops = tuple(ops)
-        self.last_ops = tuple((i, p) for a, i, p in ops if a == "last")
-        self.min_ops = tuple((i, p) for a, i, p in ops if a == "min")
-        self.max_ops = tuple((i, p) for a, i, p in ops if a == "max")
-        self.avg_ops = tuple((i, p) for a, i, p in ops if a == "avg")
-        self.sum_ops = tuple((i, p) for a, i, p in ops if a == "sum")
-        names = ", ".join(["sid", "bucket_ms", *(n for n, _t in self.columns)])
-        marks = ", ".join("?" * (len(self.columns) + 2))
-        self.upsert_sql = {
-            res: f"INSERT OR REPLACE INTO {spec.rollup_table(res)} ({names}) VALUES ({marks})"
-            for res, _ms in RESOLUTIONS
-        }
-        self.select_sql = {
-            res: f"SELECT {names} FROM {spec.rollup_table(res)} WHERE sid = ? AND bucket_ms = ?"
-            for res, _ms in RESOLUTIONS
-        }
-
-    def new(self) -> State:
-        st: State = [None] * len(self.columns)
-        st[0] = 0
-        for _i, p in self.avg_ops:
-            st[p + 1] = 0
-        for _i, p in self.sum_ops:
-            st[p] = 0
-        return st
-
-    def add(self, st: State, row: Sequence[Any]) -> None:
-        """Fold one raw row (aligned with ``spec.columns``) into ``st``."""
-        st[0] += 1
-        for i, p in self.last_ops:
-            st[p] = row[i]
-        for i, p in self.min_ops:
-            v = row[i]
-            if v is not None and (st[p] is None or v < st[p]):
-                st[p] = v
-        for i, p in self.max_ops:
-            v = row[i]
-            if v is not None and (st[p] is None or v > st[p]):
-                st[p] = v
-        for i, p in self.avg_ops:
-            v = row[i]
-            if v is not None:
-                st[p] = v if st[p] is None else st[p] + v
-                st[p + 1] += 1
-        for i, p in self.sum_ops:
-            v = row[i]
-            if v:
-                st[p] += v
-
-
-PLANS: dict[str, RollupPlan] = {kind: RollupPlan(spec) for kind, spec in KINDS.items()}
 
 COMPACTED_UNTIL = "compacted_until_ms"
 
