@@ -284,22 +284,35 @@ class History:
     # --- series ------------------------------------------------------------------------------
 
     def plan(
-        self, start_ms: int, end_ms: int, *, subject: str | None = None, max_points: int = 500
+        self,
+        start_ms: int,
+        end_ms: int,
+        *,
+        subject: str | None = None,
+        max_points: int = 500,
+        bucket_ms: int | None = None,
     ) -> SeriesPlan:
-        """Which table and bucket width ``series`` uses for this range."""
+        """Which table and bucket width ``series`` uses for this range (``bucket_ms`` forces
+        a width in whole seconds, then ``max_points`` does not apply; it is rounded up to
+        whole minutes where the one-second detail was pruned)."""
         if max_points < 1:
             raise HistoryError(f"max_points must be at least 1 (got {max_points})")
         if end_ms < start_ms:
             raise HistoryError(f"empty range: end {end_ms} is before start {start_ms}")
+        if bucket_ms is not None and (bucket_ms < SECOND_MS or bucket_ms % SECOND_MS):
+            raise HistoryError(f"bucket_ms must be whole seconds (got {bucket_ms})")
         sub = self.subject(subject)
         spec = schema.KINDS[sub.kind]
         if not self.has_rollups:
-            width = choose_bucket(start_ms, end_ms, max_points)
+            width = bucket_ms or choose_bucket(start_ms, end_ms, max_points)
             return SeriesPlan("tick", width, spec.raw_table)
         min_ms = SECOND_MS
         if not self._raw_covers(spec, self._sid(sub), start_ms):
             min_ms = schema.MINUTE_MS
-        width = choose_bucket(start_ms, end_ms, max_points, min_ms=min_ms)
+        if bucket_ms is not None:
+            width = -(-bucket_ms // min_ms) * min_ms
+        else:
+            width = choose_bucket(start_ms, end_ms, max_points, min_ms=min_ms)
         if width % schema.HOUR_MS == 0:
             return SeriesPlan("1h", width, spec.rollup_table("1h"))
         if width % schema.MINUTE_MS == 0:
@@ -364,6 +377,7 @@ class History:
         *,
         subject: str | None = None,
         max_points: int = 500,
+        bucket_ms: int | None = None,
     ) -> dict[str, list[Point]]:
         """Downsampled series of one subject (None: the portfolio) over the range.
 
@@ -375,7 +389,9 @@ class History:
         ``liq_distance_pct`` (minimum in the bucket), ``equity_coin``, ``size_usd``,
         ``margin_coin``; every kind has ``stale`` (count of stale samples) and ``n``.
         """
-        plan = self.plan(start_ms, end_ms, subject=subject, max_points=max_points)
+        plan = self.plan(
+            start_ms, end_ms, subject=subject, max_points=max_points, bucket_ms=bucket_ms
+        )
         sub = self.subject(subject)
         spec = schema.KINDS[sub.kind]
         slots = _slots(spec)

@@ -13,7 +13,7 @@ import storage_factories as fx
 
 from core.snapshot import PortfolioSnapshot
 from storage import schema
-from storage.history import choose_bucket, open_history
+from storage.history import HistoryError, choose_bucket, open_history
 from storage.recorder import Recorder
 
 SECONDS = 2 * 3600 + 1234  # a bit over two hours, not aligned to the hour
@@ -124,6 +124,20 @@ def test_series_match_brute_force(
     assert sum(v or 0 for _t, v in got["n"]) > 0
     want = brute(snaps, kind=kind, key=key, start=start, end=end, width=plan.bucket_ms)
     _same(got, want)
+
+
+@pytest.mark.parametrize(("width", "source"), [(7_000, "tick"), (180_000, "1m"), (7_200_000, "1h")])
+def test_forced_bucket_width(
+    recorded: tuple[Path, list[PortfolioSnapshot]], width: int, source: str
+) -> None:
+    path, snaps = recorded
+    start, end = fx.T0, snaps[-1].ts_ms
+    with open_history(path) as hist:
+        assert hist.plan(start, end, subject="ETH", bucket_ms=width).source == source
+        got = hist.series(start, end, subject="ETH", bucket_ms=width)
+        with pytest.raises(HistoryError, match="whole seconds"):
+            hist.series(start, end, bucket_ms=1500)
+    _same(got, brute(snaps, kind="holding", key="ETH", start=start, end=end, width=width))
 
 
 def test_bucket_width_is_smallest_fitting_rung() -> None:
