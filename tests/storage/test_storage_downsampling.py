@@ -179,3 +179,16 @@ def test_fixture_spans_compacted_and_recent_rows(
     assert snaps[-1].ts_ms - 300_000 < until <= snaps[-1].ts_ms
     assert recent[0] > 0
     assert recent[1] >= until
+
+
+def test_only_the_series_asked_for(recorded: tuple[Path, list[PortfolioSnapshot]]) -> None:
+    path, snaps = recorded
+    start, end = fx.T0, snaps[-1].ts_ms
+    with open_history(path) as hist:
+        full = hist.series(start, end, subject="bybit-btc", max_points=20)
+        part = hist.series(start, end, subject="bybit-btc", max_points=20, keys=["basis_pct.min"])
+        assert set(part) == {"basis_pct", "basis_pct.min", "basis_pct.max", "n"}
+        for k, v in part.items():
+            assert v == full[k]
+        with pytest.raises(HistoryError, match="no series nope for a hedge"):
+            hist.series(start, end, subject="bybit-btc", keys=["nope"])
