@@ -75,7 +75,7 @@ async def test_table_shows_the_snapshot_with_units(tmp_path: Path) -> None:
         text = screen_text(app)
         assert "Mark USD" in text
         assert "Total 63,000.00 USD" in text
-        assert "bybit ● live 0.2s" in text
+        assert "bybit ● live <1s" in text
         assert "binance ● reconnecting (2) 15s" in text
         # the detail pane explains why a 1x short cannot be liquidated
         assert "no price liquidates it" in text

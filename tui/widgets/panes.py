@@ -107,6 +107,16 @@ def header_markup(
 # --- status bar -------------------------------------------------------------------------------
 
 
+def feed_age(ms: int | None) -> str:
+    """Age of a feed's last message, coarse on purpose: a live feed reads "<1s" and the
+    status bar does not repaint on every tick for a number nobody needs to the tenth."""
+    if ms is None:
+        return "no data"
+    if ms < 1000:
+        return "<1s"
+    return f"{ms // 1000}s" if ms < 10_000 else fmt.duration(ms)
+
+
 def feed_markup(
     feeds: Sequence[FeedHealth], now_ms: int, label: Callable[[FeedHealth], str] | None = None
 ) -> str:
@@ -124,7 +134,7 @@ def feed_markup(
         else:
             state, cls = f.state.value, "muted"
         name = label(f) if label is not None else f.venue
-        parts.append(f"{escape(name)} {paint('●', cls)} {paint(state, cls)} {fmt.duration(age)}")
+        parts.append(f"{escape(name)} {paint('●', cls)} {paint(state, cls)} {feed_age(age)}")
     return "feeds: " + "  ".join(parts)
 
 
@@ -270,7 +280,7 @@ class DetailPane(Vertical):
     DetailPane Horizontal { height: auto; }
     DetailPane .col { width: 1fr; height: auto; text-wrap: nowrap; text-overflow: ellipsis; }
     DetailPane #detail-liq { height: auto; margin-top: 1; }
-    DetailPane #basis-row { height: 1fr; min-height: 3; max-height: 10; margin-top: 1; }
+    DetailPane #basis-row { height: 1fr; min-height: 3; max-height: 6; margin-top: 1; }
     DetailPane #basis-label { width: 16; height: 3; text-wrap: nowrap; }
     DetailPane Sparkline { width: 1fr; height: 1fr; margin-right: 2; }
     DetailPane Sparkline > .sparkline--max-color { color: $chart-hedged; }
