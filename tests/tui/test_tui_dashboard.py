@@ -363,3 +363,22 @@ def test_recent_fill_replaces_snapshot() -> None:
     assert source.latest is not None
     assert source.latest.recent_fills[0].hedge_id == "bybit-btc"
     assert replace(source.latest, recent_fills=()).recent_fills == ()
+
+
+async def test_cursor_scrolls_a_long_table_on_a_small_screen(tmp_path: Path) -> None:
+    source = ScriptedSource([portfolio(n_extra=20)])
+    app = make_app(tmp_path, source)
+    async with app.run_test(size=(100, 30)) as pilot:
+        app.tick()
+        await pilot.pause()
+        table = app.screen.query_one(HedgeTable)
+        assert len(table.rows) == 23
+        assert "X19USD" not in screen_text(app)
+        for _ in range(22):
+            table.action_cursor_down()
+        await pilot.pause()
+        text = screen_text(app)
+        assert "X19USD" in text  # the last row is on screen
+        assert "bybit BTCUSD  " not in text.split("\n")[4]  # the first scrolled away
+        assert table.selected is not None
+        assert table.selected.key == "x19"
