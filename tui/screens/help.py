@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from rich.markup import escape
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
@@ -25,14 +26,24 @@ DESCRIPTIONS = {
 }
 
 
+KEY_NAMES = {
+    "question_mark": "?",
+    "equals_sign": "=",
+    "plus": "+",
+    "minus": "-",
+    "underscore": "_",
+    "left_square_bracket": "[",
+    "right_square_bracket": "]",
+}
+
+
 def help_lines(bindings: list[Binding], keymap: dict[str, str], read_only: bool) -> list[str]:
     lines = []
     for b in bindings:
         if b.id is None or b.id not in DESCRIPTIONS:
             continue
         keys = keymap.get(b.id, b.key)
-        shown = keys.replace("question_mark", "?").replace("equals_sign", "=")
-        shown = shown.replace("plus", "+").replace("minus", "-").replace("underscore", "_")
+        shown = escape(", ".join(KEY_NAMES.get(k.strip(), k.strip()) for k in keys.split(",")))
         text = DESCRIPTIONS[b.id]
         acting = b.id in {"ratio_up", "ratio_down", "to_target", "close_hedge"}
         if read_only and acting:
