@@ -153,3 +153,25 @@ async def test_missing_database_is_reported_not_raised(tmp_path: Path) -> None:
         await pilot.press("e")
         await pilot.press("escape")
         assert not isinstance(app.screen, HistoryScreen)
+
+
+async def test_open_history_follows_the_recorder(tmp_path: Path, db: Path) -> None:
+    import shutil
+
+    live = tmp_path / "live.db"
+    shutil.copy(db, live)
+    app = make_app(tmp_path, live)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = HistoryScreen(live, subject="BTC")
+        await app.push_screen(screen)
+        await pilot.pause()
+        assert screen.bounds is not None
+        last = screen.bounds[1]
+        rec = Recorder(live, batch_interval_ms=0)  # the recorder writes while we read
+        rec.submit_snapshot(portfolio(now_ms=T0 + 60_000))
+        assert rec.flush()
+        rec.close()
+        screen.follow()
+        await pilot.pause()
+        assert screen.bounds[1] == T0 + 60_000 > last
+        assert screen.span[1] == T0 + 60_000

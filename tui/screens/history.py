@@ -10,6 +10,7 @@ CSV (series and events).
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -36,6 +37,7 @@ RANGES: tuple[tuple[str, int | None], ...] = (
     ("all", None),
 )
 MAX_POINTS = 300
+FOLLOW_EVERY_S = 10.0  # how often an open history screen looks for newly recorded data
 MAX_MARKS = 60
 EVENT_MARK_VAR = {"fill": "primary", "funding": "gain", "alert": "alert"}
 
@@ -201,6 +203,20 @@ class HistoryScreen(Screen[None]):
             short = self.bounds[1] - self.bounds[0] <= 24 * HOUR_MS
             self.range_index = len(RANGES) - 1 if short else 1
         self.reload()
+        self.set_interval(FOLLOW_EVERY_S, self.follow, name="history follow")
+
+    def follow(self) -> None:
+        """While the range ends at the last record, move it with what the recorder adds."""
+        if self.hist is None or self.bounds is None or self.end_ms < self.bounds[1]:
+            return
+        try:
+            bounds = self.hist.bounds()
+        except (sqlite3.Error, HistoryError):  # a busy or vanished file: keep what is shown
+            return
+        if bounds is not None and bounds[1] > self.bounds[1]:
+            self.bounds = bounds
+            self.end_ms = bounds[1]
+            self.reload()
 
     def on_resize(self) -> None:
         # Three charts abreast need width; on a narrow terminal use two, and a shorter table.
