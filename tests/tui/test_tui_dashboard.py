@@ -382,3 +382,29 @@ async def test_cursor_scrolls_a_long_table_on_a_small_screen(tmp_path: Path) -> 
         assert "bybit BTCUSD  " not in text.split("\n")[4]  # the first scrolled away
         assert table.selected is not None
         assert table.selected.key == "x19"
+
+
+async def test_gain_loss_colours_come_from_the_theme_and_follow_a_switch(tmp_path: Path) -> None:
+    from rich.color import Color as RichColor
+
+    source = ScriptedSource([portfolio()])
+    app = make_app(tmp_path, source)
+
+    def colour_of(text: str) -> RichColor | None:
+        table = app.screen.query_one(HedgeTable)
+        for y in (1, 2):
+            for seg in table.render_line(y)._segments:
+                if seg.text.strip() == text and seg.style is not None:
+                    return seg.style.color
+        raise AssertionError(text)
+
+    async with app.run_test(size=(120, 30)) as pilot:
+        app.tick()
+        await pilot.pause()
+        gain, loss = cells(app, 0)["pnl_usd"], cells(app, 1)["pnl_usd"]
+        for theme in ("dark", "light"):
+            app.theme = theme
+            await pilot.pause()
+            variables = app.get_theme(theme).variables  # type: ignore[union-attr]
+            assert colour_of(gain) == RichColor.parse(variables["gain"])
+            assert colour_of(loss) == RichColor.parse(variables["loss"])
