@@ -23,7 +23,6 @@ Failure model:
 from __future__ import annotations
 
 import contextlib
-import os
 import queue
 import sqlite3
 import threading
@@ -52,6 +51,8 @@ class RecorderHealth:
     events_written: int
     batches: int
     compactions: int  # recent rows folded into rollups and moved to the detail table
+    checkpoints: int  # WAL checkpoints run between batches
+    max_checkpoint_ms: float
     errors: int
     dropped: int  # items given up: queue full, or pending beyond the bound while failing
     skipped: int  # snapshots older than one already stored for the same subject
@@ -63,7 +64,6 @@ class RecorderHealth:
 
 
 PRUNE_STEP_MS = 3_600_000
-WAL_LIMIT_BYTES = 32 * 1024 * 1024
 _FLUSH = "flush"
 _CLOSE = "close"
 
@@ -103,22 +103,13 @@ class Recorder:
         except (sqlite3.Error, schema.SchemaError, OSError) as exc:
             raise StorageError(f"cannot open database {self.db_path}: {exc}") from exc
         # WAL checkpoints (copying the log into the file, with an fsync) would otherwise run
-        # inside some commits of the writer thread: 15-25 ms stalls every ~200 batches. A
-        # thread of its own runs them PASSIVE (never blocking the writer or readers); if it
-        # cannot have a connection, the writer keeps SQLite's automatic checkpoints.
-        self._ckpt_s = max(checkpoint_every_ms, 1) / 1000.0
-        self._ckpt_stop = threading.Event()
-        self._ckpt_conn: sqlite3.Connection | None = None
-        try:
-            self._ckpt_conn = sqlite3.connect(
-                str(self.db_path), isolation_level=None, timeout=1.0, check_same_thread=False
-            )
-            self._ckpt_conn.execute("PRAGMA wal_autocheckpoint = 0")
-            self._conn.execute("PRAGMA wal_autocheckpoint = 0")
-        except sqlite3.Error:
-            if self._ckpt_conn is not None:
-                self._ckpt_conn.close()
-            self._ckpt_conn = None
+        # inside some commits: 15-25 ms stalls every ~200 batches, in the middle of a tick's
+        # write. The writer runs them itself between batches instead (PASSIVE, every
+        # ``checkpoint_every_ms``): with no commit under way the checkpoint completes and the
+        # next batch restarts the log, which stays a few seconds long even in a backlog.
+        self._ckpt_s = max(checkpoint_every_ms, 0) / 1000.0
+        self._last_ckpt = time.monotonic()
+        self._conn.execute("PRAGMA wal_autocheckpoint = 0")
         if on_connect is not None:
             on_connect(self._conn)
         self._insert_sql = {
@@ -145,6 +136,8 @@ class Recorder:
             "events_written": 0,
             "batches": 0,
             "compactions": 0,
+            "checkpoints": 0,
+            "max_checkpoint_ms": 0.0,
             "errors": 0,
             "skipped": 0,
             "last_error": None,
@@ -155,11 +148,6 @@ class Recorder:
         self._closed = False
         self._thread = threading.Thread(target=self._run, name="hedgetop-recorder", daemon=True)
         self._thread.start()
-        self._ckpt_thread = threading.Thread(
-            target=self._checkpoints, name="hedgetop-checkpoint", daemon=True
-        )
-        if self._ckpt_conn is not None:
-            self._ckpt_thread.start()
 
     # --- caller side (any thread, never blocks) ----------------------------------------------
 
@@ -208,9 +196,6 @@ class Recorder:
         with contextlib.suppress(queue.Full):
             self._queue.put((_CLOSE, None), timeout=timeout)
         self._thread.join(timeout)
-        self._ckpt_stop.set()
-        if self._ckpt_thread.is_alive():
-            self._ckpt_thread.join(timeout)
         if not self._thread.is_alive():
             # leave the file whole without its -wal (a copy of the .db alone is complete)
             # unless another connection (a reader, the ledger) still uses it
@@ -234,18 +219,6 @@ class Recorder:
             pending=len(self._snaps) + len(self._events) + self._queue.qsize(),
             **s,
         )
-
-    # --- checkpoint thread -------------------------------------------------------------------
-
-    def _checkpoints(self) -> None:
-        conn = self._ckpt_conn
-        assert conn is not None
-        try:
-            while not self._ckpt_stop.wait(self._ckpt_s):
-                with contextlib.suppress(sqlite3.Error):
-                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-        finally:
-            conn.close()
 
     # --- writer thread -----------------------------------------------------------------------
 
@@ -283,6 +256,8 @@ class Recorder:
                     done.set()
                 if closing:
                     return
+                if ok and time.monotonic() - self._last_ckpt >= self._ckpt_s:
+                    self._checkpoint()
 
     def _write_batch(self) -> bool:
         if not self._snaps and not self._events:
@@ -307,7 +282,6 @@ class Recorder:
                 self._snaps = []
                 self._events = []
             return False
-        self._bound_wal(conn)
         dt = (time.perf_counter() - t0) * 1000.0
         st = self._stats
         st["ok"] = True
@@ -322,17 +296,18 @@ class Recorder:
         self._events = []
         return True
 
-    def _bound_wal(self, conn: sqlite3.Connection) -> None:
-        """The log restarts only when a checkpoint completes between two commits; a writer
-        that never pauses (a backlog) would grow it without end: past ``WAL_LIMIT_BYTES`` the
-        writer checkpoints itself (TRUNCATE)."""
+    def _checkpoint(self) -> None:
+        """Copy the log into the file between batches (see ``__init__``)."""
+        t0 = time.perf_counter()
         try:
-            size = os.stat(f"{self.db_path}-wal").st_size
-        except OSError:
-            return
-        if size > WAL_LIMIT_BYTES:
-            with contextlib.suppress(sqlite3.Error):
-                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+            self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        except sqlite3.Error:
+            return  # a full disk shows in the next batch; the log simply grows meanwhile
+        finally:
+            self._last_ckpt = time.monotonic()
+        st = self._stats
+        st["checkpoints"] += 1
+        st["max_checkpoint_ms"] = max(st["max_checkpoint_ms"], (time.perf_counter() - t0) * 1000.0)
 
     def _failed(self, exc: Exception) -> None:
         st = self._stats
