@@ -210,6 +210,11 @@ class HedgetopApp(App[int]):
             except Exception:
                 log.exception("recorder close failed")
 
+    def recorder_health(self) -> object | None:
+        """The recorder's health (``storage.recorder.RecorderHealth``), if it reports one."""
+        health = getattr(self.recorder, "health", None)
+        return health() if callable(health) else None
+
     # --- the redraw tick ---------------------------------------------------------------------
 
     @property

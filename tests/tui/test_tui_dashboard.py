@@ -408,3 +408,21 @@ async def test_gain_loss_colours_come_from_the_theme_and_follow_a_switch(tmp_pat
             variables = app.get_theme(theme).variables  # type: ignore[union-attr]
             assert colour_of(gain) == RichColor.parse(variables["gain"])
             assert colour_of(loss) == RichColor.parse(variables["loss"])
+
+
+async def test_status_bar_says_when_history_is_not_saved(tmp_path: Path) -> None:
+    class Health:
+        ok = False
+        last_error = "database or disk is full"
+
+    class FailingRecorder(Recorder):
+        def health(self) -> Health:
+            return Health()
+
+    source = ScriptedSource([portfolio()])
+    app = make_app(tmp_path, source, recorder=FailingRecorder())
+    async with app.run_test(size=(120, 30)) as pilot:
+        app.tick()
+        await pilot.pause()
+        assert "history NOT SAVED: database or disk is full" in screen_text(app)
+        assert cells(app, 0)["mark"] == "95,000.0"  # monitoring goes on

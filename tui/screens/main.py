@@ -9,7 +9,14 @@ from textual.screen import Screen
 from textual.widgets import Footer
 
 from core.snapshot import PortfolioSnapshot
-from tui.widgets.panes import DetailPane, TextPane, alerts_markup, feed_markup, header_markup
+from tui.widgets.panes import (
+    DetailPane,
+    TextPane,
+    alerts_markup,
+    feed_markup,
+    header_markup,
+    recorder_markup,
+)
 from tui.widgets.rows import Row, build_rows
 from tui.widgets.table import HedgeTable
 
@@ -67,6 +74,7 @@ class MainScreen(Screen[None]):
         table.update_rows(build_rows(snap))
         self.query_one("#feeds", TextPane).set_text(
             feed_markup(snap.feeds, snap.ts_ms, self.hedgetop.feed_label)
+            + recorder_markup(self.hedgetop.recorder_health())
         )
         self.query_one("#alerts", TextPane).set_text(alerts_markup(snap.active_alerts))
         if detail:

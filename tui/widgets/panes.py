@@ -138,6 +138,17 @@ def feed_markup(
     return "feeds: " + "  ".join(parts)
 
 
+def recorder_markup(health: object | None) -> str:
+    """The recorder's state for the status bar: quiet when fine, loud when writes fail
+    (monitoring goes on either way). ``health`` is a ``storage.recorder.RecorderHealth``."""
+    if health is None:
+        return ""
+    if getattr(health, "ok", True):
+        return "  " + paint("● history", "muted")
+    error = getattr(health, "last_error", None) or "write failed"
+    return "  " + paint(f"● history NOT SAVED: {error}", "alert")
+
+
 def alerts_markup(alerts: Sequence[AlertEvent]) -> str:
     if not alerts:
         return paint("no alerts", "muted")
