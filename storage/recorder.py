@@ -55,7 +55,7 @@ class RecorderHealth:
     max_checkpoint_ms: float
     errors: int
     dropped: int  # items given up: queue full, or pending beyond the bound while failing
-    skipped: int  # snapshots older than one already stored for the same subject
+    skipped: int  # snapshots not newer than the last one stored (replays, clock steps)
     pending: int  # items waiting for the next (or a retried) write
     last_error: str | None
     last_batch_ms: float  # writer-thread time of the last successful batch
@@ -64,6 +64,7 @@ class RecorderHealth:
 
 
 PRUNE_STEP_MS = 3_600_000
+RETRY_S = 1.0
 _FLUSH = "flush"
 _CLOSE = "close"
 
@@ -250,7 +251,9 @@ class Recorder:
                     item = None
             if waiters or closing or time.monotonic() >= deadline:
                 ok = self._write_batch()
-                deadline = time.monotonic() + self._interval_s
+                # after a failure, retry no faster than RETRY_S (no busy loop on a full disk)
+                wait = self._interval_s if ok else max(self._interval_s, RETRY_S)
+                deadline = time.monotonic() + wait
                 for done, box in waiters:
                     box.append(ok)
                     done.set()

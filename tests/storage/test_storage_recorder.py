@@ -288,3 +288,20 @@ def test_a_subject_twice_in_one_snapshot_is_one_row(tmp_path: Path) -> None:
         assert rec.flush()
     assert _count(path, "hedge") == 1
     assert _count(path, "holding") == 1
+
+
+def test_a_failing_disk_is_retried_calmly(tmp_path: Path) -> None:
+    """With no batch interval, a write that keeps failing is retried about once a second,
+    not in a busy loop."""
+    path = tmp_path / "h.db"
+
+    def read_only(conn: sqlite3.Connection) -> None:
+        conn.execute("PRAGMA query_only = 1")
+
+    with Recorder(path, batch_interval_ms=0, on_connect=read_only) as rec:
+        rec.submit_snapshot(fx.snapshot(fx.T0))
+        assert _wait_for(lambda: rec.health().errors >= 1)
+        t0 = time.monotonic()
+        assert _wait_for(lambda: rec.health().errors >= 2, timeout=3.0)
+        assert time.monotonic() - t0 > 0.5
+        assert rec.health().errors == 2
