@@ -211,6 +211,14 @@ class History:
         ).fetchall()
         return [Subject(*r) for r in rows]
 
+    def sessions(self) -> list[tuple[int, int, int]]:
+        """``(start_ms, end_ms, snapshots)`` of every recording session, oldest first (the
+        engine's ``session_start_ms``; a gap between two is a time nothing was recorded)."""
+        rows = self._conn.execute(
+            "SELECT start_ms, end_ms, ticks FROM sessions ORDER BY start_ms"
+        ).fetchall()
+        return [(int(a), int(b), int(n)) for a, b, n in rows]
+
     def subject(self, name: str | None) -> Subject:
         """Resolve ``None``/"portfolio", a hedge_id, a coin, ``hedge:ID``/``holding:COIN``, or
         a venue-native symbol (``BTCUSD``, ``bybit:BTCUSD``) of a recorded hedge."""

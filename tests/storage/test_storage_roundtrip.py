@@ -146,3 +146,20 @@ def test_a_copy_of_the_file_alone_reads_the_same(tmp_path: Path) -> None:
                 b.series(fx.T0, fx.T0 + 399_000, subject="ETH", max_points=points)
             )
         assert a.events(fx.T0, fx.T0 + 399_000) == b.events(fx.T0, fx.T0 + 399_000)
+
+
+def test_sessions(tmp_path: Path) -> None:
+    path = tmp_path / "h.db"
+    first = fx.market(1, 30, start_ms=fx.T0)
+    later = fx.market(1, 10, start_ms=fx.T0 + 3_600_000)
+    with Recorder(path) as rec:
+        for s in first:
+            rec.submit_snapshot(s)
+    with Recorder(path) as rec:
+        for s in later:
+            rec.submit_snapshot(s)
+    with open_history(path) as hist:
+        assert hist.sessions() == [
+            (fx.T0, fx.T0 + 29_000, 30),
+            (fx.T0 + 3_600_000, fx.T0 + 3_609_000, 10),
+        ]
