@@ -109,7 +109,13 @@ def bybit_funding_rate(
 ) -> float:
     """Bybit's funding rate from the interval's average premium index:
     ``F = P + clamp(I − P, −clamp, +clamp)``, then limited to ``±cap``."""
-    f = avg_premium + min(max(interest - avg_premium, -clamp), clamp)
+    gap = interest - avg_premium
+    if gap > clamp:
+        f = avg_premium + clamp
+    elif gap < -clamp:
+        f = avg_premium - clamp
+    else:
+        f = interest  # inside the clamp the premium cancels: exactly I, not P + (I - P)
     return min(max(f, -cap), cap)
 
 
