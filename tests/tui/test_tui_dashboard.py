@@ -6,8 +6,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from fakes import T0, FakeTrader, ScriptedSource, alert, portfolio
 from textual.widgets import Static
+from tui_fakes import T0, FakeTrader, ScriptedSource, alert, portfolio
 
 from core.events import OrderSide
 from tui.app import HedgetopApp

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from fakes import T0, EngineSource
+from tui_fakes import T0, EngineSource
 
 from core.demo import start_prices
 from tui.app import HedgetopApp

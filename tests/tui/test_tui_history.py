@@ -7,8 +7,8 @@ import csv
 from pathlib import Path
 
 import pytest
-from fakes import T0, ScriptedSource, alert, portfolio
 from textual.widgets import DataTable
+from tui_fakes import T0, ScriptedSource, alert, portfolio
 
 from core.events import FundingEvent
 from storage.recorder import Recorder

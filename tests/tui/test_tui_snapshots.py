@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from fakes import T0, FakeTrader, ScriptedSource, alert, portfolio
 from textual.pilot import Pilot
+from tui_fakes import T0, FakeTrader, ScriptedSource, alert, portfolio
 
 from tui.app import HedgetopApp
 
