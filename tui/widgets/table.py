@@ -63,6 +63,7 @@ class HedgeTable(Widget, can_focus=True):
         self._columns: tuple[Column, ...] = COLUMNS
         self._fit_width = -1
         self._cache: dict[int, Strip] = {}  # rendered rows by index; header is -1
+        self._styles: dict[str, Style] = {}  # component styles, until the theme changes
         self.lines_rendered = 0  # for the benchmark and tests: strips built, not served
 
     # --- data -------------------------------------------------------------------------------
@@ -156,6 +157,7 @@ class HedgeTable(Widget, can_focus=True):
     def notify_style_update(self) -> None:
         super().notify_style_update()
         self._cache.clear()
+        self._styles.clear()
 
     def on_resize(self) -> None:
         self._cache.clear()
@@ -170,7 +172,12 @@ class HedgeTable(Widget, can_focus=True):
         return self._columns
 
     def _style(self, cls: str) -> Style:
-        return self.get_component_rich_style(f"hedge-table--{cls}", partial=True)
+        style = self._styles.get(cls)
+        if style is None:
+            style = self._styles[cls] = self.get_component_rich_style(
+                f"hedge-table--{cls}", partial=True
+            )
+        return style
 
     def _build(self, cells: dict[str, tuple[str, str]] | None, base: Style, stale: bool) -> Strip:
         columns = self._fit()
