@@ -243,6 +243,32 @@ async def _load(seconds: float, interval_ms: int = 100) -> dict[str, Any]:
         proc.wait(5)
 
 
+async def _baseline(seconds: float, interval_ms: int) -> dict[str, Any]:
+    """The same feeds, engine and recorder without the app: what the UI adds is the rest."""
+    from core.live import LiveSession
+    from storage.recorder import Recorder
+    from tui.commands.dashboard import wire_recorder
+
+    proc, urls = start_sim("--interval-ms", str(interval_ms), "--seed", "3")
+    try:
+        cfg = load_config(urls)
+        recorder = Recorder(Path(tempfile.mkdtemp(prefix="bench-tui-")) / "history.db")
+        session = LiveSession(cfg, urls=urls)
+        wire_recorder(session, recorder, cfg.record_interval_ms)
+        await session.start()
+        await wait_until(lambda: session.quotes > 0, 15)
+        await asyncio.sleep(2.0)
+        q0, c0, w0 = session.quotes, time.process_time(), time.monotonic()
+        await asyncio.sleep(seconds)
+        q1, c1, w1 = session.quotes, time.process_time(), time.monotonic()
+        await session.stop()
+        recorder.close()
+        return {"msgs_per_s": (q1 - q0) / (w1 - w0), "cpu_pct": 100 * (c1 - c0) / (w1 - w0)}
+    finally:
+        proc.terminate()
+        proc.wait(5)
+
+
 # --- first frame --------------------------------------------------------------------------------
 
 
@@ -313,7 +339,7 @@ def run_part(part: str) -> str:
 
 
 def main() -> None:
-    for part in ("first", "load200", "load", "memory"):
+    for part in ("first", "baseline200", "load200", "load", "memory"):
         print(run_part(part), flush=True)
 
 
@@ -336,6 +362,12 @@ def _part(part: str) -> None:
             f"p50 {r['lat_p50']:.0f} ms, p99 {r['lat_p99']:.0f} ms, max {r['lat_max']:.0f} ms "
             f"over {r['lat_n']} changes (goal p99 <= 300 ms; sim clock calibrated by "
             f"{r['offset_ms']} ms; engine tick 250 ms, redraw on each snapshot)"
+        )
+    elif part == "baseline200":
+        r = asyncio.run(_baseline(12.0, 150))
+        print(
+            f"baseline without the app: {r['msgs_per_s']:.0f} msg/s, process CPU "
+            f"{r['cpu_pct']:.1f}% of one core (feeds + engine + recorder)"
         )
     elif part == "memory":
         r = asyncio.run(_memory(30.0))
