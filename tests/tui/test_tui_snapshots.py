@@ -63,3 +63,23 @@ def test_help_read_only(snap_compare: Any, tmp_path: Path) -> None:
         run_before=_draw,
         press=["question_mark"],
     )
+
+
+def test_demo_portfolio_on_the_engine_100x30(snap_compare: Any, tmp_path: Path) -> None:
+    from tui_fakes import EngineSource
+
+    from core.demo import start_prices
+
+    source = EngineSource(now_ms=T0)
+    source.quote_all(start_prices())
+    source.tick()
+    (tmp_path / "state.json").write_text('{"theme": "dark"}')
+    app = HedgetopApp(
+        source,
+        trader=source,
+        now_ms=lambda: T0,
+        theme_dirs=[ROOT / "themes"],
+        state_path=tmp_path / "state.json",
+        refresh_hz=1,
+    )
+    assert snap_compare(app, terminal_size=(100, 30), run_before=_draw, press=["down"])
