@@ -124,7 +124,6 @@ def make_app(session: Any, tmp: Path, recorder: Any) -> Any:
     return HedgetopApp(
         session,
         trader=session,
-        now_ms=session.now_ms,
         refresh_hz=8,
         theme_dirs=[builtin_theme_dir()],
         state_path=tmp / "state.json",

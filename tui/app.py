@@ -88,7 +88,6 @@ class HedgetopApp(App[int]):
         source: SnapshotSource,
         *,
         trader: Trader | None = None,
-        now_ms: Callable[[], int] = wall_ms,
         read_only: bool = False,
         ratio_step: float = 0.05,
         refresh_hz: float = 8.0,
@@ -106,7 +105,6 @@ class HedgetopApp(App[int]):
         super().__init__()
         self.source = source
         self.trader = trader
-        self.now_ms = now_ms
         self.read_only = read_only or trader is None
         self.read_only_reason = (
             "started with --read-only" if read_only else "no broker in this session"
@@ -304,7 +302,7 @@ class HedgetopApp(App[int]):
 
         row = self._main.selected_row()
         subject = None if row is None else row.holding.split(":", 1)[0]
-        self.push_screen(HistoryScreen(self.history_db, subject=subject, now_ms=self.now_ms))
+        self.push_screen(HistoryScreen(self.history_db, subject=subject))
 
     def action_ratio_up(self) -> None:
         self._resize("up")

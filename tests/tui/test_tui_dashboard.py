@@ -35,7 +35,6 @@ def make_app(tmp_path: Path, source: ScriptedSource, **kw: Any) -> HedgetopApp:
     kw.setdefault("detail_every_s", 0.0)
     return HedgetopApp(
         source,
-        now_ms=lambda: T0,
         theme_dirs=[ROOT / "themes"],
         state_path=tmp_path / "state.json",
         refresh_hz=4,
@@ -342,7 +341,6 @@ async def test_bad_user_theme_is_notified_once(tmp_path: Path) -> None:
     source = ScriptedSource([portfolio()])
     app = HedgetopApp(
         source,
-        now_ms=lambda: T0,
         theme_dirs=[ROOT / "themes", user],
         state_path=tmp_path / "state.json",
     )

@@ -30,7 +30,6 @@ def make(tmp_path: Path) -> tuple[HedgetopApp, EngineSource]:
     app = HedgetopApp(
         source,
         trader=source,
-        now_ms=lambda: source.now,
         theme_dirs=[ROOT / "themes"],
         state_path=tmp_path / "state.json",
         detail_every_s=0.0,

@@ -70,7 +70,6 @@ def make_app(tmp_path: Path, db: Path) -> HedgetopApp:
     source = ScriptedSource([portfolio()])
     return HedgetopApp(
         source,
-        now_ms=lambda: T0,
         theme_dirs=[ROOT / "themes"],
         state_path=tmp_path / "state.json",
         history_db=db,

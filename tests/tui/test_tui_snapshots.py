@@ -20,7 +20,6 @@ def make_app(tmp_path: Path, theme: str = "dark", **kw: Any) -> HedgetopApp:
     return HedgetopApp(
         source,
         trader=FakeTrader(source),
-        now_ms=lambda: T0,
         theme_dirs=[ROOT / "themes"],
         state_path=tmp_path / "state.json",
         refresh_hz=1,
@@ -77,7 +76,6 @@ def test_demo_portfolio_on_the_engine_100x30(snap_compare: Any, tmp_path: Path) 
     app = HedgetopApp(
         source,
         trader=source,
-        now_ms=lambda: T0,
         theme_dirs=[ROOT / "themes"],
         state_path=tmp_path / "state.json",
         refresh_hz=1,

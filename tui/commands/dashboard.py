@@ -128,7 +128,6 @@ def _run_app(
     app = HedgetopApp(
         session,
         trader=session,
-        now_ms=session.now_ms,
         read_only=bool(getattr(args, "read_only", False)),
         ratio_step=cfg.broker.step_pct / 100.0,
         keymap=keymap,

@@ -11,7 +11,7 @@ CSV (series and events).
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -157,13 +157,11 @@ class HistoryScreen(Screen[None]):
         db_path: Path,
         *,
         subject: str | None = None,
-        now_ms: Callable[[], int] | None = None,
         export_dir: Path | None = None,
     ) -> None:
         super().__init__(id="history")
         self.db_path = db_path
         self.wanted_subject = subject
-        self.now_ms = now_ms
         self.export_dir = export_dir or Path.cwd()
         self.hist: History | None = None
         self.error: str | None = None
