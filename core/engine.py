@@ -17,6 +17,7 @@ Attribution (so that the portfolio total counts everything once):
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -198,6 +199,64 @@ class Engine:
                 sym = spot_symbol(self.spot_venue, coin)
                 subs.setdefault((self.spot_venue, "spot"), {})[sym] = None
         return {k: tuple(v) for k, v in subs.items()}
+
+    def specs(self) -> dict[str, ContractSpec]:
+        """The contract spec in use for each hedge, keyed by hedge id."""
+        return {hid: pos.spec for hid, pos in self._positions.items()}
+
+    def update_specs(self, specs: Mapping[tuple[str, str], ContractSpec]) -> list[str]:
+        """Replace hedges' contract specs (margin tiers, tick, lot, funding interval) with
+        refreshed ones keyed (venue, symbol); returns human-readable warnings.
+
+        A spec is refused (the old one kept, a warning given) when it names another venue or
+        coin, is malformed, switches between interval and continuous funding, or changes the
+        face value of an open position: positions are held in contracts, so another face
+        value would silently change their USD size. A flat hedge takes the new face value
+        (its next order uses it) with a warning saying so. Keys matching no hedge are
+        ignored; an identical spec is a no-op."""
+        warnings: list[str] = []
+        for pos in self._positions.values():
+            new = specs.get((pos.cfg.venue, pos.cfg.symbol))
+            old = pos.spec
+            if new is None or new == old:
+                continue
+            what = f"{pos.cfg.id} ({pos.cfg.venue} {pos.cfg.symbol})"
+            keep = f"kept the spec from {old.source or 'the built-in table'}"
+            if (new.venue, new.coin) != (old.venue, old.coin):
+                warnings.append(
+                    f"{what}: refreshed spec is for {new.venue} {new.coin}, not "
+                    f"{old.venue} {old.coin}; {keep}"
+                )
+                continue
+            if not (
+                new.face_value_usd > 0 and new.tick_size > 0 and new.lot_contracts >= 1
+            ) or not all(t.mmr >= 0 for t in new.tiers):
+                warnings.append(
+                    f"{what}: refreshed spec is malformed (face value {new.face_value_usd:g} "
+                    f"USD, tick {new.tick_size:g} USD, lot {new.lot_contracts} contracts); {keep}"
+                )
+                continue
+            if (new.funding_interval_ms is None) != (old.funding_interval_ms is None):
+                warnings.append(
+                    f"{what}: refreshed spec switches between interval and continuous "
+                    f"funding; {keep}"
+                )
+                continue
+            if not math.isclose(new.face_value_usd, old.face_value_usd, rel_tol=1e-9):
+                change = (
+                    f"face value {old.face_value_usd:g} USD -> {new.face_value_usd:g} USD "
+                    "per contract"
+                )
+                if pos.contracts != 0:
+                    warnings.append(
+                        f"{what}: refreshed {change}, but the open position of "
+                        f"{pos.contracts} contracts was opened at {old.face_value_usd:g} USD "
+                        f"each; {keep} (check the venue's contract size)"
+                    )
+                    continue
+                warnings.append(f"{what}: {change}; applied (the hedge is flat)")
+            pos.spec = new
+        return warnings
 
     def _replay(self, fills: Iterable[Fill], funding: Iterable[FundingEvent]) -> None:
         for f in fills:

@@ -10,6 +10,13 @@ listener that raises is logged and counted; the tick goes on.
 Clocks: the *market* clock (funding times, countdowns, snapshot ``ts_ms``) is the simulator's
 when the session runs on it (so an accelerated market settles funding on its own schedule),
 else the wall clock; receive times and staleness always use the wall clock.
+
+Contract specs: off the simulator, ``start()`` also refreshes the hedges' specs (margin tiers,
+tick, lot, funding interval) from ccxt markets in the background (``core.markets``: fresh disk
+cache, else ccxt, else stale cache, else the built-in table) and hands them to
+``Engine.update_specs`` on the loop. Until then, and whenever that fails, the built-in table
+serves; failures land in ``feed_errors`` and ``spec_notes``, never in a crash. The simulator
+speaks no REST, so the demo keeps the built-in table.
 """
 
 from __future__ import annotations
@@ -18,9 +25,11 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+import threading
 import time
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from core.alerts import AlertEngine
 from core.config import Config
@@ -36,6 +45,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("hedgetop.live")
 
+T = TypeVar("T")
+SpecLoader = Callable[..., Mapping[tuple[str, str], ContractSpec]]
+
 
 def wall_ms() -> int:
     """Wall-clock milliseconds since the epoch."""
@@ -47,6 +59,11 @@ class LiveSession:
 
     ``sim_interval_ms`` is the simulator's push interval (wall ms per update per instrument);
     ``urls`` overrides feed URLs per (venue, socket) after the config's (tests).
+    ``refresh_specs`` (off the simulator only) refreshes contract specs in the background
+    with ``spec_loader`` (default ``core.markets.load_specs_for``, called in a thread as
+    ``spec_loader(pairs, now_ms=..., cache_dir=..., on_error=...)``); ``spec_cache_dir``
+    defaults to ``core.markets.default_cache_dir()``. ``specs_done`` is set once that is over
+    (applied, failed or not needed).
     """
 
     def __init__(
@@ -59,6 +76,9 @@ class LiveSession:
         tick_ms: int | None = None,
         sim_interval_ms: float = 100.0,
         urls: Mapping[tuple[str, str], str] | None = None,
+        refresh_specs: bool = True,
+        spec_loader: SpecLoader | None = None,
+        spec_cache_dir: Path | None = None,
     ) -> None:
         if config is None:
             from core.demo import demo_config
@@ -100,6 +120,12 @@ class LiveSession:
         self._tick_task: asyncio.Task[None] | None = None
         self._ticked: asyncio.Condition | None = None
         self._started = False
+        self.refresh_specs = refresh_specs
+        self._spec_loader = spec_loader
+        self._spec_cache_dir = spec_cache_dir
+        self._spec_task: asyncio.Task[None] | None = None
+        self.spec_notes: list[str] = []  # what the spec refresh did or why it did not
+        self.specs_done = asyncio.Event()
 
     # --- clocks ---------------------------------------------------------------------------
 
@@ -159,9 +185,19 @@ class LiveSession:
             self.runner_keys.append(key)
             self._tasks.append(asyncio.create_task(self._run_feed(runner), name=f"feed {url}"))
         self._tick_task = asyncio.create_task(self._tick_loop(), name="hedgetop tick")
+        if self.sim is None and self.refresh_specs and self.config.hedges:
+            self._spec_task = asyncio.create_task(self._refresh_specs(), name="hedgetop specs")
+        else:
+            self.specs_done.set()
 
     async def stop(self) -> None:
         """Stop the tick, the feeds and the simulator; safe to call more than once."""
+        if self._spec_task is not None:
+            # the loader's thread cannot be interrupted: it is a daemon, left to finish alone
+            self._spec_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._spec_task
+            self._spec_task = None
         if self._tick_task is not None:
             self._tick_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -197,6 +233,54 @@ class LiveSession:
             msg = f"{runner.adapter.venue} feed {runner.url}: {exc}"
             self.feed_errors.append(msg)
             log.error("%s", msg)
+
+    # --- contract specs -------------------------------------------------------------------
+
+    async def _refresh_specs(self) -> None:
+        """Load refreshed specs off the loop, then apply them on it (see the module doc)."""
+        pairs = list(dict.fromkeys((h.venue, h.symbol) for h in self.config.hedges))
+        errors: list[str] = []  # appended from the loader's thread
+        loader = self._spec_loader
+        cache_dir = self._spec_cache_dir
+        now = self._wall()
+
+        def load() -> Mapping[tuple[str, str], ContractSpec]:
+            nonlocal loader, cache_dir
+            if loader is None or cache_dir is None:
+                from core import markets  # ccxt itself is imported only when asked
+
+                loader = loader or markets.load_specs_for
+                cache_dir = cache_dir or markets.default_cache_dir()
+            return loader(pairs, now_ms=now, cache_dir=cache_dir, on_error=errors.append)
+
+        try:
+            specs = await _in_daemon_thread(load, name="hedgetop specs")
+            for err in errors:
+                self._spec_problem(f"contract specs: {err}")
+            warnings = self.engine.update_specs(specs)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            self._spec_problem(
+                f"contract specs not refreshed ({type(exc).__name__}: {exc}); "
+                "using the built-in table"
+            )
+        else:
+            for warning in warnings:
+                self._spec_problem(f"contract specs: {warning}")
+            used = self.engine.specs()
+            sources = sorted(
+                {f"{s.venue} {s.symbol}: {s.source or 'built-in'}" for s in used.values()}
+            )
+            self.spec_notes.append("contract specs in use: " + "; ".join(sources))
+            log.info("%s", self.spec_notes[-1])
+        finally:
+            self.specs_done.set()
+
+    def _spec_problem(self, msg: str) -> None:
+        self.spec_notes.append(msg)
+        self.feed_errors.append(msg)
+        log.warning("%s", msg)
 
     def _on_quote(self, quote: Any) -> None:
         self.quotes += 1
@@ -295,3 +379,31 @@ class LiveSession:
         fill = self.engine.execute(plan, self.now_ms())
         self._emit(self.on_fill, fill)
         return fill
+
+
+async def _in_daemon_thread(fn: Callable[[], T], *, name: str) -> T:
+    """``fn()`` in a daemon thread, awaited on the loop. Unlike ``asyncio.to_thread`` (the
+    loop's default executor, which ``asyncio.run`` joins at exit), a slow call such as ccxt
+    waiting on an unreachable venue never holds up the program's exit; cancelling the
+    awaiting task abandons the result."""
+    loop = asyncio.get_running_loop()
+    fut: asyncio.Future[T] = loop.create_future()
+
+    def deliver(ok: bool, value: Any) -> None:
+        if fut.done():  # cancelled meanwhile
+            return
+        if ok:
+            fut.set_result(value)
+        else:
+            fut.set_exception(value)
+
+    def work() -> None:
+        try:
+            outcome: tuple[bool, Any] = (True, fn())
+        except Exception as exc:
+            outcome = (False, exc)
+        with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits any more
+            loop.call_soon_threadsafe(deliver, *outcome)
+
+    threading.Thread(target=work, name=name, daemon=True).start()
+    return await fut
