@@ -147,7 +147,7 @@ async def wait_until(pred: Any, timeout: float) -> bool:
 async def _load(seconds: float, interval_ms: int = 100) -> dict[str, Any]:
     from core.live import LiveSession
     from storage.recorder import Recorder
-    from tui.commands.dashboard import wire_recorder
+    from tui.commands._session import wire_recorder
     from tui.widgets import format as fmt
     from tui.widgets.table import HedgeTable
 
@@ -246,7 +246,7 @@ async def _baseline(seconds: float, interval_ms: int) -> dict[str, Any]:
     """The same feeds, engine and recorder without the app: what the UI adds is the rest."""
     from core.live import LiveSession
     from storage.recorder import Recorder
-    from tui.commands.dashboard import wire_recorder
+    from tui.commands._session import wire_recorder
 
     proc, urls = start_sim("--interval-ms", str(interval_ms), "--seed", "3")
     try:

@@ -10,7 +10,6 @@ error is one line and exit code 2. Textual, the engine and storage are imported 
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -71,42 +70,18 @@ def keymap_from_config(keys: dict[str, str], source: str) -> tuple[dict[str, str
 
 
 def run(args: argparse.Namespace) -> int:
-    from core.config import ConfigError, default_database_path, load_config
+    from tui.cli import UsageError
+    from tui.commands._session import load, open_database
 
-    try:
-        cfg = load_config(getattr(args, "config", None))
-    except ConfigError as exc:
-        print(f"hedgetop: config error: {exc}", file=sys.stderr)
-        return 2
+    cfg = load(getattr(args, "config", None))
     keymap, error = keymap_from_config(dict(cfg.keys), str(cfg.source or "config"))
     if error:
-        print(f"hedgetop: config error: {error}", file=sys.stderr)
-        return 2
-    db_arg = getattr(args, "db", None)
-    db = Path(db_arg).expanduser() if db_arg else (cfg.database or default_database_path())
-    if db_arg and db.is_dir():
-        print(f"hedgetop: --db {db}: is a directory, not a database file", file=sys.stderr)
-        return 2
+        raise UsageError(f"config error: {error}")
+    opened = open_database(cfg, getattr(args, "db", None))
     try:
-        db.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        print(f"hedgetop: --db {db}: cannot create its folder: {exc.strerror}", file=sys.stderr)
-        return 2
-
-    from storage.ledger import SqliteLedger
-    from storage.recorder import Recorder, StorageError
-
-    try:
-        ledger = SqliteLedger(db)
-        recorder = Recorder(db, batch_interval_ms=1000)
-    except StorageError as exc:
-        print(f"hedgetop: --db {db}: {exc}", file=sys.stderr)
-        return 2
-    try:
-        return _run_app(args, cfg, ledger, recorder, db=db, keymap=keymap)
+        return _run_app(args, cfg, opened.ledger, opened.recorder, db=opened.db, keymap=keymap)
     finally:
-        recorder.close()
-        ledger.close()
+        opened.close()
 
 
 def _run_app(
@@ -120,6 +95,7 @@ def _run_app(
 ) -> int:
     from core.live import LiveSession
     from tui.app import HedgetopApp
+    from tui.commands._session import wire_recorder
     from tui.themes import default_state_path
 
     session = LiveSession(cfg, ledger=ledger)
@@ -153,20 +129,3 @@ def feed_labeller(session: Any) -> Any:
         return str(names.get(health.url, health.venue))
 
     return label
-
-
-def wire_recorder(session: Any, recorder: Any, record_interval_ms: int) -> None:
-    """Send one snapshot per ``record_interval_ms`` and every event to the recorder."""
-    every = max(1, round(record_interval_ms / session.tick_ms))
-
-    def on_snapshot(snap: Any) -> None:
-        if session.ticks % every:
-            return
-        if snap.hedges and all(h.mark is None for h in snap.hedges):
-            return  # nothing known yet
-        recorder.submit_snapshot(snap)
-
-    session.on_snapshot.append(on_snapshot)
-    session.on_fill.append(recorder.submit_fill)
-    session.on_funding.append(recorder.submit_funding)
-    session.on_alert.append(recorder.submit_alert)

@@ -48,38 +48,16 @@ def _seconds(text: str | None) -> float | None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from core.config import ConfigError, default_database_path, load_config
+    from tui.commands._session import load, open_database
 
     seconds = _seconds(getattr(args, "seconds", None))
+    cfg = load(getattr(args, "config", None))
+    opened = open_database(cfg, getattr(args, "db", None))
+    db, recorder = opened.db, opened.recorder
     try:
-        cfg = load_config(getattr(args, "config", None))
-    except ConfigError as exc:
-        print(f"hedgetop: config error: {exc}", file=sys.stderr)
-        return 2
-    db_arg = getattr(args, "db", None)
-    db = Path(db_arg).expanduser() if db_arg else (cfg.database or default_database_path())
-    if db.is_dir():
-        print(f"hedgetop: --db {db}: is a directory, not a database file", file=sys.stderr)
-        return 2
-    try:
-        db.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        print(f"hedgetop: --db {db}: cannot create its folder: {exc.strerror}", file=sys.stderr)
-        return 2
-    from storage.ledger import SqliteLedger
-    from storage.recorder import Recorder, StorageError
-
-    try:
-        ledger = SqliteLedger(db)
-        recorder = Recorder(db, batch_interval_ms=1000)
-    except StorageError as exc:
-        print(f"hedgetop: {exc}", file=sys.stderr)
-        return 2
-    try:
-        stats = asyncio.run(_record(cfg, ledger, recorder, seconds, db))
+        stats = asyncio.run(_record(cfg, opened.ledger, recorder, seconds, db))
     finally:
-        recorder.close()
-        ledger.close()
+        opened.close()
     health = recorder.health()
     feeds = ", ".join(
         f"{key[0]} {key[1]} {h.state.value} {h.quotes} quotes" for key, h in stats["feeds"]
@@ -93,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
         problems += "; " + "; ".join(stats["feed_errors"])
     what = "demo portfolio" if cfg.demo else str(cfg.source)
     print(
-        f"hedgetop record: {what}: {stats['recorded']} snapshots "
+        f"hedgetop record: {what}: {health.snapshots_written} snapshots "
         f"({health.rows_written} rows), {stats['fills']} fills, {stats['funding']} funding "
         f"events, {stats['alerts']} alert changes in {stats['elapsed']:.1f} s to {db}; "
         f"feeds: {feeds or 'none'}{problems}"
@@ -105,35 +83,21 @@ async def _record(
     cfg: Any, ledger: Any, recorder: Any, seconds: float | None, db: Path
 ) -> dict[str, Any]:
     from core.live import LiveSession
+    from tui.commands._session import wire_recorder
 
     session = LiveSession(cfg, ledger=ledger)
-    every = max(1, round(cfg.record_interval_ms / session.tick_ms))
-    counts = {"recorded": 0, "fills": 0, "funding": 0, "alerts": 0}
+    wire_recorder(session, recorder, cfg.record_interval_ms)
+    counts = {"fills": 0, "funding": 0, "alerts": 0}
 
-    def on_snapshot(snap: Any) -> None:
-        if session.ticks % every != 1 % every:
-            return
-        if all(h.mark is None for h in snap.hedges) and snap.hedges:
-            return  # nothing known yet
-        if recorder.submit_snapshot(snap):
-            counts["recorded"] += 1
+    def counter(name: str) -> Any:
+        def count(_event: object) -> None:
+            counts[name] += 1
 
-    def on_fill(fill: Any) -> None:
-        counts["fills"] += 1
-        recorder.submit_fill(fill)
+        return count
 
-    def on_funding(ev: Any) -> None:
-        counts["funding"] += 1
-        recorder.submit_funding(ev)
-
-    def on_alert(ev: Any) -> None:
-        counts["alerts"] += 1
-        recorder.submit_alert(ev)
-
-    session.on_snapshot.append(on_snapshot)
-    session.on_fill.append(on_fill)
-    session.on_funding.append(on_funding)
-    session.on_alert.append(on_alert)
+    session.on_fill.append(counter("fills"))
+    session.on_funding.append(counter("funding"))
+    session.on_alert.append(counter("alerts"))
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

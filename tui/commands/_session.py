@@ -1,0 +1,80 @@
+"""What `hedgetop` (the dashboard) and `hedgetop record` share: the config, the database
+(ledger and recorder on one file) and the wiring of a live session into the recorder."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from tui.cli import UsageError
+
+if TYPE_CHECKING:
+    from core.config import Config
+    from storage.ledger import SqliteLedger
+    from storage.recorder import Recorder
+
+
+@dataclass
+class Opened:
+    config: Config
+    db: Path
+    ledger: SqliteLedger
+    recorder: Recorder
+
+    def close(self) -> None:
+        self.recorder.close()
+        self.ledger.close()
+
+
+def load(config_path: str | None) -> Config:
+    """The config (or the demo), a ``ConfigError`` turned into the one-line usage error."""
+    from core.config import ConfigError, load_config
+
+    try:
+        return load_config(config_path)
+    except ConfigError as exc:
+        raise UsageError(f"config error: {exc}") from None
+
+
+def open_database(config: Config, db_arg: str | None) -> Opened:
+    """Open the history database named by ``--db``, else the config's, else the default:
+    the durable ledger and the batched recorder share the file."""
+    from core.config import default_database_path
+    from storage.ledger import SqliteLedger
+    from storage.recorder import Recorder, StorageError
+
+    db = Path(db_arg).expanduser() if db_arg else (config.database or default_database_path())
+    if db.is_dir():
+        raise UsageError(f"--db {db}: is a directory, not a database file")
+    try:
+        db.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"--db {db}: cannot create its folder: {exc.strerror}") from None
+    try:
+        ledger = SqliteLedger(db)
+    except StorageError as exc:
+        raise UsageError(f"--db {db}: {exc}") from None
+    try:
+        recorder = Recorder(db, batch_interval_ms=1000)
+    except StorageError as exc:
+        ledger.close()
+        raise UsageError(f"--db {db}: {exc}") from None
+    return Opened(config, db, ledger, recorder)
+
+
+def wire_recorder(session: Any, recorder: Any, record_interval_ms: int) -> None:
+    """Send one snapshot per ``record_interval_ms`` and every event to the recorder."""
+    every = max(1, round(record_interval_ms / session.tick_ms))
+
+    def on_snapshot(snap: Any) -> None:
+        if session.ticks % every:
+            return
+        if snap.hedges and all(h.mark is None for h in snap.hedges):
+            return  # nothing known yet
+        recorder.submit_snapshot(snap)
+
+    session.on_snapshot.append(on_snapshot)
+    session.on_fill.append(recorder.submit_fill)
+    session.on_funding.append(recorder.submit_funding)
+    session.on_alert.append(recorder.submit_alert)
