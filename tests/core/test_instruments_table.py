@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from pathlib import Path
 
 import pytest
@@ -28,7 +29,9 @@ from core.instruments import (
     venue_qty_from_size_usd,
 )
 
-FIXTURES = Path("/work/shared/fixtures/rest")
+# ../shared beside the checkout (as laid out for developers and CI), or HEDGETOP_SHARED
+SHARED = Path(os.environ.get("HEDGETOP_SHARED", Path(__file__).resolve().parents[3] / "shared"))
+FIXTURES = SHARED / "fixtures" / "rest"
 
 
 def _load(name: str) -> dict:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -9,7 +10,8 @@ import pytest
 
 from core.sim import SimExchange
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "ws"
+SHARED = Path(os.environ.get("HEDGETOP_SHARED", Path(__file__).resolve().parents[3] / "shared"))
+FIXTURES = SHARED / "fixtures" / "ws"
 START_MS = 1_764_000_000_000
 
 
