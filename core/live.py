@@ -256,7 +256,7 @@ class LiveSession:
         try:
             specs = await _in_daemon_thread(load, name="hedgetop specs")
             for err in errors:
-                self._spec_problem(f"contract specs: {err}")
+                self._spec_problem(f"contract specs: {err} (the cache or built-in table serves)")
             warnings = self.engine.update_specs(specs)
         except asyncio.CancelledError:
             raise
