@@ -59,7 +59,8 @@ class LiveSession:
 
     ``sim_interval_ms`` is the simulator's push interval (wall ms per update per instrument);
     ``urls`` overrides feed URLs per (venue, socket) after the config's (tests).
-    ``refresh_specs`` (off the simulator only) refreshes contract specs in the background
+    ``refresh_specs`` (off the simulator only; off by default so that tests and benchmarks never
+    reach for the network: the commands turn it on) refreshes contract specs in the background
     with ``spec_loader`` (default ``core.markets.load_specs_for``, called in a thread as
     ``spec_loader(pairs, now_ms=..., cache_dir=..., on_error=...)``); ``spec_cache_dir``
     defaults to ``core.markets.default_cache_dir()``. ``specs_done`` is set once that is over
@@ -76,7 +77,7 @@ class LiveSession:
         tick_ms: int | None = None,
         sim_interval_ms: float = 100.0,
         urls: Mapping[tuple[str, str], str] | None = None,
-        refresh_specs: bool = True,
+        refresh_specs: bool = False,
         spec_loader: SpecLoader | None = None,
         spec_cache_dir: Path | None = None,
     ) -> None:

@@ -179,7 +179,9 @@ def offline_session(text: str, loader: Callable[..., Mapping[Any, Any]], tmp: Pa
     urls = {(v, k): url for v in ("bybit", "binance", "okx") for k in ("inverse", "spot")}
     cfg = parse_config(text)
     assert not cfg.simulator.enabled
-    return LiveSession(cfg, urls=urls, tick_ms=50, spec_loader=loader, spec_cache_dir=tmp)
+    return LiveSession(
+        cfg, urls=urls, tick_ms=50, refresh_specs=True, spec_loader=loader, spec_cache_dir=tmp
+    )
 
 
 async def test_session_applies_refreshed_specs_without_blocking_start(tmp_path: Path) -> None:
@@ -273,7 +275,7 @@ async def test_no_refresh_on_the_simulator() -> None:
         return {}
 
     text = BYBIT + "\n[simulator]\nenabled = true\n"
-    session = LiveSession(parse_config(text), tick_ms=50, spec_loader=loader)
+    session = LiveSession(parse_config(text), tick_ms=50, refresh_specs=True, spec_loader=loader)
     assert session.sim is not None
     async with session:
         assert session.specs_done.is_set()

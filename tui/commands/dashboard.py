@@ -98,7 +98,7 @@ def _run_app(
     from tui.commands._session import wire_recorder
     from tui.themes import default_state_path
 
-    session = LiveSession(cfg, ledger=ledger)
+    session = LiveSession(cfg, ledger=ledger, refresh_specs=True)
     wire_recorder(session, recorder, cfg.record_interval_ms)
     label = "the built-in simulator" if cfg.simulator.enabled else "the exchanges"
     app = HedgetopApp(

@@ -85,7 +85,7 @@ async def _record(
     from core.live import LiveSession
     from tui.commands._session import wire_recorder
 
-    session = LiveSession(cfg, ledger=ledger)
+    session = LiveSession(cfg, ledger=ledger, refresh_specs=True)
     wire_recorder(session, recorder, cfg.record_interval_ms)
     counts = {"fills": 0, "funding": 0, "alerts": 0}
 
