@@ -23,6 +23,8 @@ class Kind(StrEnum):
     """What a quote prices."""
 
     INVERSE_PERP = "inverse_perp"
+    INVERSE_FUTURE = "inverse_future"  # dated, coin-margined (BTCUSDU23, BTC-USD-220527)
+    LINEAR = "linear"  # USDT/USDC-margined: shown by the feed commands, never hedged with
     SPOT = "spot"
     INDEX = "index"
 

@@ -12,15 +12,41 @@ a symbol we did not ask for). Malformed input raises; the caller counts and drop
 
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
-from core.events import Quote
+from core.events import Kind, Quote
 
 Emit = Callable[[Quote], None]
 
 H8_MS = 8 * 3600 * 1000
+
+
+# A dated contract's expiry in each venue's naming: BTCUSDU23 (Bybit: month code + year),
+# BTCUSD_230929 (Binance), BTC-USD-230929 (OKX), BTC-29SEP23 (Deribit).
+_DATED = re.compile(r"(USD[FGHJKMNQUVXZ]\d{2}|[_-]\d{6}|-\d{1,2}[A-Z]{3}\d{2})$")
+_LINEAR = re.compile(r"(USDT|USDC|PERP)$|-USD[TC]-|_USDC")
+
+
+@lru_cache(maxsize=4096)
+def contract_kind(symbol: str, socket: str) -> Kind:
+    """What a venue-native ``symbol`` on ``socket`` ("inverse" or "spot") prices: the same
+    rule for every venue, cached per symbol so that the hot path pays one dict lookup.
+
+    Linear (USDT/USDC-margined) contracts travel on the same layouts (Bybit's linear socket,
+    OKX's swap channels) and are labelled as such rather than passed off as inverse."""
+    if socket == "spot":
+        return Kind.SPOT
+    if symbol.endswith("_PERP") or symbol.endswith("-USD-SWAP") or symbol.endswith("-PERPETUAL"):
+        return Kind.LINEAR if "_USDC" in symbol else Kind.INVERSE_PERP
+    if _LINEAR.search(symbol):
+        return Kind.LINEAR
+    if _DATED.search(symbol):
+        return Kind.INVERSE_FUTURE
+    return Kind.INVERSE_PERP
 
 
 class FeedParseError(ValueError):

@@ -18,8 +18,8 @@ from typing import Any
 
 import msgspec
 
-from core.events import Kind, Quote
-from core.feeds.base import Adapter, Emit, num
+from core.events import Quote
+from core.feeds.base import Adapter, Emit, contract_kind, num
 
 # Fields whose type depends on the event (an aggregate-trade id, a depth list...): accepted
 # loosely so that an unexpected event is ignored rather than counted as malformed.
@@ -69,7 +69,6 @@ class BinanceAdapter(Adapter):
 
     def __init__(self, socket: str = "inverse") -> None:
         super().__init__(socket)
-        self._kind = Kind.SPOT if socket == "spot" else Kind.INVERSE_PERP
         self._decoder = msgspec.json.Decoder(_Message)
         self._state: dict[str, _State] = {}
 
@@ -136,7 +135,7 @@ class BinanceAdapter(Adapter):
             Quote(
                 venue="binance",
                 symbol=symbol,
-                kind=self._kind,
+                kind=contract_kind(symbol, self.socket),
                 mark=state.mark,
                 index=state.index,
                 last=state.last,

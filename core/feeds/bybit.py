@@ -16,8 +16,8 @@ from collections.abc import Sequence
 
 import msgspec
 
-from core.events import Kind, Quote
-from core.feeds.base import Adapter, Emit, Heartbeat, num, whole
+from core.events import Quote
+from core.feeds.base import Adapter, Emit, Heartbeat, contract_kind, num, whole
 
 _MS_PER_HOUR = 3600 * 1000
 
@@ -146,7 +146,6 @@ class BybitAdapter(Adapter):
 
     def __init__(self, socket: str = "inverse") -> None:
         super().__init__(socket)
-        self._kind = Kind.SPOT if socket == "spot" else Kind.INVERSE_PERP
         self._fast = msgspec.json.Decoder(_FastMessage, strict=False)
         self._decoder = msgspec.json.Decoder(_Message)
         self._state: dict[str, _State] = {}
@@ -195,7 +194,7 @@ class BybitAdapter(Adapter):
             Quote(
                 venue="bybit",
                 symbol=symbol,
-                kind=self._kind,
+                kind=contract_kind(symbol, self.socket),
                 mark=state.mark,
                 index=state.index,
                 last=state.last,

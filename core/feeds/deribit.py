@@ -19,7 +19,7 @@ from collections.abc import Sequence
 import msgspec
 
 from core.events import Kind, Quote
-from core.feeds.base import H8_MS, Adapter, Emit
+from core.feeds.base import H8_MS, Adapter, Emit, contract_kind
 
 
 class _Ticker(msgspec.Struct, gc=False):
@@ -52,12 +52,12 @@ class _Message(msgspec.Struct, gc=False):
 
 
 def instrument_kind(name: str) -> Kind | None:
-    """PERPETUAL and dated futures are inverse (BTC-PERPETUAL, BTC-30SEP22), ``BTC_USDC`` is
-    spot; options (BTC-24SEP21-8000-P) and anything else: None."""
+    """PERPETUAL and dated futures (BTC-PERPETUAL, BTC-30SEP22) by ``contract_kind``,
+    ``BTC_USDC`` is spot; options (BTC-24SEP21-8000-P) and anything else: None."""
     if "_" in name and "-" not in name:
         return Kind.SPOT
     if name.count("-") == 1:
-        return Kind.INVERSE_PERP
+        return contract_kind(name, "inverse")
     return None
 
 

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 import msgspec
 
 from core.events import Kind, Quote
-from core.feeds.base import Adapter, Emit, Heartbeat, num, whole
+from core.feeds.base import Adapter, Emit, Heartbeat, contract_kind, num, whole
 
 _PONGS = ("pong", b"pong")
 
@@ -139,7 +139,11 @@ class OkxAdapter(Adapter):
                 continue
             state = self._state.get(inst)
             if state is None:
-                kind = Kind.SPOT if d.inst_type == "SPOT" or is_spot(inst) else Kind.INVERSE_PERP
+                kind = (
+                    Kind.SPOT
+                    if d.inst_type == "SPOT" or is_spot(inst)
+                    else contract_kind(inst, "inverse")
+                )
                 state = self._state[inst] = _State(kind, self._index.get(underlying(inst)))
             if channel == "tickers":
                 state.last = num(d.last)

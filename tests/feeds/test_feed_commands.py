@@ -45,7 +45,13 @@ def test_replay_json_lines_and_summary(capsys: pytest.CaptureFixture[str]) -> No
     for q in quotes:
         assert list(q) == QUOTE_KEYS
         assert q["venue"] == "bybit"
-        assert q["kind"] == "inverse_perp"
+    # BTCUSD is the perpetual, BTCUSDU23 the September 2023 dated inverse future
+    assert [(q["symbol"], q["kind"]) for q in quotes] == [
+        ("BTCUSD", "inverse_perp"),
+        ("BTCUSD", "inverse_perp"),
+        ("BTCUSDU23", "inverse_future"),
+        ("BTCUSDU23", "inverse_future"),
+    ]
     recorded = fixture_json("bybit-inverse-tickers.jsonl")
     assert quotes[0]["mark"] == float(recorded[0]["data"]["markPrice"])
     assert quotes[1]["mark"] == float(recorded[0]["data"]["markPrice"])  # kept by the delta

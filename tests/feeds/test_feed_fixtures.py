@@ -93,6 +93,25 @@ def _bybit_reference(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
+def _bybit_kind(file: str, symbol: str) -> Kind:
+    """What the recording holds, from its README: the inverse file has the BTCUSD perpetual
+    and the BTCUSDU23 dated future; the linear file USDT perpetuals; the spot file spot."""
+    if "spot" in file:
+        return Kind.SPOT
+    if "linear" in file:
+        return Kind.LINEAR
+    return Kind.INVERSE_FUTURE if symbol == "BTCUSDU23" else Kind.INVERSE_PERP
+
+
+def _okx_kind(inst_type: str, inst_id: str) -> Kind:
+    """OKX's own instType, and the margin coin in the id (BTC-USD-... inverse, -USDT- linear)."""
+    if inst_type == "SPOT":
+        return Kind.SPOT
+    if inst_id.split("-")[1] != "USD":
+        return Kind.LINEAR
+    return Kind.INVERSE_PERP if inst_type == "SWAP" else Kind.INVERSE_FUTURE
+
+
 @pytest.mark.parametrize(
     ("name", "socket"),
     [
@@ -105,10 +124,9 @@ def test_bybit_values_match_recorded_text(name: str, socket: str) -> None:
     quotes, _ = run_file(name, "bybit", socket)
     ref = _bybit_reference(fixture_json(name))
     assert len(quotes) == len(ref)
-    kind = Kind.SPOT if socket == "spot" else Kind.INVERSE_PERP
     for q, r in zip(quotes, ref, strict=True):
         assert q.symbol == r["symbol"]
-        assert q.kind is kind
+        assert q.kind is _bybit_kind(name, r["symbol"])
         assert q.mark == f(r.get("markPrice"))
         assert q.index == f(r.get("indexPrice") or r.get("usdIndexPrice"))
         assert q.last == f(r.get("lastPrice"))
@@ -296,7 +314,7 @@ def test_okx_values() -> None:
                 float(d["askPx"]),
             )
             assert q.exchange_ms == int(d["ts"])
-            assert q.kind is (Kind.SPOT if d["instType"] == "SPOT" else Kind.INVERSE_PERP)
+            assert q.kind is _okx_kind(d["instType"], d["instId"])
     quotes, _ = run_file("okx-swap-fundingrate.jsonl", "okx", "inverse")
     for q, m in zip(quotes, fixture_json("okx-swap-fundingrate.jsonl"), strict=True):
         d = m["data"][0]
