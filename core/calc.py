@@ -244,7 +244,9 @@ def compute(inp: CalcInput) -> dict[str, Any]:
         "leverage": leverage,
         "max_leverage": tier_for(spec.tiers, q / p0).max_leverage if spec.tiers else None,
         "spot_coin": float(inp.spot),
-        "basis_annual_pct": inverse.basis_annual_pct(p, index),
+        # the premium converges through funding each interval: annualised over one interval,
+        # as the dashboard does (Deribit: its 8 h reference)
+        "basis_annual_pct": inverse.basis_annual_pct(p, index, interval),
         "funding_interval_ms": spec.funding_interval_ms,
         "funding_apr_pct": (
             inverse.funding_apr_pct(rate, interval, inp.side) if rate is not None else None

@@ -71,6 +71,8 @@ def test_json_has_every_key_and_hand_checked_values(capsys):
         "total_value_usd": 18_020,
         "basis_usd": -100,
         "basis_pct": -100 / 40_100 * 100,
+        # the premium is paid away by funding every 8 h: 3 intervals a day, 1,095 a year
+        "basis_annual_pct": -100 / 40_100 * 100 * 1_095,
         "funding_rate": 0.0001,
         "funding_coin": 0.000025,
         "funding_usd": 1.0,

@@ -153,6 +153,7 @@ def render_table(r: dict[str, Any]) -> str:
         ("total value", _usd(r["total_value_usd"])),
         ("basis", _usd(r["basis_usd"])),
         ("basis (%)", _pct(r["basis_pct"])),
+        ("basis, annualised per funding interval", _pct(r["basis_annual_pct"])),
         _row(
             "funding rate",
             _maybe(r["funding_rate"], lambda v: f"{v * 100:+.4f} % per interval"),
