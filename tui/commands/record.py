@@ -8,7 +8,6 @@ batch; a one-line summary is printed on exit.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import math
 import signal
@@ -48,6 +47,8 @@ def _seconds(text: str | None) -> float | None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import asyncio  # here, not at module level: `hedgetop calc` need not load it
+
     from tui.commands._session import load, open_database
 
     seconds = _seconds(getattr(args, "seconds", None))
@@ -82,6 +83,8 @@ def run(args: argparse.Namespace) -> int:
 async def _record(
     cfg: Any, ledger: Any, recorder: Any, seconds: float | None, db: Path
 ) -> dict[str, Any]:
+    import asyncio
+
     from core.live import LiveSession
     from tui.commands._session import wire_recorder
 

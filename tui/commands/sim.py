@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import math
 import signal
@@ -61,6 +60,8 @@ def _number(flag: str, text: str, *, kind: type, low: float, high: float | None 
 
 
 def run(args: argparse.Namespace) -> int:
+    import asyncio  # here, not at module level: `hedgetop calc` need not load it
+
     from tui.cli import UsageError
 
     port = _number("--port", args.port, kind=int, low=0, high=65533)
@@ -95,6 +96,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def _serve(ex: Any) -> int:
+    import asyncio  # here, not at module level: `hedgetop calc` need not load it
+
     from tui.cli import UsageError
 
     try:
