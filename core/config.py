@@ -129,6 +129,7 @@ class BrokerConfig:
     max_usd_per_action: float | None = None  # also cap the USD face value of one order
     step_pct: float = 5.0  # +/- keys step the hedge ratio by this many percentage points
     trading_enabled: bool = False
+    sandbox: bool = False  # ccxt's set_sandbox_mode(True): the venue's testnet
 
 
 @dataclass(frozen=True, slots=True)
@@ -672,6 +673,7 @@ class _Validator:
             max_usd_per_action=self.number(t, "max_usd_per_action", p, None, positive=True),
             step_pct=self.number(t, "step_pct", p, d.step_pct, positive=True, maximum=100.0),
             trading_enabled=self.boolean(t, "trading_enabled", p, False),
+            sandbox=self.boolean(t, "sandbox", p, False),
         )
 
     def simulator(self, value: object) -> SimulatorConfig:

@@ -779,6 +779,45 @@ class Engine:
     def execute(self, plan: ResizePlan, now_ms: int, *, broker_name: str = "paper") -> Fill:
         """Fill ``plan`` at the current mark (paper broker), append it to the ledger (durable
         before the position changes), update the position and return the fill."""
+        pos = self._position_for(plan)
+        q = self._quotes.get((pos.cfg.venue, pos.cfg.symbol))
+        if q is None or q.mark is None or q.mark <= 0:
+            raise PlanRefused(f"no mark price for {pos.cfg.venue} {pos.cfg.symbol}")
+        assert plan.side is not None
+        price = self.broker.fill_price(plan.side, q.mark)
+        fee = self.broker.fee_coin(size_usd_from_contracts(pos.spec, plan.contracts), price)
+        return self._record_fill(pos, plan, plan.contracts, price, fee, now_ms, broker_name)
+
+    def apply_fill(
+        self,
+        plan: ResizePlan,
+        fill_price: float,
+        contracts: int,
+        fee_coin: float,
+        now_ms: int,
+        *,
+        broker_name: str = "ccxt",
+    ) -> Fill:
+        """Record a fill obtained elsewhere (a real order on the venue) for ``plan``: at
+        ``fill_price`` for ``contracts`` (at most the plan's: a partial fill records only what
+        filled) with ``fee_coin`` paid. Ledger first, then the position, as for paper fills."""
+        pos = self._position_for(plan)
+        if not 0 < contracts <= plan.contracts:
+            raise PlanRefused(
+                f"filled {contracts} contracts: must be between 1 and the {plan.contracts} ordered"
+            )
+        if not (math.isfinite(fill_price) and fill_price > 0):
+            raise PlanRefused(f"fill price {fill_price!r} USD is not a positive price")
+        if not math.isfinite(fee_coin):
+            raise PlanRefused(f"fee {fee_coin!r} {pos.spec.coin} is not a number")
+        return self._record_fill(pos, plan, contracts, fill_price, fee_coin, now_ms, broker_name)
+
+    def check_plan(self, plan: ResizePlan) -> None:
+        """PlanRefused when ``plan`` may not run (refused, unknown hedge, position moved)."""
+        self._position_for(plan)
+
+    def _position_for(self, plan: ResizePlan) -> _Position:
+        """The position ``plan`` acts on, if the plan may still run; PlanRefused otherwise."""
         if not plan.ok or plan.side is None:
             raise PlanRefused(plan.refusal or "nothing to execute")
         pos = self._positions.get(plan.hedge_id)
@@ -786,22 +825,30 @@ class Engine:
             raise PlanRefused(f"unknown hedge {plan.hedge_id!r}")
         if pos.contracts != plan.contracts_before:
             raise PlanRefused("the position changed since the preview: preview again")
-        q = self._quotes.get((pos.cfg.venue, pos.cfg.symbol))
-        if q is None or q.mark is None or q.mark <= 0:
-            raise PlanRefused(f"no mark price for {pos.cfg.venue} {pos.cfg.symbol}")
+        return pos
+
+    def _record_fill(  # noqa: PLR0917 (a fill's fields)
+        self,
+        pos: _Position,
+        plan: ResizePlan,
+        contracts: int,
+        price: float,
+        fee: float,
+        now_ms: int,
+        broker_name: str,
+    ) -> Fill:
+        assert plan.side is not None
         increase = plan.contracts_after > plan.contracts_before
-        price = self.broker.fill_price(plan.side, q.mark)
-        size = size_usd_from_contracts(pos.spec, plan.contracts)
-        fee = self.broker.fee_coin(size, price)
+        size = size_usd_from_contracts(pos.spec, contracts)
         trial = pos.copy()
-        realized, entry_after = _apply_fill(trial, increase, plan.contracts, price, fee)
+        realized, entry_after = _apply_fill(trial, increase, contracts, price, fee)
         fill = Fill(
             ts_ms=now_ms,
             hedge_id=pos.cfg.id,
             venue=pos.cfg.venue,
             symbol=pos.cfg.symbol,
             side=plan.side,
-            contracts=plan.contracts,
+            contracts=contracts,
             size_usd=size,
             price=price,
             fee_coin=fee,

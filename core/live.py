@@ -17,6 +17,12 @@ cache, else ccxt, else stale cache, else the built-in table) and hands them to
 ``Engine.update_specs`` on the loop. Until then, and whenever that fails, the built-in table
 serves; failures land in ``feed_errors`` and ``spec_notes``, never in a crash. The simulator
 speaks no REST, so the demo keeps the built-in table.
+
+Real orders: with ``[broker] kind = "ccxt"`` and ``trading_enabled = true`` (and not on the
+simulator) the session holds a ``CcxtLiveBroker`` (``live_trading`` is True); ``execute``
+(the paper path) then refuses, and ``execute_live(plan, confirmed=True)`` sends the order and
+records what the venue says filled through ``Engine.apply_fill``. When the config asks for
+ccxt but a gate is closed, ``trading_refusal`` says which and nothing executes at all.
 """
 
 from __future__ import annotations
@@ -28,18 +34,20 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from core.alerts import AlertEngine
 from core.config import Config
-from core.engine import Engine, ResizePlan
-from core.events import AlertEvent, FeedHealth, Fill, FundingEvent
-from core.instruments import ContractSpec
+from core.engine import Engine, PlanRefused, ResizePlan
+from core.events import AlertEvent, AlertState, FeedHealth, Fill, FundingEvent
+from core.instruments import ContractSpec, size_usd_from_contracts
 from core.ledger import Ledger, MemoryLedger
 from core.snapshot import PortfolioSnapshot
 
 if TYPE_CHECKING:
+    from core.brokers.ccxt_live import CcxtLiveBroker, ExchangeFactory, OrderResult
     from core.feeds.runner import FeedRunner
     from core.sim import SimExchange
 
@@ -54,6 +62,17 @@ def wall_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
+@dataclass(frozen=True, slots=True)
+class LiveOrder:
+    """A real order's outcome: the venue's answer, the fill recorded (None: nothing filled
+    or it could not be recorded) and one line for the user."""
+
+    result: OrderResult
+    fill: Fill | None
+    message: str
+    problem: bool  # partial, rejected, unknown or not recorded: worth an alert line
+
+
 class LiveSession:
     """See the module docstring. ``config=None`` is the demo portfolio on the simulator.
 
@@ -64,7 +83,8 @@ class LiveSession:
     with ``spec_loader`` (default ``core.markets.load_specs_for``, called in a thread as
     ``spec_loader(pairs, now_ms=..., cache_dir=..., on_error=...)``); ``spec_cache_dir``
     defaults to ``core.markets.default_cache_dir()``. ``specs_done`` is set once that is over
-    (applied, failed or not needed).
+    (applied, failed or not needed). ``environ`` (default ``os.environ``) holds the API keys and
+    ``exchange_factory`` builds the ccxt exchange of real orders (tests inject fakes).
     """
 
     def __init__(
@@ -80,6 +100,8 @@ class LiveSession:
         refresh_specs: bool = False,
         spec_loader: SpecLoader | None = None,
         spec_cache_dir: Path | None = None,
+        environ: Mapping[str, str] | None = None,
+        exchange_factory: ExchangeFactory | None = None,
     ) -> None:
         if config is None:
             from core.demo import demo_config
@@ -127,6 +149,28 @@ class LiveSession:
         self._spec_task: asyncio.Task[None] | None = None
         self.spec_notes: list[str] = []  # what the spec refresh did or why it did not
         self.specs_done = asyncio.Event()
+        self.live_broker: CcxtLiveBroker | None = None
+        self.trading_refusal: str | None = None  # ccxt asked for, a gate closed: why
+        if config.broker.kind == "ccxt":
+            from core.brokers.ccxt_live import CcxtLiveBroker, TradingDisabled
+
+            try:
+                if self.sim is not None:
+                    raise TradingDisabled(
+                        "live trading is off while [simulator] enabled = true "
+                        "(its prices are not the venue's)"
+                    )
+                self.live_broker = CcxtLiveBroker(
+                    config.broker, environ=environ, exchange_factory=exchange_factory
+                )
+            except TradingDisabled as exc:
+                self.trading_refusal = str(exc)
+                log.warning("%s", exc)
+
+    @property
+    def live_trading(self) -> bool:
+        """True when confirmed resizes send real orders (every config gate open)."""
+        return self.live_broker is not None
 
     # --- clocks ---------------------------------------------------------------------------
 
@@ -363,8 +407,9 @@ class LiveSession:
         delta_contracts: int | None = None,
         close: bool = False,
     ) -> ResizePlan:
-        """``Engine.plan_resize`` at the session's clocks and feed health."""
-        return self.engine.plan_resize(
+        """``Engine.plan_resize`` at the session's clocks and feed health. Trading for real,
+        a venue without API keys in the environment refuses the plan (saying which)."""
+        plan = self.engine.plan_resize(
             hedge_id,
             target_ratio=target_ratio,
             delta_contracts=delta_contracts,
@@ -373,13 +418,88 @@ class LiveSession:
             feeds=self.health(),
             wall_ms=self._wall(),
         )
+        if self.live_broker is not None and plan.ok:
+            from core.brokers.ccxt_live import TradingDisabled
+
+            try:
+                self.live_broker.check_credentials(plan.venue)
+            except TradingDisabled as exc:
+                plan = dataclasses.replace(plan, refusal=str(exc))
+        return plan
 
     def execute(self, plan: ResizePlan) -> Fill:
         """Execute a previewed plan on the paper broker; ``on_fill`` listeners hear of it.
-        Raises ``core.engine.PlanRefused`` for a refused or outdated plan."""
+        Raises ``core.engine.PlanRefused`` for a refused or outdated plan, and always when
+        the session trades for real (see ``execute_live``)."""
+        if self.live_broker is not None:
+            raise PlanRefused("this session sends real orders: confirm them on the preview")
+        if self.trading_refusal is not None:
+            raise PlanRefused(self.trading_refusal)
         fill = self.engine.execute(plan, self.now_ms())
         self._emit(self.on_fill, fill)
         return fill
+
+    async def execute_live(self, plan: ResizePlan, *, confirmed: bool) -> LiveOrder:
+        """Send ``plan`` as a real order (``confirmed``: the user pressed the live key), then
+        record what filled, at the venue's average price and fee (else the configured fee
+        rate). Raises ``TradingDisabled`` (a gate closed), ``OrderFailed`` (not placed) or
+        ``PlanRefused`` (refused or outdated plan): one line each, nothing recorded."""
+        from core.brokers.ccxt_live import TradingDisabled
+
+        broker = self.live_broker
+        if broker is None:
+            raise TradingDisabled(
+                self.trading_refusal or 'live trading needs [broker] kind = "ccxt"'
+            )
+        spec = self.engine.specs().get(plan.hedge_id)
+        if spec is None:
+            raise PlanRefused(f"unknown hedge {plan.hedge_id!r}")
+        self.engine.check_plan(plan)  # refused or outdated: nothing is sent
+        result = await broker.place(plan, confirmed=confirmed, spec=spec, now_ms=self._wall())
+        fill: Fill | None = None
+        message = result.message
+        problem = not result.complete
+        if result.filled_contracts > 0:
+            price = result.average_price
+            note = ""
+            if price is None:
+                price = plan.expected_price or plan.mark or 0.0
+                note = " (the venue gave no average price: recorded at the preview's)"
+            fee = result.fee_coin
+            if fee is None:
+                size = size_usd_from_contracts(spec, result.filled_contracts)
+                fee = self.engine.broker.fee_coin(size, price)
+            try:
+                fill = self.engine.apply_fill(
+                    plan, price, result.filled_contracts, fee, self.now_ms(), broker_name="ccxt"
+                )
+            except Exception as exc:
+                log.exception("recording the fill of order %s failed", result.client_order_id)
+                message = (
+                    f"{result.message}, but it was NOT recorded ({type(exc).__name__}: {exc}): "
+                    f"the venue holds the position, check it (order {result.client_order_id})"
+                )
+                problem = True
+            else:
+                message = (
+                    f"{result.message} @ {price:,.2f} USD, fee {fee:.8f} {spec.coin}; "
+                    f"now {fill.contracts_after:,} contracts{note}"
+                )
+                self._emit(self.on_fill, fill)
+        if problem:
+            self._emit(
+                self.on_alert,
+                AlertEvent(
+                    ts_ms=self.now_ms(),
+                    key=f"order:{plan.venue}:{plan.symbol}:{result.client_order_id}",
+                    rule="order",
+                    subject=spec.coin,
+                    state=AlertState.RAISED,
+                    message=message,
+                    value=float(result.filled_contracts),
+                ),
+            )
+        return LiveOrder(result=result, fill=fill, message=message, problem=problem)
 
 
 async def _in_daemon_thread(fn: Callable[[], T], *, name: str) -> T:
