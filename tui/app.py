@@ -4,6 +4,13 @@ The app never reacts to a quote: a timer (``refresh_hz``, 4-10 Hz) reads ``sourc
 when it is a new snapshot, pushes it into the widgets inside one ``batch_update``; each widget
 repaints only what changed. Nothing renders while paused or while another full screen (history)
 hides the main one. Resizes go through a preview that only ``enter`` confirms.
+
+Real orders: when the trader says ``live_trading`` (``core.live.LiveSession`` with every config
+gate open) the header shows LIVE TRADING, the preview says "REAL ORDER on <venue>" and only
+``Y`` confirms it; the order then runs in a worker on the app's loop
+(``trader.execute_live``), one at a time, and its outcome is a notification (plus a line in the
+alerts area when it filled partially, was rejected or failed). A trader announcing
+``trading_refusal`` (ccxt asked for, a gate closed) makes the dashboard read-only, saying why.
 """
 
 from __future__ import annotations
@@ -105,10 +112,18 @@ class HedgetopApp(App[int]):
         super().__init__()
         self.source = source
         self.trader = trader
-        self.read_only = read_only or trader is None
-        self.read_only_reason = (
-            "started with --read-only" if read_only else "no broker in this session"
-        )
+        refusal = getattr(trader, "trading_refusal", None)
+        self.read_only = read_only or trader is None or refusal is not None
+        if read_only:
+            self.read_only_reason = "started with --read-only"
+        elif trader is None:
+            self.read_only_reason = "no broker in this session"
+        else:
+            self.read_only_reason = str(refusal or "")
+        #: real orders: every config gate open and not --read-only
+        self.live_trading = bool(getattr(trader, "live_trading", False)) and not self.read_only
+        self.order_in_flight = False
+        self.order_note: str | None = None  # the last order problem, for the alerts area
         self.ratio_step = ratio_step
         self.refresh_hz = min(max(refresh_hz, 1.0), 20.0)
         # the detail pane refreshes at most this often; the table on every snapshot
@@ -324,6 +339,9 @@ class HedgetopApp(App[int]):
                 f"read-only: resizing is disabled ({self.read_only_reason})", severity="warning"
             )
             return
+        if self.order_in_flight:
+            self.notify("an order is on its way to the exchange: wait for its answer")
+            return
         snap = self.source.latest
         row = self._main.selected_row()
         if snap is None or row is None or row.hedge_id is None:
@@ -355,13 +373,50 @@ class HedgetopApp(App[int]):
             self.notify(f"cannot plan: {exc}", severity="error")
             return
 
-        def confirmed(ok: bool | None) -> None:
-            if ok:
-                self._execute(plan)
-            else:
-                self.notify("resize cancelled: nothing was sent")
+        live = self.live_trading
 
-        self.push_screen(PreviewScreen(plan, title=f"{row.hedge_id}: {what}"), confirmed)
+        def confirmed(ok: bool | None) -> None:
+            if not ok:
+                self.notify("resize cancelled: nothing was sent")
+            elif live:
+                self.order_in_flight = True
+                self.run_worker(
+                    self._execute_live(plan), name="live order", group="orders", exit_on_error=False
+                )
+            else:
+                self._execute(plan)
+
+        self.push_screen(PreviewScreen(plan, title=f"{row.hedge_id}: {what}", live=live), confirmed)
+
+    async def _execute_live(self, plan: ResizePlan) -> None:
+        """Send a confirmed real order (off the UI's way: awaited in a worker) and report."""
+        trader: Any = self.trader  # core.live.LiveSession: ``execute_live`` is async
+        try:
+            self.notify(
+                f"sending REAL order: {plan.side.value if plan.side else '?'} "
+                f"{plan.contracts:,} contracts {plan.symbol} on {plan.venue}…",
+                severity="warning",
+            )
+            try:
+                outcome = await trader.execute_live(plan, confirmed=True)
+            except Exception as exc:  # one line (keys masked by the broker), never a crash
+                log.warning("real order failed: %s", exc)
+                self._order_problem(f"order failed: {exc}")
+                return
+            if outcome.fill is not None and self.on_fill is not None:
+                self.on_fill(outcome.fill)
+            if outcome.problem:
+                self._order_problem(outcome.message)
+            else:
+                self.notify(outcome.message, title="REAL fill")
+        finally:
+            self.order_in_flight = False
+
+    def _order_problem(self, message: str) -> None:
+        self.order_note = message
+        self.notify(message, title="order", severity="error", timeout=20)
+        if self._main.is_mounted:
+            self._main.show_alerts()
 
     def _execute(self, plan: ResizePlan) -> None:
         assert self.trader is not None

@@ -15,6 +15,7 @@ from tui.widgets.panes import (
     alerts_markup,
     feed_markup,
     header_markup,
+    paint,
     recorder_markup,
 )
 from tui.widgets.rows import Row, build_rows
@@ -60,6 +61,7 @@ class MainScreen(Screen[None]):
                 read_only=app.read_only,
                 source=app.source_label,
             )
+            + (f"  [b]{paint(' LIVE TRADING ', 'warn')}[/b]" if app.live_trading else "")
         )
 
     def show(self, snap: PortfolioSnapshot, *, detail: bool = True) -> None:
@@ -76,9 +78,17 @@ class MainScreen(Screen[None]):
             feed_markup(snap.feeds, snap.ts_ms, self.hedgetop.feed_label)
             + recorder_markup(self.hedgetop.recorder_health())
         )
-        self.query_one("#alerts", TextPane).set_text(alerts_markup(snap.active_alerts))
+        self.show_alerts()
         if detail:
             self._show_detail()
+
+    def show_alerts(self) -> None:
+        """The active alerts, and the last real order's problem (partial, rejected, failed)."""
+        text = alerts_markup(self.snapshot.active_alerts if self.snapshot else ())
+        note = self.hedgetop.order_note
+        if note:
+            text += "\n" + paint(note, "alert")
+        self.query_one("#alerts", TextPane).set_text(text)
 
     def _show_detail(self) -> None:
         row = self.selected_row()

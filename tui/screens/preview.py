@@ -1,4 +1,8 @@
-"""The resize preview: what an order would do, and nothing happens without ``enter``."""
+"""The resize preview: what an order would do, and nothing happens without ``enter``.
+
+When the session sends real orders (``live=True``) the preview says so in the warning colour
+("REAL ORDER on <venue>") and ``enter`` does NOT send it: only the distinct key ``Y``
+(shift-y) does; ``esc`` cancels either way."""
 
 from __future__ import annotations
 
@@ -52,11 +56,17 @@ def plan_lines(plan: ResizePlan) -> list[tuple[str, str]]:
     ]
 
 
+#: The key that sends a REAL order (deliberately not ``enter``).
+LIVE_KEY = "Y"
+
+
 class PreviewScreen(ModalScreen[bool]):
-    """Dismisses with True only on ``enter`` (and only for a plan that was not refused)."""
+    """Dismisses with True only on ``enter`` for a paper plan, only on ``Y`` for a live one
+    (and only for a plan that was not refused)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "confirm", "Confirm", id="preview_confirm"),
+        Binding(LIVE_KEY, "confirm_live", "Send REAL order", id="preview_confirm_live"),
         Binding("escape", "cancel", "Cancel", id="preview_cancel"),
     ]
     DEFAULT_CSS = """
@@ -68,27 +78,58 @@ class PreviewScreen(ModalScreen[bool]):
     PreviewScreen #preview-keys { margin-top: 1; }
     """
 
-    def __init__(self, plan: ResizePlan, *, title: str) -> None:
+    def __init__(self, plan: ResizePlan, *, title: str, live: bool = False) -> None:
         super().__init__()
         self.plan = plan
         self.title_text = title
+        self.live = live
 
     def compose(self) -> ComposeResult:
         body = "\n".join(
             f"[$muted]{label:>18}[/]  {escape(value)}" for label, value in plan_lines(self.plan)
         )
         with Vertical():
+            if self.live:
+                yield Static(
+                    f"[b $warning]REAL ORDER on {escape(self.plan.venue)}[/]  "
+                    "[$warning]sent to the exchange with your API keys[/]",
+                    id="preview-live",
+                )
             yield Static(f"[b]Resize preview[/b]  {escape(self.title_text)}\n", id="preview-title")
             yield Static(body, id="preview-body")
             if not self.plan.ok:
                 reason = self.plan.refusal or "nothing to do: already there (rounded to the lot)"
                 yield Static(f"\n[$alert]refused: {escape(reason)}[/]", id="preview-refusal")
                 yield Static("[b]esc[/b] close", id="preview-keys")
+            elif self.live:
+                yield Static(
+                    f"[b $warning]{LIVE_KEY}[/] (shift-{LIVE_KEY.lower()}) send the REAL order    "
+                    "[b]esc[/b] cancel    [$muted](enter does not send it)[/]",
+                    id="preview-keys",
+                )
             else:
                 yield Static("[b]enter[/b] send the order    [b]esc[/b] cancel", id="preview-keys")
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # the live key exists only on a live preview (enter there only explains itself)
+        if action == "confirm_live":
+            return self.live
+        return True
+
     def action_confirm(self) -> None:
         if not self.plan.ok:
+            return
+        if self.live:
+            self.notify(
+                f"enter does not send a REAL order: press {LIVE_KEY} (shift-{LIVE_KEY.lower()}) "
+                "to send it, esc to cancel",
+                severity="warning",
+            )
+            return
+        self.dismiss(True)
+
+    def action_confirm_live(self) -> None:
+        if not self.live or not self.plan.ok:
             return
         self.dismiss(True)
 
