@@ -142,6 +142,9 @@ async def test_escape_cancels_a_live_preview(tmp_path: Path) -> None:
     async with app.run_test(size=(110, 32)) as pilot:
         app.tick()
         await pilot.pause()
+        await pilot.press("question_mark")
+        assert "resizes send REAL orders" in screen_text(app)
+        await pilot.press("escape")
         await pilot.press("0")
         assert isinstance(app.screen, PreviewScreen)
         await pilot.press("escape")

@@ -73,11 +73,16 @@ class HelpScreen(ModalScreen[None]):
         bindings = [b for b in HedgeTable.BINDINGS if isinstance(b, Binding)]
         bindings += [b for b in app.BINDINGS if isinstance(b, Binding)]
         lines = help_lines(bindings, dict(app.keymap_overrides), app.read_only)
-        mode = (
-            f"[$warning]read-only mode[/]: resizing disabled ({app.read_only_reason})"
-            if app.read_only
-            else "Resizes open a preview: [b]enter[/b] confirms, [b]esc[/b] cancels."
-        )
+        if app.read_only:
+            mode = f"[$warning]read-only mode[/]: resizing disabled ({app.read_only_reason})"
+        elif app.live_trading:
+            mode = (
+                "[b $warning]LIVE TRADING[/]: resizes send REAL orders. The preview says "
+                "REAL ORDER; [b]Y[/b] (shift-y) sends it, [b]enter[/b] does not, "
+                "[b]esc[/b] cancels."
+            )
+        else:
+            mode = "Resizes open a preview: [b]enter[/b] confirms, [b]esc[/b] cancels."
         with Vertical():
             yield Static("[b]hedgetop keys[/b]\n")
             yield Static("\n".join(lines))
