@@ -9,7 +9,8 @@ stored or shown: ``repr`` hides them and every message built from an exchange er
 masked. ``[broker] sandbox = true`` puts the exchange in ccxt's sandbox mode (testnets).
 
 An order is a market order on the unified symbol of the coin-margined perpetual
-(``BTC/USD:BTC``), ``reduceOnly`` when it shrinks the position, with a fresh clientOrderId. Its
+(``BTC/USD:BTC``), ``reduceOnly`` when it shrinks the position, with a fresh clientOrderId
+(Deribit: ``label``). Its
 amount is the venue's own quantity (``core.instruments.venue_qty_from_size_usd``: USD on
 Bybit/Deribit, contracts on Binance COIN-M/OKX), and the filled amount comes back through the
 same conversion. ``place`` returns an ``OrderResult`` (filled, partial, rejected or unknown);
@@ -176,7 +177,10 @@ class CcxtLiveBroker:
         amount = venue_qty_from_size_usd(spec, plan.size_usd)
         reduce = plan.contracts_after < plan.contracts_before
         client_id = new_client_order_id(now_ms)
-        params: dict[str, Any] = {"clientOrderId": client_id}
+        # ccxt maps clientOrderId on Bybit, Binance and OKX; Deribit calls it a label
+        params: dict[str, Any] = {
+            "label" if plan.venue == "deribit" else "clientOrderId": client_id
+        }
         if reduce:
             params["reduceOnly"] = True
         what = f"{plan.side.value} {amount:g} {symbol} on {plan.venue}"

@@ -21,6 +21,8 @@ from core.live import LiveSession
 NOW = 1_764_100_000_000
 KEY, SECRET, PASS = "Kq7sEcReTkEy0001", "Zz9topSECRETvalue42", "pa55phr4se-okx"
 ENV = {
+    "HEDGETOP_DERIBIT_API_KEY": KEY,
+    "HEDGETOP_DERIBIT_API_SECRET": SECRET,
     "HEDGETOP_BYBIT_API_KEY": KEY,
     "HEDGETOP_BYBIT_API_SECRET": SECRET,
     "HEDGETOP_BINANCE_API_KEY": KEY,
@@ -51,6 +53,12 @@ symbol = "ETHUSD_PERP"
 contracts = 1000
 entry = 2000
 margin = 5
+[[hedges]]
+id = "btc-deribit"
+venue = "deribit"
+symbol = "BTC-PERPETUAL"
+contracts = 0
+margin = 0.1
 [[hedges]]
 id = "eth-okx"
 venue = "okx"
@@ -137,6 +145,7 @@ def session(text: str = LIVE, *, factory: Factory | None = None, env: Any = None
         ("bybit", "BTCUSD", 100_000.0),
         ("binance", "ETHUSD_PERP", 2_000.0),
         ("okx", "ETH-USD-SWAP", 2_000.0),
+        ("deribit", "BTC-PERPETUAL", 100_000.0),
     ):
         s.engine.on_quote(
             Quote(
@@ -225,6 +234,11 @@ async def test_order_sent_in_the_venue_unit_with_reduce_only_and_client_id() -> 
     assert okx.ccxt_id == "okx"
     assert okx.orders[0][3] == 5.0
     assert {okx.params[k] for k in ("apiKey", "secret", "password")} == {KEY, SECRET, PASS}
+    # Deribit: amount in USD (10 USD contracts), the client id goes in ``label``
+    await s.execute_live(s.plan_resize("btc-deribit", delta_contracts=3), confirmed=True)
+    der = factory.last
+    assert (der.ccxt_id, der.orders[0][0], der.orders[0][3]) == ("deribit", "BTC/USD:BTC", 30.0)
+    assert re.fullmatch(r"[A-Za-z0-9]{1,32}", der.orders[0][5]["label"])
 
 
 async def test_sandbox_mode_is_set_when_configured() -> None:
