@@ -482,8 +482,8 @@ class LiveSession:
                 problem = True
             else:
                 message = (
-                    f"{result.message} @ {price:,.2f} USD, fee {fee:.8f} {spec.coin}; "
-                    f"now {fill.contracts_after:,} contracts{note}"
+                    f"{result.message} (at {price:,.2f} USD, fee {fee:.8f} {spec.coin}; "
+                    f"now {fill.contracts_after:,} contracts){note}"
                 )
                 self._emit(self.on_fill, fill)
         if problem:

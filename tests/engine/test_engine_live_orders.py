@@ -409,3 +409,30 @@ def test_sandbox_is_a_documented_config_key() -> None:
     assert parse_config("[broker]\nsandbox = true\n").broker.sandbox
     spec = lookup("binance", "ETHUSD_PERP")
     assert spec.face_value_usd == 10.0  # the unit the amount test above relies on
+
+
+async def test_default_factory_builds_the_real_ccxt_class_in_sandbox_mode() -> None:
+    """The real ccxt classes, built offline: only ``create_order`` is replaced (no network)."""
+    from core.brokers.ccxt_live import _default_factory
+
+    built: list[Any] = []
+
+    def factory(ccxt_id: str, params: dict[str, Any]) -> Any:
+        ex = _default_factory(ccxt_id, params)
+
+        async def create_order(*args: Any) -> dict[str, Any]:
+            return dict(filled(100_000.0)(args))
+
+        ex.create_order = create_order
+        built.append(ex)
+        return ex
+
+    s = session(LIVE + "sandbox = true\n", factory=factory)
+    out = await s.execute_live(s.plan_resize("btc", delta_contracts=100), confirmed=True)
+    await s.execute_live(s.plan_resize("eth", delta_contracts=1), confirmed=True)
+    assert out.fill is not None
+    assert [type(ex).__name__ for ex in built] == ["bybit", "binancecoinm"]
+    assert "testnet" in str(built[0].urls["api"])
+    assert "testnet" in str(built[1].urls["api"])
+    assert built[0].apiKey == KEY
+    assert KEY not in repr(s.live_broker)
