@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -436,3 +437,24 @@ async def test_default_factory_builds_the_real_ccxt_class_in_sandbox_mode() -> N
     assert "testnet" in str(built[1].urls["api"])
     assert built[0].apiKey == KEY
     assert KEY not in repr(s.live_broker)
+
+
+def test_config_check_names_missing_keys_never_their_values(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tui.cli import main
+
+    path = tmp_path / "live.toml"
+    path.write_text(LIVE + "sandbox = true\n")
+    for name in ENV:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HEDGETOP_BYBIT_API_KEY", KEY)
+    monkeypatch.setenv("HEDGETOP_BYBIT_API_SECRET", SECRET)
+    assert main(["config", "check", str(path)]) == 0
+    out = capsys.readouterr().out
+    broker = next(line for line in out.splitlines() if line.startswith("broker:"))
+    assert "sandbox" in broker
+    assert "bybit keys set" in broker
+    assert "set HEDGETOP_BINANCE_API_KEY, HEDGETOP_BINANCE_API_SECRET" in broker
+    assert KEY not in out
+    assert SECRET not in out

@@ -142,6 +142,17 @@ def describe(cfg: Any) -> str:
         lines.append(f"simulator: on, seed {s.seed}, speed {s.speed:g}x{chaos}")
     b = cfg.broker
     trading = "trading ENABLED" if b.trading_enabled else "trading disabled"
+    if b.sandbox:
+        trading += ", sandbox (testnets)"
+    if b.kind == "ccxt":
+        from core.brokers.ccxt_live import TradingDisabled, credentials_from_env
+
+        for venue in dict.fromkeys(h.venue for h in cfg.hedges):
+            try:
+                credentials_from_env(venue)  # names only: values never printed
+                trading += f", {venue} keys set"
+            except TradingDisabled as exc:
+                trading += f", {exc}"
     lines.append(
         f"broker: {b.kind} ({trading}), taker fee {b.fee_rate * 100:g} %, slippage "
         f"{b.slippage_bps:g} bps, at most {b.max_contracts_per_action} contracts"
