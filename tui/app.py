@@ -123,6 +123,7 @@ class HedgetopApp(App[int]):
         #: real orders: every config gate open and not --read-only
         self.live_trading = bool(getattr(trader, "live_trading", False)) and not self.read_only
         self.order_in_flight = False
+        self._quit_warned = False
         self.order_note: str | None = None  # the last order problem, for the alerts area
         self.ratio_step = ratio_step
         self.refresh_hz = min(max(refresh_hz, 1.0), 20.0)
@@ -200,6 +201,15 @@ class HedgetopApp(App[int]):
             self.notify(f"cannot start the session: {exc}", severity="error", timeout=30)
 
     async def action_quit(self) -> None:
+        if self.order_in_flight and not self._quit_warned:
+            self._quit_warned = True
+            self.notify(
+                "a REAL order is on its way: quitting now would not record its fill. "
+                "Press q again to quit anyway",
+                severity="warning",
+                timeout=15,
+            )
+            return
         await self.shutdown()
         self.exit(0)
 

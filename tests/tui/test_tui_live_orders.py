@@ -35,6 +35,8 @@ class FakeLiveTrader(FakeTrader):
         self.live_calls: list[tuple[ResizePlan, bool]] = []
         self.paper_calls = 0
         self.answered = asyncio.Event()
+        self.sent = asyncio.Event()
+        self.hold: asyncio.Event | None = None  # set: the venue answers
 
     def execute(self, plan: ResizePlan) -> Any:
         self.paper_calls += 1
@@ -42,6 +44,9 @@ class FakeLiveTrader(FakeTrader):
 
     async def execute_live(self, plan: ResizePlan, *, confirmed: bool) -> LiveOrder:
         self.live_calls.append((plan, confirmed))
+        self.sent.set()
+        if self.hold is not None:
+            await self.hold.wait()
         try:
             if self.fail:
                 raise OrderFailed(self.fail)
@@ -223,3 +228,27 @@ async def test_paper_preview_ignores_the_live_key(tmp_path: Path) -> None:
         assert trader.executed == []
         await pilot.press("enter")
         assert len(trader.executed) == 1
+
+
+async def test_one_order_at_a_time_and_quit_warns_while_it_is_out(tmp_path: Path) -> None:
+    source = ScriptedSource([portfolio()])
+    trader = FakeLiveTrader(source)
+    trader.hold = asyncio.Event()
+    app = make_app(tmp_path, source, trader)
+    async with app.run_test(size=(110, 32)) as pilot:
+        app.tick()
+        await pilot.pause()
+        await pilot.press("plus")
+        await pilot.press("Y")
+        await asyncio.wait_for(trader.sent.wait(), 5.0)
+        assert app.order_in_flight
+        await pilot.press("minus")  # no second order while the first is out
+        assert not isinstance(app.screen, PreviewScreen)
+        await pilot.press("q")
+        await pilot.pause()
+        assert app.is_running  # warned, not quit
+        assert any("REAL order is on its way" in m for m in messages(app))
+        trader.hold.set()
+        await settle(app, trader)
+        assert not app.order_in_flight
+        assert len(trader.live_calls) == 1
