@@ -142,6 +142,7 @@ class HedgetopApp(App[int]):
         self.basis_history: dict[str, deque[float]] = {}
         self._basis_ts: dict[str, int] = {}
         self._raised: set[str] = set()
+        self._problems_seen = 0  # how many of the session's feed_errors were shown
         self._rendered: PortfolioSnapshot | None = None
         self._detail_at = 0.0  # monotonic time of the last detail-pane refresh
         self._listening: list[Any] | None = None
@@ -254,6 +255,7 @@ class HedgetopApp(App[int]):
             return
         self._sample(snap)
         self._alerts(snap)
+        self._session_problems()
         if self.paused or not self.main_visible:
             return
         now = time.monotonic()
@@ -287,6 +289,16 @@ class HedgetopApp(App[int]):
             for a in snap.active_alerts:
                 if a.key in new:
                     self.notify(a.message, title="alert", severity="warning", timeout=10)
+
+    def _session_problems(self) -> None:
+        """Show each new session problem once (a feed without a URL, a contract-spec refresh
+        that failed): they never stop the session, but the user should know."""
+        problems = getattr(self.source, "feed_errors", None)
+        if not isinstance(problems, list) or len(problems) <= self._problems_seen:
+            return
+        for problem in problems[self._problems_seen :]:
+            self.notify(str(problem), title="session", severity="warning", timeout=15)
+        self._problems_seen = len(problems)
 
     # --- actions -----------------------------------------------------------------------------
 

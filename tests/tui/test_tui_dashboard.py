@@ -424,3 +424,22 @@ async def test_status_bar_says_when_history_is_not_saved(tmp_path: Path) -> None
         await pilot.pause()
         assert "history NOT SAVED: database or disk is full" in screen_text(app)
         assert cells(app, 0)["mark"] == "95,000.0"  # monitoring goes on
+
+
+async def test_session_problems_are_shown_once_each(tmp_path: Path) -> None:
+    source = ScriptedSource([portfolio()])
+    source.feed_errors = ["no feed URL for okx inverse"]  # type: ignore[attr-defined]
+    app = make_app(tmp_path, source)
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.tick()
+        await pilot.pause()
+        source.latest = portfolio(btc_mark=96_000.0)
+        app.tick()  # a new snapshot, no new problem: not repeated
+        await pilot.pause()
+        source.feed_errors.append("contract specs: ccxt bybit: offline")  # type: ignore[attr-defined]
+        source.latest = portfolio(btc_mark=97_000.0)
+        app.tick()
+        await pilot.pause()
+        messages = [n.message for n in app._notifications]
+        assert messages.count("no feed URL for okx inverse") == 1
+        assert messages.count("contract specs: ccxt bybit: offline") == 1
