@@ -251,8 +251,8 @@ class HedgetopApp(App[int]):
     def tick(self) -> None:
         """Called at ``refresh_hz``: push a new snapshot into the widgets, if any."""
         snap = self.source.latest
-        if snap is None or snap is self._rendered:
-            return
+        if snap is None or snap is self._rendered or not self.is_running:
+            return  # (not running: shutting down, the widgets are being removed)
         self._sample(snap)
         self._alerts(snap)
         self._session_problems()
