@@ -49,6 +49,51 @@ def contract_kind(symbol: str, socket: str) -> Kind:
     return Kind.INVERSE_PERP
 
 
+class MergedState:
+    """The latest full view of one instrument, merged from a venue's partial updates (floats;
+    None where the venue gave no value). The adapters that merge keep one per symbol."""
+
+    __slots__ = (
+        "ask",
+        "bid",
+        "funding_interval_ms",
+        "funding_rate",
+        "index",
+        "last",
+        "mark",
+        "next_funding_ms",
+    )
+
+    def __init__(self, index: float | None = None) -> None:
+        self.mark: float | None = None
+        self.index = index
+        self.last: float | None = None
+        self.bid: float | None = None
+        self.ask: float | None = None
+        self.funding_rate: float | None = None
+        self.next_funding_ms: int | None = None
+        self.funding_interval_ms: int | None = None
+
+    def quote(
+        self, venue: str, symbol: str, kind: Kind, exchange_ms: int | None, received_ms: int
+    ) -> Quote:
+        return Quote(
+            venue=venue,
+            symbol=symbol,
+            kind=kind,
+            mark=self.mark,
+            index=self.index,
+            last=self.last,
+            bid=self.bid,
+            ask=self.ask,
+            funding_rate=self.funding_rate,
+            next_funding_ms=self.next_funding_ms,
+            funding_interval_ms=self.funding_interval_ms,
+            exchange_ms=exchange_ms,
+            received_ms=received_ms,
+        )
+
+
 class FeedParseError(ValueError):
     """A message that is not what the venue's protocol says it should be."""
 

@@ -18,8 +18,7 @@ from typing import Any
 
 import msgspec
 
-from core.events import Quote
-from core.feeds.base import Adapter, Emit, contract_kind, num
+from core.feeds.base import Adapter, Emit, MergedState, contract_kind, num
 
 # Fields whose type depends on the event (an aggregate-trade id, a depth list...): accepted
 # loosely so that an unexpected event is ignored rather than counted as malformed.
@@ -46,19 +45,6 @@ class _Message(_Data, gc=False):
     msg: str | None = None
 
 
-class _State:
-    __slots__ = ("ask", "bid", "funding_rate", "index", "last", "mark", "next_funding_ms")
-
-    def __init__(self) -> None:
-        self.mark: float | None = None
-        self.index: float | None = None
-        self.last: float | None = None
-        self.bid: float | None = None
-        self.ask: float | None = None
-        self.funding_rate: float | None = None
-        self.next_funding_ms: int | None = None
-
-
 def _text(value: str | int | list[Any] | None) -> float | None:
     return num(value) if isinstance(value, str) else None
 
@@ -70,7 +56,7 @@ class BinanceAdapter(Adapter):
     def __init__(self, socket: str = "inverse") -> None:
         super().__init__(socket)
         self._decoder = msgspec.json.Decoder(_Message)
-        self._state: dict[str, _State] = {}
+        self._state: dict[str, MergedState] = {}
 
     def streams(self, symbols: Sequence[str]) -> list[str]:
         out: list[str] = []
@@ -114,7 +100,7 @@ class BinanceAdapter(Adapter):
         event = d.event
         state = self._state.get(symbol)
         if state is None:
-            state = self._state[symbol] = _State()
+            state = self._state[symbol] = MergedState()
         if event == "markPriceUpdate":
             state.mark = _text(d.mark)
             if d.index is not None:
@@ -131,21 +117,6 @@ class BinanceAdapter(Adapter):
                 state.ask = _text(d.ask)
         else:
             return 0
-        emit(
-            Quote(
-                venue="binance",
-                symbol=symbol,
-                kind=contract_kind(symbol, self.socket),
-                mark=state.mark,
-                index=state.index,
-                last=state.last,
-                bid=state.bid,
-                ask=state.ask,
-                funding_rate=state.funding_rate,
-                next_funding_ms=state.next_funding_ms,
-                funding_interval_ms=None,
-                exchange_ms=d.event_ms,
-                received_ms=received_ms,
-            )
-        )
+        kind = contract_kind(symbol, self.socket)
+        emit(state.quote("binance", symbol, kind, d.event_ms, received_ms))
         return 1

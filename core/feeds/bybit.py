@@ -16,8 +16,7 @@ from collections.abc import Sequence
 
 import msgspec
 
-from core.events import Quote
-from core.feeds.base import Adapter, Emit, Heartbeat, contract_kind, num, whole
+from core.feeds.base import Adapter, Emit, Heartbeat, MergedState, contract_kind, num, whole
 
 _MS_PER_HOUR = 3600 * 1000
 
@@ -72,29 +71,10 @@ class _Message(msgspec.Struct, gc=False):
     ret_msg: str | None = None
 
 
-class _State:
-    """The merged view of one symbol (floats, None where the venue gave no value)."""
+class _State(MergedState):
+    """The merged view of one symbol, with Bybit's two ways of merging a delta."""
 
-    __slots__ = (
-        "ask",
-        "bid",
-        "funding_interval_ms",
-        "funding_rate",
-        "index",
-        "last",
-        "mark",
-        "next_funding_ms",
-    )
-
-    def __init__(self) -> None:
-        self.last: float | None = None
-        self.mark: float | None = None
-        self.index: float | None = None
-        self.bid: float | None = None
-        self.ask: float | None = None
-        self.funding_rate: float | None = None
-        self.next_funding_ms: int | None = None
-        self.funding_interval_ms: int | None = None
+    __slots__ = ()
 
     def merge_fast(self, t: _FastTicker) -> None:
         # A field absent from a delta (None) is unchanged.
@@ -190,21 +170,5 @@ class BybitAdapter(Adapter):
             state.merge_fast(data)
         else:
             state.merge(data)
-        emit(
-            Quote(
-                venue="bybit",
-                symbol=symbol,
-                kind=contract_kind(symbol, self.socket),
-                mark=state.mark,
-                index=state.index,
-                last=state.last,
-                bid=state.bid,
-                ask=state.ask,
-                funding_rate=state.funding_rate,
-                next_funding_ms=state.next_funding_ms,
-                funding_interval_ms=state.funding_interval_ms,
-                exchange_ms=msg.ts,
-                received_ms=received_ms,
-            )
-        )
+        emit(state.quote("bybit", symbol, contract_kind(symbol, self.socket), msg.ts, received_ms))
         return 1

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 import msgspec
 
 from core.events import Kind, Quote
-from core.feeds.base import Adapter, Emit, Heartbeat, contract_kind, num, whole
+from core.feeds.base import Adapter, Emit, Heartbeat, MergedState, contract_kind, num, whole
 
 _PONGS = ("pong", b"pong")
 
@@ -50,29 +50,14 @@ class _Message(msgspec.Struct, gc=False):
     msg: str | None = None
 
 
-class _State:
-    __slots__ = (
-        "ask",
-        "bid",
-        "funding_interval_ms",
-        "funding_rate",
-        "index",
-        "kind",
-        "last",
-        "mark",
-        "next_funding_ms",
-    )
+class _State(MergedState):
+    """The merged view of one instrument, and what it prices (its kind)."""
+
+    __slots__ = ("kind",)
 
     def __init__(self, kind: Kind, index: float | None) -> None:
+        super().__init__(index)
         self.kind = kind
-        self.mark: float | None = None
-        self.index = index
-        self.last: float | None = None
-        self.bid: float | None = None
-        self.ask: float | None = None
-        self.funding_rate: float | None = None
-        self.next_funding_ms: int | None = None
-        self.funding_interval_ms: int | None = None
 
 
 def underlying(inst_id: str) -> str:
@@ -188,18 +173,4 @@ class OkxAdapter(Adapter):
 
     @staticmethod
     def _quote(inst: str, s: _State, ts: str | None, received_ms: int) -> Quote:
-        return Quote(
-            venue="okx",
-            symbol=inst,
-            kind=s.kind,
-            mark=s.mark,
-            index=s.index,
-            last=s.last,
-            bid=s.bid,
-            ask=s.ask,
-            funding_rate=s.funding_rate,
-            next_funding_ms=s.next_funding_ms,
-            funding_interval_ms=s.funding_interval_ms,
-            exchange_ms=whole(ts),
-            received_ms=received_ms,
-        )
+        return s.quote("okx", inst, s.kind, whole(ts), received_ms)
