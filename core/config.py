@@ -333,6 +333,18 @@ class _Validator:
             if k not in allowed:
                 raise self.fail(path, f"unknown key (known here: {', '.join(allowed)})", tbl[k])
 
+    def lookup(
+        self, tbl: Mapping[str, Any], k: str, prefix: str, default: object
+    ) -> tuple[str, Any]:
+        """``(key path, value)`` of ``k``; the value is ``_MISSING`` when the key is absent
+        and has a default, and an absent key without one is the "is required" error."""
+        path = f"{prefix}.{k}" if prefix else k
+        if k in tbl:
+            return path, tbl[k]
+        if default is _MISSING:
+            raise self.fail(path, "is required")
+        return path, _MISSING
+
     def number(
         self,
         tbl: Mapping[str, Any],
@@ -344,12 +356,9 @@ class _Validator:
         positive: bool = False,
         maximum: float | None = None,
     ) -> Any:
-        path = f"{prefix}.{k}" if prefix else k
-        if k not in tbl:
-            if default is _MISSING:
-                raise self.fail(path, "is required")
+        path, v = self.lookup(tbl, k, prefix, default)
+        if v is _MISSING:
             return default
-        v = tbl[k]
         if isinstance(v, bool) or not isinstance(v, int | float):
             raise self.fail(path, "must be a number", v)
         f = float(v)
@@ -373,12 +382,9 @@ class _Validator:
         minimum: int | None = None,
         maximum: int | None = None,
     ) -> Any:
-        path = f"{prefix}.{k}" if prefix else k
-        if k not in tbl:
-            if default is _MISSING:
-                raise self.fail(path, "is required")
+        path, v = self.lookup(tbl, k, prefix, default)
+        if v is _MISSING:
             return default
-        v = tbl[k]
         if isinstance(v, bool) or not isinstance(v, int):
             raise self.fail(path, "must be a whole number", v)
         if minimum is not None and v < minimum:
@@ -396,12 +402,9 @@ class _Validator:
         *,
         choices: tuple[str, ...] | None = None,
     ) -> Any:
-        path = f"{prefix}.{k}" if prefix else k
-        if k not in tbl:
-            if default is _MISSING:
-                raise self.fail(path, "is required")
+        path, v = self.lookup(tbl, k, prefix, default)
+        if v is _MISSING:
             return default
-        v = tbl[k]
         if not isinstance(v, str):
             raise self.fail(path, "must be a string", v)
         if choices is not None and v.strip().lower() not in choices:
@@ -409,10 +412,9 @@ class _Validator:
         return v.strip().lower() if choices is not None else v
 
     def boolean(self, tbl: Mapping[str, Any], k: str, prefix: str, default: bool) -> bool:
-        path = f"{prefix}.{k}" if prefix else k
-        if k not in tbl:
+        path, v = self.lookup(tbl, k, prefix, default)
+        if v is _MISSING:
             return default
-        v = tbl[k]
         if not isinstance(v, bool):
             raise self.fail(path, "must be true or false", v)
         return v
