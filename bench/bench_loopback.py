@@ -145,12 +145,10 @@ def _throughput_child(conn: Connection, n_frames: int) -> None:
 def _sim_frames(count: int) -> list[str]:
     """Distinct Bybit inverse delta frames made by the simulator's model and wire code."""
     from core.sim.model import MarketModel
-    from core.sim.wire import (
-        bybit_delta,
-        bybit_inverse_message,
-        bybit_inverse_symbol,
-        bybit_inverse_ticker,
-    )
+    from core.sim.venues.bybit.public import delta as bybit_delta
+    from core.sim.venues.bybit.public import inverse_message as bybit_inverse_message
+    from core.sim.venues.bybit.public import inverse_symbol as bybit_inverse_symbol
+    from core.sim.venues.bybit.public import inverse_ticker as bybit_inverse_ticker
 
     m = MarketModel(LAT_COINS, seed=1, start_ms=1_764_000_000_000)
     prev: dict[str, dict[str, str]] = {}
@@ -175,7 +173,9 @@ async def _throughput_sender(conn: Connection, n_frames: int) -> None:
     from websockets.asyncio.server import ServerConnection, serve
 
     from core.sim.model import MarketModel
-    from core.sim.wire import bybit_inverse_message, bybit_inverse_symbol, bybit_inverse_ticker
+    from core.sim.venues.bybit.public import inverse_message as bybit_inverse_message
+    from core.sim.venues.bybit.public import inverse_symbol as bybit_inverse_symbol
+    from core.sim.venues.bybit.public import inverse_ticker as bybit_inverse_ticker
 
     frames = _sim_frames(20_000)
     m = MarketModel(LAT_COINS, seed=1, start_ms=1_764_000_000_000)

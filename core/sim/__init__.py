@@ -1,9 +1,12 @@
-"""The built-in exchange simulator: a seeded market model served over loopback websockets in
-the Bybit v5 and Binance COIN-M/spot wire formats, with fault injection."""
+"""The built-in exchange simulator: a seeded market model served over loopback in the Bybit v5
+and Binance COIN-M/spot wire formats (public streams, REST, private streams, accounts), with
+fault injection. Each venue lives in ``core.sim.venues.<venue>``; nothing here imports the
+clients it serves (``core.feeds``, ``core.brokers``) or the domain's math."""
 
 from core.sim.chaos import ChaosSpec, ChaosSpecError, parse_chaos
+from core.sim.exchange import SimExchange
+from core.sim.hub import SimStats
 from core.sim.model import DEFAULT_COINS, MarketModel, ModelParams, Settlement, UnknownCoinError
-from core.sim.server import SimExchange, SimStats
 
 __all__ = [
     "DEFAULT_COINS",

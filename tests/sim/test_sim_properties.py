@@ -5,6 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
+from core.sim.fmt import fmt_trim, tick_decimals
 from core.sim.model import (
     FUNDING_CAP,
     FUNDING_INTERVAL_MS,
@@ -13,7 +14,7 @@ from core.sim.model import (
     bybit_funding_rate,
     next_funding_after,
 )
-from core.sim.wire import bybit_delta, fmt_trim, tick_decimals
+from core.sim.venues.bybit.public import delta as bybit_delta
 
 premiums = st.floats(min_value=-0.05, max_value=0.05, allow_nan=False)
 
