@@ -9,6 +9,17 @@
   ``reorder=P``   ... with probability P.
 - ``refuse=SYM``  refuse the subscription of SYM (a coin such as ``BTC`` or a venue symbol such
                   as ``BTCUSD``); may be given more than once, or as ``refuse=BTC+ETH``.
+
+REST (every simulated REST host; draws from a seeded random source of their own):
+
+- ``http500=P``   answer a request, with probability P, with HTTP 500 before doing anything.
+- ``slow=MS``     answer every request MS milliseconds late.
+- ``ratelimit``   answer a request, with probability 0.1, with the venue's rate-limit reply
+  ``ratelimit=P`` (Bybit ``retCode`` 10006, Binance HTTP 429 ``-1003`` with ``Retry-After``) ...
+                  with probability P. The venues' real per-endpoint limits apply regardless.
+- ``drop-response=P``  do the request (the order is placed), then close the connection without
+                  the reply, with probability P: the case a client must survive without doubling
+                  the order.
 """
 
 from __future__ import annotations
@@ -29,6 +40,10 @@ class ChaosSpec:
     garbage_p: float = 0.0
     reorder_p: float = 0.0
     refuse: frozenset[str] = frozenset()
+    http500_p: float = 0.0
+    slow_ms: float = 0.0
+    ratelimit_p: float = 0.0
+    drop_response_p: float = 0.0
 
     def refuses(self, coin: str, symbol: str) -> bool:
         """Whether a subscription to ``symbol`` (of ``coin``) is to be refused."""
@@ -52,22 +67,34 @@ class ChaosSpec:
         if self.reorder_p:
             parts.append(f"reorder={self.reorder_p:g}")
         parts.extend(f"refuse={s}" for s in sorted(self.refuse))
+        if self.http500_p:
+            parts.append(f"http500={self.http500_p:g}")
+        if self.slow_ms:
+            parts.append(f"slow={self.slow_ms:g}")
+        if self.ratelimit_p:
+            parts.append(f"ratelimit={self.ratelimit_p:g}")
+        if self.drop_response_p:
+            parts.append(f"drop-response={self.drop_response_p:g}")
         return ",".join(parts) or "none"
 
 
 DEFAULT_REORDER_P = 0.05
-_KEYS = "drop=N, stall=N[:D], garbage=P, reorder[=P], refuse=SYMBOL"
+DEFAULT_RATELIMIT_P = 0.1
+_KEYS = (
+    "drop=N, stall=N[:D], garbage=P, reorder[=P], refuse=SYMBOL, "
+    "http500=P, slow=MS, ratelimit[=P], drop-response=P"
+)
 
 
-def _seconds(item: str, key: str, text: str) -> float:
+def _seconds(item: str, key: str, text: str, unit: str = "seconds") -> float:
     try:
         v = float(text)
     except ValueError:
         raise ChaosSpecError(
-            f"chaos item {item!r}: {key} needs a number of seconds, got {text!r}"
+            f"chaos item {item!r}: {key} needs a number of {unit}, got {text!r}"
         ) from None
     if not math.isfinite(v) or v <= 0:
-        raise ChaosSpecError(f"chaos item {item!r}: {key} needs seconds > 0, got {text!r}")
+        raise ChaosSpecError(f"chaos item {item!r}: {key} needs {unit} > 0, got {text!r}")
     return v
 
 
@@ -94,6 +121,7 @@ def parse_chaos(spec: str) -> ChaosSpec:
     garbage = 0.0
     reorder = 0.0
     refuse: set[str] = set()
+    rest: dict[str, float] = {}
     for raw in spec.split(","):
         item = raw.strip()
         if not item:
@@ -103,6 +131,9 @@ def parse_chaos(spec: str) -> ChaosSpec:
         value = value.strip()
         if key == "reorder":
             reorder = _probability(item, key, value) if eq else DEFAULT_REORDER_P
+            continue
+        if key == "ratelimit":
+            rest["ratelimit_p"] = _probability(item, key, value) if eq else DEFAULT_RATELIMIT_P
             continue
         if not eq or not value:
             raise ChaosSpecError(f"chaos item {item!r}: expected KEY=VALUE ({_KEYS})")
@@ -114,6 +145,12 @@ def parse_chaos(spec: str) -> ChaosSpec:
             stall_for = _seconds(item, key, dur) if colon else None
         elif key == "garbage":
             garbage = _probability(item, key, value)
+        elif key == "http500":
+            rest["http500_p"] = _probability(item, key, value)
+        elif key == "drop-response":
+            rest["drop_response_p"] = _probability(item, key, value)
+        elif key == "slow":
+            rest["slow_ms"] = _seconds(item, key, value, "milliseconds")
         elif key == "refuse":
             for sym in value.split("+"):
                 s = sym.strip().upper()
@@ -129,4 +166,5 @@ def parse_chaos(spec: str) -> ChaosSpec:
         garbage_p=garbage,
         reorder_p=reorder,
         refuse=frozenset(refuse),
+        **rest,
     )

@@ -25,6 +25,7 @@ from collections.abc import Callable, Sequence
 from core.sim.chaos import ChaosSpec
 from core.sim.hub import Hub, SimStats
 from core.sim.model import DEFAULT_COINS, MarketModel, ModelParams, Settlement, coin_params
+from core.sim.seed import AccountSeed
 from core.sim.venues.base import Endpoint, SimVenue
 from core.sim.venues.binance import BinanceVenue
 from core.sim.venues.bybit import BybitVenue
@@ -64,6 +65,8 @@ class SimExchange:
         wall_clock: Callable[[], float] = time.monotonic,
         api_clock_ms: Callable[[], int] = wall_ms,
         autostep: bool = True,
+        accounts: AccountSeed | None = None,
+        rate_limits: bool = True,
     ) -> None:
         if not speed > 0:
             raise ValueError(f"speed must be > 0, got {speed!r}")
@@ -87,10 +90,10 @@ class SimExchange:
         self.hub = Hub(
             self.model, self.chaos, seed=seed, wall_clock=wall_clock, api_clock_ms=api_clock_ms
         )
-        self.venues: list[SimVenue] = [
-            BybitVenue(self.hub, self.coins),
-            BinanceVenue(self.hub, self.coins),
-        ]
+        self.seed_accounts = accounts or AccountSeed()
+        self.bybit = BybitVenue(self.hub, self.coins, self.seed_accounts, rate_limits=rate_limits)
+        self.binance = BinanceVenue(self.hub, self.coins)
+        self.venues: list[SimVenue] = [self.bybit, self.binance]
         self.on_settlement: Callable[[Settlement], None] | None = None
         self._steps = 0
         self._tasks: list[asyncio.Task[None]] = []
@@ -175,7 +178,7 @@ class SimExchange:
         if not self.port:
             return [tuple(0 for _ in range(v.port_count())) for v in self.venues]
         p = self.port
-        fixed = [(p, p + 3), (p + 1, p + 2, p + 4, p + 5)]
+        fixed = [(p, p + 3), (p + 1, p + 2, p + 4, p + 5)]  # Bybit, Binance
         return [ports[: v.port_count()] for v, ports in zip(self.venues, fixed, strict=True)]
 
     async def stop(self) -> None:

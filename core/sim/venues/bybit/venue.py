@@ -1,32 +1,58 @@
 """The Bybit venue: one websocket host (``stream.bybit.com``: ``/v5/public/inverse``,
-``/v5/public/spot``, ``/v5/private``) and one REST host (``api.bybit.com``)."""
+``/v5/public/spot``, ``/v5/private``) and one REST host (``api.bybit.com``), and the account
+of the API key."""
 
 from __future__ import annotations
 
 import contextlib
+import uuid
 from urllib.parse import urlsplit
 
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.http11 import Request, Response
 
+from core.sim.accounts import Account, Accounts, Ids
+from core.sim.book import Book
 from core.sim.hub import Hub
 from core.sim.model import Settlement
+from core.sim.seed import AccountSeed
 from core.sim.venues.base import Endpoint
+from core.sim.venues.bybit.margin import BybitMargin
 from core.sim.venues.bybit.public import INVERSE_PATH, SPOT_PATH, PublicConn, PublicTickers
+from core.sim.venues.bybit.rest import BybitRest
 from core.sim.ws import bound_port, not_found, serve_conn
 
 
 class BybitVenue:
     name = "bybit"
 
-    def __init__(self, hub: Hub, coins: tuple[str, ...]) -> None:
+    def __init__(
+        self, hub: Hub, coins: tuple[str, ...], seed: AccountSeed, *, rate_limits: bool = True
+    ) -> None:
         self.hub = hub
         self.coins = coins
         self.tickers = PublicTickers(hub, coins)
+        self.books = {c: Book(hub.model, self.name, c) for c in coins}
+        self.accounts = Accounts()
+        self.account = Account(
+            self.name,
+            BybitMargin(),
+            self.books,
+            lot=lambda coin: 1,
+            index=hub.model.price,
+            now_ms=hub.now_ms,
+            ids=Ids(order_id=self._uuid, exec_id=self._uuid),
+            seed=seed.venue(self.name),
+        )
+        self.accounts.add(seed.api_key, seed.api_secret, self.account)
+        self.rest = BybitRest(hub, coins, self.tickers, self.accounts, rate_limits=rate_limits)
         self._servers: list[Server] = []
 
+    def _uuid(self) -> str:
+        return str(uuid.UUID(int=self.hub.rng.getrandbits(128), version=4))
+
     def port_count(self) -> int:
-        return 1
+        return 2
 
     async def start(self, host: str, ports: tuple[int, ...]) -> list[Endpoint]:
         server = await serve(
@@ -41,9 +67,11 @@ class BybitVenue:
         )
         self._servers.append(server)
         ws = f"ws://{host}:{bound_port(server)}"
+        rest_port = await self.rest.host.start(host, ports[1])
         return [
             ("bybit", "inverse", ws + INVERSE_PATH),
             ("bybit", "spot", ws + SPOT_PATH),
+            ("bybit", "rest", f"http://{host}:{rest_port}"),
         ]
 
     async def stop(self) -> None:
@@ -53,15 +81,22 @@ class BybitVenue:
             with contextlib.suppress(Exception):
                 await s.wait_closed()
         self._servers.clear()
+        await self.rest.host.stop()
 
     def refresh(self) -> None:
         self.tickers.refresh()
 
     def stepped(self) -> None:
-        pass
+        for b in self.books.values():
+            b.reset()
+        for acct in self.accounts.all():
+            acct.match_resting()
+            liquidated = acct.check_liquidations()
+            self.hub.stats.liquidations += len(liquidated)
 
     def settle(self, st: Settlement) -> None:
-        pass
+        for acct in self.accounts.all():
+            acct.settle_funding(st.coin, st.rate, st.mark, st.ts_ms)
 
     def _route(self, conn: ServerConnection, request: Request) -> Response | None:
         path = urlsplit(request.path).path
