@@ -215,6 +215,15 @@ class SimExchange:
         self._publish()
         await asyncio.sleep(0)  # let the writers run
 
+    async def shock(self, coin: str, rel: float) -> None:
+        """Jump ``coin``'s price by ``rel`` now (0.1: 10 % up), then let the venues react (fill
+        resting orders, liquidate) and publish, as after a step of the market."""
+        self.model.shock(coin, rel)
+        for v in self.venues:
+            v.stepped()
+        self._publish()
+        await asyncio.sleep(0)
+
     # -- clock ---------------------------------------------------------------------------------
 
     def _step(self, dt_ms: int) -> None:

@@ -317,6 +317,16 @@ class MarketModel:
         self.settlements.extend(out)
         return out
 
+    def shock(self, coin: str, rel: float) -> None:
+        """Move ``coin``'s index by ``rel`` (0.05: 5 % up) at once, as a jump would, and
+        re-quote it: for driving a position to its liquidation on purpose."""
+        if not rel > -1.0:
+            raise ValueError(f"a shock must keep the price positive, got {rel!r}")
+        cs = self.coins[coin.upper()]
+        cs.log_index += math.log1p(rel)
+        cs.index = math.exp(cs.log_index)
+        self._quote(cs, first=False)
+
     def _rate(self, perp: PerpState) -> float:
         avg = perp._prem_sum / perp._prem_ms if perp._prem_ms > 0 else perp.premium
         pr = self.params

@@ -518,7 +518,8 @@ class BybitRest:
         }
 
     def position_list(self, acct: Account, params: dict[str, Any]) -> dict[str, Any]:
-        self._category(params, "inverse")
+        if self._category(params, "inverse", "linear") == "linear":
+            return {"category": "linear", "list": [], "nextPageCursor": ""}
         symbol = str(params.get("symbol", ""))
         settle = str(params.get("settleCoin", "")).upper()
         if symbol:
@@ -610,7 +611,8 @@ class BybitRest:
         return {"orderId": order.id, "orderLinkId": order.client_id}
 
     def _orders(self, acct: Account, params: dict[str, Any], *, open_only: bool) -> dict[str, Any]:
-        self._category(params, "inverse")
+        if self._category(params, "inverse", "linear") == "linear":
+            return {"category": "linear", "list": [], "nextPageCursor": ""}
         symbol = str(params.get("symbol", ""))
         coin = self._coin(symbol) if symbol else None
         settle = str(params.get("settleCoin", "")).upper()
@@ -653,7 +655,8 @@ class BybitRest:
         return self._orders(acct, params, open_only=False)
 
     def execution_list(self, acct: Account, params: dict[str, Any]) -> dict[str, Any]:
-        self._category(params, "inverse")
+        if self._category(params, "inverse", "linear") == "linear":
+            return {"category": "linear", "list": [], "nextPageCursor": ""}
         symbol = str(params.get("symbol", ""))
         coin = self._coin(symbol) if symbol else None
         exec_type = str(params.get("execType", ""))

@@ -18,7 +18,14 @@ from core.sim.model import Settlement
 from core.sim.seed import AccountSeed
 from core.sim.venues.base import Endpoint
 from core.sim.venues.bybit.margin import BybitMargin
-from core.sim.venues.bybit.public import INVERSE_PATH, SPOT_PATH, PublicConn, PublicTickers
+from core.sim.venues.bybit.private import PrivateStreams
+from core.sim.venues.bybit.public import (
+    INVERSE_PATH,
+    PRIVATE_PATH,
+    SPOT_PATH,
+    PublicConn,
+    PublicTickers,
+)
 from core.sim.venues.bybit.rest import BybitRest
 from core.sim.ws import bound_port, not_found, serve_conn
 
@@ -46,6 +53,7 @@ class BybitVenue:
         )
         self.accounts.add(seed.api_key, seed.api_secret, self.account)
         self.rest = BybitRest(hub, coins, self.tickers, self.accounts, rate_limits=rate_limits)
+        self.private = PrivateStreams(hub, self.accounts, self.rest.rows)
         self._servers: list[Server] = []
 
     def _uuid(self) -> str:
@@ -72,6 +80,7 @@ class BybitVenue:
             ("bybit", "inverse", ws + INVERSE_PATH),
             ("bybit", "spot", ws + SPOT_PATH),
             ("bybit", "rest", f"http://{host}:{rest_port}"),
+            ("bybit", "private", ws + PRIVATE_PATH),
         ]
 
     async def stop(self) -> None:
@@ -100,10 +109,13 @@ class BybitVenue:
 
     def _route(self, conn: ServerConnection, request: Request) -> Response | None:
         path = urlsplit(request.path).path
-        return None if path in (INVERSE_PATH, SPOT_PATH) else not_found(path)
+        return None if path in (INVERSE_PATH, SPOT_PATH, PRIVATE_PATH) else not_found(path)
 
     async def _handle(self, ws: ServerConnection) -> None:
         assert ws.request is not None
         path = urlsplit(ws.request.path).path
+        if path == PRIVATE_PATH:
+            await serve_conn(self.hub, self.private.conn(ws))
+            return
         conn = PublicConn(self.hub, ws, self.tickers, spot=path == SPOT_PATH)
         await serve_conn(self.hub, conn)
