@@ -92,7 +92,9 @@ class SimExchange:
         )
         self.seed_accounts = accounts or AccountSeed()
         self.bybit = BybitVenue(self.hub, self.coins, self.seed_accounts, rate_limits=rate_limits)
-        self.binance = BinanceVenue(self.hub, self.coins)
+        self.binance = BinanceVenue(
+            self.hub, self.coins, self.seed_accounts, rate_limits=rate_limits
+        )
         self.venues: list[SimVenue] = [self.bybit, self.binance]
         self.on_settlement: Callable[[Settlement], None] | None = None
         self._steps = 0

@@ -99,9 +99,9 @@ class BinanceMargin:
         side = 1.0 if pos.size > 0 else -1.0
         for b in brackets(pos.coin):
             denom = collateral + b.cum + side * q / pos.entry
-            if denom <= 0:
+            if denom == 0:
                 continue
-            lp = q * (b.mmr + side) / denom
+            lp = q * (b.mmr + side) / denom  # a short: both negative; a 1x short: denom >= 0
             if lp <= 0:
                 continue
             if b.floor <= q / lp < b.cap:
