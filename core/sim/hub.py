@@ -69,6 +69,8 @@ class Hub:
         self.rng = random.Random(seed * 7919 + 17)
         # REST chaos draws from its own stream, so enabling it never changes the market wire.
         self.rest_rng = random.Random(seed * 104_729 + 3)
+        # Account ids (orders, fills, listen keys, private message ids): their own stream too.
+        self.ids_rng = random.Random(seed * 15_485_863 + 11)
         self.wall = wall_clock
         self.api_clock_ms = api_clock_ms  # the clock signed requests are checked against
         self.t0 = 0.0

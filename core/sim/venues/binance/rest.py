@@ -515,7 +515,7 @@ class BinanceRest:
     # -- orders --------------------------------------------------------------------------------
 
     def _client_id(self) -> str:
-        return "".join(self.hub.rng.choice(self._key_alphabet) for _ in range(22))
+        return "".join(self.hub.ids_rng.choice(self._key_alphabet) for _ in range(22))
 
     def new_order(self, acct: Account, params: Params) -> dict[str, Any]:
         coin = self._coin(params.get("symbol", ""))
@@ -670,7 +670,7 @@ class BinanceRest:
             if a is acct:
                 self.listen_keys[key] = (acct, now + LISTEN_KEY_TTL_MS)
                 return {"listenKey": key}
-        key = "".join(self.hub.rng.choice(self._key_alphabet) for _ in range(64))
+        key = "".join(self.hub.ids_rng.choice(self._key_alphabet) for _ in range(64))
         self.listen_keys[key] = (acct, now + LISTEN_KEY_TTL_MS)
         if self.on_listen_key is not None:
             self.on_listen_key(key, acct)

@@ -37,8 +37,8 @@ class BinanceVenue:
         self.streams = PublicStreams(hub, coins)
         self.books = {c: Book(hub.model, self.name, c) for c in coins}
         self.faces = {c: int(hub.model.coin(c).params.face_usd) for c in coins}
-        order_ids = itertools.count(10_000_000 + hub.rng.randrange(1_000_000))
-        trade_ids = itertools.count(500_000 + hub.rng.randrange(100_000))
+        order_ids = itertools.count(10_000_000 + hub.ids_rng.randrange(1_000_000))
+        trade_ids = itertools.count(500_000 + hub.ids_rng.randrange(100_000))
         self.accounts = Accounts()
         self.account = Account(
             self.name,

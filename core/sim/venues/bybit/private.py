@@ -158,7 +158,7 @@ class PrivateConn(StreamConn):
         else:
             return
         msg = {
-            "id": str(uuid.UUID(int=self.hub.rng.getrandbits(128), version=4)),
+            "id": str(uuid.UUID(int=self.hub.ids_rng.getrandbits(128), version=4)),
             "topic": topic,
             "creationTime": self.hub.now_ms(),
             "data": [data],

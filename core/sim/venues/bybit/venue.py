@@ -57,7 +57,7 @@ class BybitVenue:
         self._servers: list[Server] = []
 
     def _uuid(self) -> str:
-        return str(uuid.UUID(int=self.hub.rng.getrandbits(128), version=4))
+        return str(uuid.UUID(int=self.hub.ids_rng.getrandbits(128), version=4))
 
     def port_count(self) -> int:
         return 2
