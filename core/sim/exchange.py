@@ -47,7 +47,8 @@ class SimExchange:
     ``price(coin)`` the current index in USD. ``interval_ms`` is the wall time between two
     updates of each instrument; ``start_ms`` the simulated start time (default: wall time now).
     ``api_clock_ms`` is the clock signed requests' timestamps are checked against (the wall
-    clock: what a client can know; see ``core.sim.auth``).
+    clock: what a client can know; see the venues' ``rest`` modules); ``limit_clock_ms`` the one
+    the rate limiters count windows on (default: the API clock; tests freeze it).
     """
 
     def __init__(
@@ -64,6 +65,7 @@ class SimExchange:
         params: ModelParams | None = None,
         wall_clock: Callable[[], float] = time.monotonic,
         api_clock_ms: Callable[[], int] = wall_ms,
+        limit_clock_ms: Callable[[], int] | None = None,
         autostep: bool = True,
         accounts: AccountSeed | None = None,
         rate_limits: bool = True,
@@ -88,7 +90,12 @@ class SimExchange:
             start_ms = wall_ms()
         self.model = MarketModel(self.coins, seed=seed, start_ms=start_ms, params=params)
         self.hub = Hub(
-            self.model, self.chaos, seed=seed, wall_clock=wall_clock, api_clock_ms=api_clock_ms
+            self.model,
+            self.chaos,
+            seed=seed,
+            wall_clock=wall_clock,
+            api_clock_ms=api_clock_ms,
+            limit_clock_ms=limit_clock_ms,
         )
         self.seed_accounts = accounts or AccountSeed()
         self.bybit = BybitVenue(self.hub, self.coins, self.seed_accounts, rate_limits=rate_limits)

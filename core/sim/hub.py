@@ -62,6 +62,7 @@ class Hub:
         seed: int,
         wall_clock: Callable[[], float],
         api_clock_ms: Callable[[], int],
+        limit_clock_ms: Callable[[], int] | None = None,
     ) -> None:
         self.model = model
         self.chaos = chaos
@@ -73,6 +74,7 @@ class Hub:
         self.ids_rng = random.Random(seed * 15_485_863 + 11)
         self.wall = wall_clock
         self.api_clock_ms = api_clock_ms  # the clock signed requests are checked against
+        self.limit_clock_ms = limit_clock_ms or api_clock_ms  # the rate limiters' windows
         self.t0 = 0.0
         self.tick_event: asyncio.Event | None = None
         self.stall_started: asyncio.Event | None = None

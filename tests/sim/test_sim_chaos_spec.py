@@ -82,3 +82,17 @@ def test_cli_bad_flags(argv: list[str], flag: str, capsys: pytest.CaptureFixture
     err = capsys.readouterr().err
     assert err.startswith(f"hedgetop: {flag}")
     assert err.count("\n") == 1
+
+
+def test_rest_faults_parse_and_describe() -> None:
+    spec = parse_chaos("http500=0.1, slow=20, ratelimit, drop-response=0.5")
+    assert spec.http500_p == 0.1
+    assert spec.slow_ms == 20.0
+    assert spec.ratelimit_p == 0.1
+    assert spec.drop_response_p == 0.5
+    assert parse_chaos(spec.describe()) == spec
+    assert parse_chaos("ratelimit=0.3").ratelimit_p == 0.3
+    with pytest.raises(ChaosSpecError, match="slow needs milliseconds > 0"):
+        parse_chaos("slow=0")
+    with pytest.raises(ChaosSpecError, match="drop-response needs a probability"):
+        parse_chaos("drop-response=2")

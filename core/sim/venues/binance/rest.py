@@ -169,7 +169,7 @@ class BinanceRest:
             params: Params = dict(parse_qsl(raw_query, keep_blank_values=True))
             params.update(dict(parse_qsl(body, keep_blank_values=True)))
             limits = self._limits[host]
-            now = self.hub.api_clock_ms()
+            now = self.hub.limit_clock_ms()
             headers: dict[str, str] = {}
             try:
                 self._rate(

@@ -220,7 +220,7 @@ class BybitRest:
     def _rate(self, key: str, path: str) -> tuple[dict[str, str], bool]:
         limit = LIMITS.get(path, QUERY_LIMIT)
         w = self.windows.setdefault((key, path), Window(limit, 1000))
-        now = self.hub.api_clock_ms()
+        now = self.hub.limit_clock_ms()
         ok = w.take(now) if self.rate_limits else True
         headers = {
             "X-Bapi-Limit": str(limit),
