@@ -8,6 +8,10 @@ A few holdings hedged on the two venues the simulator speaks (Bybit inverse, Bin
 - XRP: hedged 80 % on Bybit with a 2x short.
 - SOL: hedged by proxy with a Binance BTC short (beta 1.5 to BTC), 2x, about half the exposure.
 
+Two holdings are kept on an exchange, so that both venues' simulated spot accounts hold coins:
+the XRP ("exchange": where it is hedged, Bybit) and the SOL (on Binance); ``core.sim_accounts``
+reads the labels.
+
 Entries are the simulator's start prices, so the session opens near flat.
 """
 
@@ -97,7 +101,7 @@ def demo_config(prices: Mapping[str, float] | None = None, *, seed: int = 1) -> 
         source=None,
         holdings=(
             HoldingConfig("BTC", 0.5, "cold wallet"),
-            HoldingConfig("SOL", sol_spot, "staking"),
+            HoldingConfig("SOL", sol_spot, "Binance"),
             HoldingConfig("ADA", ada_spot, "hardware wallet"),
             HoldingConfig("XRP", xrp_spot, "exchange"),
         ),

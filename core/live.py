@@ -15,8 +15,9 @@ Contract specs: off the simulator, ``start()`` also refreshes the hedges' specs 
 tick, lot, funding interval) from ccxt markets in the background (``core.markets``: fresh disk
 cache, else ccxt, else stale cache, else the built-in table) and hands them to
 ``Engine.update_specs`` on the loop. Until then, and whenever that fails, the built-in table
-serves; failures land in ``feed_errors`` and ``spec_notes``, never in a crash. The simulator
-speaks no REST, so the demo keeps the built-in table.
+serves; failures land in ``feed_errors`` and ``spec_notes``, never in a crash. On the
+simulator the demo keeps the built-in table; the simulator's accounts are seeded from the
+config (``core.sim_accounts``), ready for account reading through ccxt.
 
 Real orders: with ``[broker] kind = "ccxt"`` and ``trading_enabled = true`` (and not on the
 simulator) the session holds a ``CcxtLiveBroker`` (``live_trading`` is True); ``execute``
@@ -116,6 +117,7 @@ class LiveSession:
         if config.simulator.enabled:
             from core.sim import SimExchange, parse_chaos
             from core.sim.model import COIN_TABLE
+            from core.sim_accounts import seed_from_config
 
             s = config.simulator
             self.sim = SimExchange(
@@ -124,6 +126,7 @@ class LiveSession:
                 coins=[c for c in config.coins() if c in COIN_TABLE],
                 chaos=parse_chaos(s.chaos) if s.chaos else None,
                 interval_ms=sim_interval_ms,
+                accounts=seed_from_config(config),
             )
         self.engine = Engine(config, specs, self.ledger, self.now_ms())
         self.alerts = AlertEngine(config.alerts)

@@ -63,4 +63,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Run the importable module's main: under ``python -m tui.cli`` this file is ``__main__``,
+    # and the commands' ``from tui.cli import UsageError`` would be another class.
+    from tui.cli import main as _main
+
+    sys.exit(_main())

@@ -1,4 +1,5 @@
-"""``hedgetop sim``: run the built-in exchange on loopback and print the ws:// URLs it serves."""
+"""``hedgetop sim``: run the built-in exchange on loopback and print what it serves, one line per
+endpoint as ``<venue> <what> <url>`` (scripts read them), then the account's key."""
 
 from __future__ import annotations
 
@@ -15,13 +16,15 @@ def register(subparsers: Any) -> None:
         "sim",
         help="run the built-in exchange simulator on loopback",
         description=(
-            "Serve simulated Bybit v5 (inverse + spot tickers) and Binance COIN-M/spot market "
-            "streams on 127.0.0.1, with a seeded market and optional faults. With --port P the "
-            "servers listen on P (Bybit), P+1 (Binance COIN-M) and P+2 (Binance spot)."
+            "Serve a simulated Bybit v5 and Binance COIN-M/spot on 127.0.0.1: market streams, "
+            "REST and private streams of one account, with a seeded market and optional faults. "
+            "With --port P the servers listen on P (Bybit streams), P+1 (Binance COIN-M "
+            "streams and user data stream), P+2 (Binance spot streams), P+3 (Bybit REST), P+4 "
+            "(Binance dapi REST) and P+5 (Binance spot REST)."
         ),
     )
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
-    p.add_argument("--port", default="0", help="first port; 0 = ephemeral ports (default)")
+    p.add_argument("--port", default="0", help="first of six ports; 0 = ephemeral (default)")
     p.add_argument("--seed", default="1", help="random seed of the market (default 1)")
     p.add_argument("--speed", default="1", help="simulated seconds per wall second (default 1)")
     p.add_argument(
@@ -37,7 +40,23 @@ def register(subparsers: Any) -> None:
     p.add_argument(
         "--chaos",
         default="",
-        help="faults: drop=N, stall=N[:D], garbage=P, reorder[=P], refuse=SYMBOL (comma list)",
+        help=(
+            "faults (comma list): drop=N, stall=N[:D], garbage=P, reorder[=P], refuse=SYMBOL; "
+            "REST: http500=P, slow=MS, ratelimit[=P], drop-response=P"
+        ),
+    )
+    p.add_argument("--api-key", default="demo", help="the account's API key (default demo)")
+    p.add_argument(
+        "--api-secret", default="demo-secret", help="the account's API secret (default demo-secret)"
+    )
+    p.add_argument(
+        "--account",
+        default=None,
+        metavar="FILE",
+        help=(
+            "seed the account from FILE's [[holdings]] and [[hedges]] (the config's shape; "
+            "default: the demo portfolio)"
+        ),
     )
     p.set_defaults(func=run)
 
@@ -64,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
 
     from tui.cli import UsageError
 
-    port = _number("--port", args.port, kind=int, low=0, high=65533)
+    port = _number("--port", args.port, kind=int, low=0, high=65530)
     seed = _number("--seed", args.seed, kind=int, low=-(2**63))
     speed = _number("--speed", args.speed, kind=float, low=1e-6, high=1e6)
     interval = _number("--interval-ms", args.interval_ms, kind=float, low=0.1, high=60_000)
@@ -75,11 +94,35 @@ def run(args: argparse.Namespace) -> int:
         chaos = parse_chaos(args.chaos)
     except ChaosSpecError as exc:
         raise UsageError(f"--chaos: {exc}") from None
-    coins = DEFAULT_COINS
+    from core.sim.model import COIN_TABLE
+    from core.sim_accounts import seed_from_config
+
+    if not args.api_key.strip() or not args.api_secret.strip():
+        raise UsageError("--api-key/--api-secret: must not be empty")
+    config = _account_config(args.account)
+    accounts = seed_from_config(config, api_key=args.api_key, api_secret=args.api_secret)
+    coins: tuple[str, ...] = DEFAULT_COINS
     if args.symbols is not None:
         coins = tuple(s.strip().upper() for s in args.symbols.split(",") if s.strip())
         if not coins:
             raise UsageError(f"--symbols: no coin in {args.symbols!r}")
+    needed = [
+        c for v in accounts.venues.values() for c in (*v.futures, *(p.coin for p in v.positions))
+    ]
+    unknown = sorted({c for c in needed if c not in COIN_TABLE})
+    if unknown:
+        raise UsageError(
+            f"--account: the simulator has no market for {', '.join(unknown)} "
+            f"(known: {', '.join(COIN_TABLE)})"
+        )
+    if args.symbols is None:
+        coins = tuple(dict.fromkeys((*coins, *needed)))
+    elif args.account is not None:
+        missing = sorted(set(needed) - set(coins))
+        if missing:
+            raise UsageError(f"--symbols: the account in --account needs {', '.join(missing)}")
+    else:
+        accounts = _only(accounts, coins)  # the demo, cut to the coins served
     try:
         ex = SimExchange(
             seed=seed,
@@ -89,10 +132,44 @@ def run(args: argparse.Namespace) -> int:
             host=args.host,
             port=port,
             interval_ms=interval,
+            accounts=accounts,
         )
     except UnknownCoinError as exc:
         raise UsageError(f"--symbols: {exc}") from None
+    except ValueError as exc:
+        raise UsageError(f"--account: {exc}") from None
     return asyncio.run(_serve(ex))
+
+
+def _only(accounts: Any, coins: tuple[str, ...]) -> Any:
+    """``accounts`` without the wallets and positions of coins the simulator does not serve."""
+    import dataclasses
+
+    venues = {
+        name: dataclasses.replace(
+            v,
+            spot={c: a for c, a in v.spot.items() if c in coins},
+            futures={c: a for c, a in v.futures.items() if c in coins},
+            positions=tuple(p for p in v.positions if p.coin in coins),
+        )
+        for name, v in accounts.venues.items()
+    }
+    return dataclasses.replace(accounts, venues=venues)
+
+
+def _account_config(path: str | None) -> Any:
+    """The portfolio that seeds the account: FILE (the config loader's checks and errors), or
+    the demo."""
+    from core.config import ConfigError, load_config
+    from core.demo import demo_config
+    from tui.cli import UsageError
+
+    if path is None:
+        return demo_config()
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        raise UsageError(f"--account: {exc}") from None
 
 
 async def _serve(ex: Any) -> int:
@@ -109,8 +186,12 @@ async def _serve(ex: Any) -> int:
         f"chaos {ex.chaos.describe()}",
         flush=True,
     )
-    for (venue, socket), url in urls.items():
-        print(f"{venue:8} {socket:8} {url}", flush=True)
+    for venue, what, url in ex.endpoints:
+        print(f"{venue:8} {what:11} {url}", flush=True)
+    seed = ex.seed_accounts
+    # The simulator is local and fake: its default secret is printed; one given is not.
+    secret = seed.api_secret if seed.api_secret == "demo-secret" else "(as given)"
+    print(f"account  api-key     {seed.api_key}  secret {secret}", flush=True)
     first = ex.coins[0]
     print(
         f"try: hedgetop feed --venue bybit --url {urls[('bybit', 'inverse')]} --symbols {first}USD",
@@ -129,7 +210,8 @@ async def _serve(ex: Any) -> int:
     s = ex.stats
     print(
         f"hedgetop sim: stopped; {s.connections} connections, {s.frames} data frames, "
-        f"{s.garbage} garbage, {s.drops} drops, {s.refused} refused",
+        f"{s.garbage} garbage, {s.drops} drops, {s.refused} refused; {s.requests} REST "
+        f"requests, {s.private_frames} private pushes, {s.liquidations} liquidations",
         file=sys.stderr,
         flush=True,
     )

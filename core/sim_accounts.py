@@ -1,0 +1,82 @@
+"""The built-in exchange's accounts from a portfolio: hedgetop's config (or the demo) turned
+into the simulator's own seed type. It lives here, beside the session that starts the
+simulator, so that ``core.sim`` never imports the config (it shares no code with the clients
+it serves).
+
+- Each Bybit / Binance hedge becomes an open position (its contracts, entry, leverage and
+  margin mode) and puts its margin into the venue's futures wallet of the contract coin
+  (``margin_coin``: the isolated margin; for cross, the wallet balance it names). A flat hedge
+  leaves only its wallet.
+- A holding is on an exchange when its label names the venue ("Bybit", "binance spot", …), or
+  says "exchange" and its coin is hedged on a venue (then that venue's): those coins go into
+  the venue's spot wallet. Other holdings (wallets, cold storage) are not on any venue.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from core.config import Config, HedgeConfig, HoldingConfig
+from core.sim.seed import AccountSeed, MarginMode, PositionSeed, PositionSide, VenueSeed
+
+SIM_VENUES = ("bybit", "binance")
+
+
+def holding_venue(holding: HoldingConfig, hedges: tuple[HedgeConfig, ...]) -> str | None:
+    """The simulated venue whose spot wallet holds ``holding`` (None: not on an exchange)."""
+    label = holding.label.lower()
+    for venue in SIM_VENUES:
+        if venue in label:
+            return venue
+    if "exchange" in label:
+        for h in hedges:
+            if h.hedges == holding.coin and h.venue in SIM_VENUES:
+                return h.venue
+    return None
+
+
+def _leverage(h: HedgeConfig) -> float:
+    if h.leverage is not None:
+        return float(h.leverage)
+    if h.entry and h.margin_coin > 0 and h.contracts:
+        from core.instruments import lookup
+
+        size_usd = h.contracts * lookup(h.venue, h.symbol).face_value_usd
+        return max(1.0, size_usd / h.entry / h.margin_coin)
+    return 1.0
+
+
+def seed_from_config(
+    config: Config, *, api_key: str = "demo", api_secret: str = "demo-secret"
+) -> AccountSeed:
+    """The simulator's accounts for ``config`` (see the module doc)."""
+    spot: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    futures: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    positions: dict[str, list[PositionSeed]] = defaultdict(list)
+    for ho in config.holdings:
+        venue = holding_venue(ho, config.hedges)
+        if venue is not None:
+            spot[venue][ho.coin] += ho.amount
+    for h in config.hedges:
+        if h.venue not in SIM_VENUES:
+            continue
+        futures[h.venue][h.coin] += h.margin_coin
+        if not h.contracts or h.entry is None:
+            continue
+        mode = MarginMode.CROSS if h.margin_mode == "cross" else MarginMode.ISOLATED
+        positions[h.venue].append(
+            PositionSeed(
+                coin=h.coin,
+                side=PositionSide.SHORT if h.side == "short" else PositionSide.LONG,
+                contracts=h.contracts,
+                entry=h.entry,
+                leverage=_leverage(h),
+                margin_mode=mode,
+                margin_coin=h.margin_coin if mode is MarginMode.ISOLATED else 0.0,
+            )
+        )
+    venues = {
+        v: VenueSeed(spot=dict(spot[v]), futures=dict(futures[v]), positions=tuple(positions[v]))
+        for v in SIM_VENUES
+    }
+    return AccountSeed(api_key=api_key, api_secret=api_secret, venues=venues)
