@@ -37,11 +37,13 @@ def plan_lines(plan: ResizePlan) -> list[tuple[str, str]]:
         hedge = plan.hedge_after
         dist = hedge.liq_distance_pct if hedge is not None else None
         liq = f"{fmt.usd(plan.liq_price_after)} ({fmt.pct(dist, 1)} from mark)"
+        if hedge is not None and hedge.liq_beyond_10x:
+            liq = f"beyond 10x the mark: {liq}"
     target = fmt.ratio_pct(holding.target_ratio if holding is not None else None)
     net = fmt.coin(plan.net_delta_after_coin, held, sign=True)
     if plan.net_delta_after_usd is not None:
         net += f" = {fmt.usd(plan.net_delta_after_usd, sign=True)}"
-    return [
+    lines = [
         ("order", order),
         ("expected price", fmt.usd(plan.expected_price)),
         ("estimated fee", fmt.coin(plan.fee_coin, code)),
@@ -54,6 +56,11 @@ def plan_lines(plan: ResizePlan) -> list[tuple[str, str]]:
         ("liquidation after", liq),
         ("position", f"{plan.contracts_before:,} → {plan.contracts_after:,} contracts"),
     ]
+    if plan.hedge_after is not None and code != held:
+        # one proxy convention (core.sizing): the short offsets the holding by beta, its
+        # margin (fee and PnL included) is the contract coin's exposure
+        lines.append(("proxy margin", f"counted in the {code} holding, not {held}"))
+    return lines
 
 
 #: The key that sends a REAL order (deliberately not ``enter``).
