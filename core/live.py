@@ -30,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import logging
 import threading
 import time
@@ -294,7 +295,10 @@ class LiveSession:
             if loader is None or cache_dir is None:
                 from core import markets  # ccxt itself is imported only when asked
 
-                loader = loader or markets.load_specs_for
+                # margin tiers too; Binance's signed bracket call with the trading keys, if set
+                loader = loader or functools.partial(
+                    markets.load_specs_for, tiers=True, credentials=_tier_credentials
+                )
                 cache_dir = cache_dir or markets.default_cache_dir()
             return loader(pairs, now_ms=now, cache_dir=cache_dir, on_error=errors.append)
 
@@ -315,7 +319,11 @@ class LiveSession:
                 self._spec_problem(f"contract specs: {warning}")
             used = self.engine.specs()
             sources = sorted(
-                {f"{s.venue} {s.symbol}: {s.source or 'built-in'}" for s in used.values()}
+                {
+                    f"{s.venue} {s.symbol}: {s.source or 'built-in'}, "
+                    f"tiers {s.tier_source.describe()}"
+                    for s in used.values()
+                }
             )
             self.spec_notes.append("contract specs in use: " + "; ".join(sources))
             log.info("%s", self.spec_notes[-1])
@@ -528,3 +536,14 @@ async def _in_daemon_thread(fn: Callable[[], T], *, name: str) -> T:
 
     threading.Thread(target=work, name=name, daemon=True).start()
     return await fut
+
+
+def _tier_credentials(venue: str) -> Mapping[str, str] | None:
+    """The venue's API keys from the environment (Binance's tiers are a signed call), or
+    None: without them the built-in tiers serve. Never logged."""
+    from core.brokers.ccxt_live import TradingDisabled, credentials_from_env
+
+    try:
+        return credentials_from_env(venue)
+    except TradingDisabled:
+        return None
