@@ -335,7 +335,9 @@ def compute(inp: CalcInput) -> dict[str, Any]:
         "mode": inp.mode,
         "margin_coin": margin,
         "leverage": leverage,
-        "max_leverage": liq.tier.max_leverage if spec.tiers else None,
+        "max_leverage": (
+            liquidation.current_tier(spec, q, p0, p).max_leverage if spec.tiers else None
+        ),
         "spot_coin": float(inp.spot),
         # the premium converges through funding each interval: annualised over one interval,
         # as the dashboard does (Deribit: its 8 h reference)
