@@ -188,7 +188,8 @@ def _model_line(h: HedgeSnapshot) -> str:
     """Bankruptcy price, the margin model that served, the tiers' source; a proxy's margin."""
     parts: list[str] = []
     if h.margin_model is not None:
-        parts.append(f"[$muted]bankrupt[/] {fmt.usd(h.bankruptcy_price)}")
+        bankrupt = "never" if h.bankruptcy_price is None else fmt.usd(h.bankruptcy_price)
+        parts.append(f"[$muted]bankrupt[/] {bankrupt}")
         parts.append(escape(MODEL_LABEL.get(MarginModel(h.margin_model), h.margin_model)))
         tiers = h.tier_source + (", estimate" if h.tier_estimate else "")
         parts.append(f"[$muted]tiers[/] {escape(tiers)}")
