@@ -31,7 +31,7 @@ def plan_lines(plan: ResizePlan) -> list[tuple[str, str]]:
             f"{plan.side.value.upper()} {plan.contracts:,} contracts = "
             f"{fmt.usd(plan.size_usd, 0)} face, {plan.venue} {plan.symbol}"
         )
-    if plan.hedge_after is None:
+    if not plan.ok:
         liq = "— (no order)"  # unknown is never shown as safe
     elif plan.liq_price_after is None:
         liq = "none (cannot be liquidated)" if plan.contracts_after else "— (flat)"
