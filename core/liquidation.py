@@ -133,16 +133,23 @@ MODEL_LABEL: dict[MarginModel, str] = {
 }
 
 
+_MODEL_OF: dict[tuple[str, bool], MarginModel] = {
+    ("bybit", False): MarginModel.BYBIT_ISOLATED,
+    ("bybit", True): MarginModel.BYBIT_CROSS,
+    ("okx", False): MarginModel.OKX_ISOLATED,
+    ("okx", True): MarginModel.OKX_CROSS,
+    ("deribit", False): MarginModel.DERIBIT,
+    ("deribit", True): MarginModel.DERIBIT,
+    ("binance", False): MarginModel.BINANCE_ISOLATED,
+    ("binance", True): MarginModel.BINANCE_CROSS,
+}
+
+
 def margin_model(spec: ContractSpec, mode: str) -> MarginModel:
-    """The model that serves ``spec`` in ``mode`` ("isolated" | "cross")."""
+    """The model that serves ``spec`` in ``mode`` ("isolated" | "cross"); Binance's for a venue
+    the table does not know."""
     cross = mode == "cross"
-    if spec.venue == "bybit":
-        return MarginModel.BYBIT_CROSS if cross else MarginModel.BYBIT_ISOLATED
-    if spec.venue == "okx":
-        return MarginModel.OKX_CROSS if cross else MarginModel.OKX_ISOLATED
-    if spec.venue == "deribit":
-        return MarginModel.DERIBIT
-    return MarginModel.BINANCE_CROSS if cross else MarginModel.BINANCE_ISOLATED
+    return _MODEL_OF.get((spec.venue, cross)) or _MODEL_OF[("binance", cross)]
 
 
 class Liquidation(NamedTuple):
@@ -339,18 +346,19 @@ def assess(
     tiers = _effective_tiers(spec, mmr, mm_amount_coin)
     q, m = size_usd, margin_coin
     close_fee = 0.0
-    if model in (MarginModel.BYBIT_ISOLATED, MarginModel.BYBIT_CROSS):
+    venue = spec.venue  # branch on the string: enum member lookups cost per hedge and tick
+    if venue == "bybit":
         tier = tier_for(tiers, q / entry)
         mm = max(0.0, q / entry * tier.mmr - tier.mm_amount_coin)
-        f = _fee(spec, fee_rate) if model is MarginModel.BYBIT_CROSS else 0.0
+        f = _fee(spec, fee_rate) if mode == "cross" else 0.0
         bankrupt = bankruptcy_price(side, q, entry, m, fee_rate=f)
         close_fee = f * q / bankrupt if bankrupt is not None else 0.0
         price = _bybit_price(side, q, entry, m, mm + close_fee)
-    elif model in (MarginModel.OKX_ISOLATED, MarginModel.OKX_CROSS):
+    elif venue == "okx":
         tier = tier_for(tiers, q)
         bankrupt = bankruptcy_price(side, q, entry, m)
         price = _mark_value_price(side, q, entry, m, tier.mmr + _fee(spec, fee_rate), 0.0)
-    elif model is MarginModel.DERIBIT and _slope_per_coin(spec, mmr, mm_amount_coin) > 0:
+    elif venue == "deribit" and _slope_per_coin(spec, mmr, mm_amount_coin) > 0:
         tier = tiers[0]
         k = _slope_per_coin(spec, mmr, mm_amount_coin)
         bankrupt = bankruptcy_price(side, q, entry, m)
@@ -399,11 +407,22 @@ def _mark_value_price(  # noqa: PLR0917 (the position and the tier)
 def _binance_price(
     *, side: str, q: float, entry: float, m: float, tiers: tuple[MarginTier, ...]
 ) -> float | None:
-    """Solve per bracket and keep the root whose notional ``Q/P`` falls in that bracket."""
+    """Solve per bracket and keep the root whose notional ``Q/P`` falls in that bracket
+    (``_mark_value_price`` inlined: this loop runs per hedge and tick)."""
     lo = 0.0
+    backing = q / entry
+    short = side == "short"
     for tier in tiers:
-        price = _mark_value_price(side, q, entry, m, tier.mmr, tier.mm_amount_coin)
-        if price is not None and lo < q / price <= tier.cap:
+        r, a = tier.mmr, tier.mm_amount_coin
+        if short:
+            den = backing - m - a
+            if den <= DEFICIT_EPS * backing or r >= 1:
+                lo = tier.cap
+                continue
+            price = q * (1 - r) / den
+        else:
+            price = q * (1 + r) / (m + backing + a)
+        if lo < q / price <= tier.cap:
             return price
         lo = tier.cap
     return _bisect_tiers(side=side, q=q, entry=entry, m=m, tiers=tiers)
