@@ -6,14 +6,18 @@ unknown venues or symbols (checked against ``core.instruments.lookup``). Secrets
 here: API keys come from environment variables only (see ``core.brokers.ccxt_live``), and a
 key that looks like one is refused.
 
-Location: ``--config PATH``, else ``<user config dir>/hedgetop/config.toml``; with neither, the
-demo portfolio (``core.demo``) on the built-in simulator.
+Location: ``--config PATH``, else the first ``hedgetop/config.toml`` found in the user config
+dirs (``config_candidates``: the XDG dir on Linux; on macOS ``~/Library/Application Support``
+and ``~/.config`` too); with neither, the demo portfolio (``core.demo``) on the built-in
+simulator.
 """
 
 from __future__ import annotations
 
 import math
+import os
 import re
+import sys
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -181,13 +185,6 @@ class Config:
 # --- locating ---------------------------------------------------------------------------------
 
 
-def default_config_path() -> Path:
-    """``<user config dir>/hedgetop/config.toml`` (platformdirs)."""
-    import platformdirs
-
-    return Path(platformdirs.user_config_dir("hedgetop")) / "config.toml"
-
-
 def default_database_path() -> Path:
     """``<user data dir>/hedgetop/history.db`` (platformdirs)."""
     import platformdirs
@@ -195,16 +192,35 @@ def default_database_path() -> Path:
     return Path(platformdirs.user_data_dir("hedgetop")) / "history.db"
 
 
+def config_candidates(platform: str | None = None) -> tuple[Path, ...]:
+    """Where a config without ``--config`` is looked for, in order (the first file found wins).
+
+    Linux (and the other Unixes): ``$XDG_CONFIG_HOME/hedgetop`` (``~/.config/hedgetop``), as
+    platformdirs says. macOS: platformdirs' place (``$XDG_CONFIG_HOME/hedgetop`` when that is
+    set, else ``~/Library/Application Support/hedgetop``), then, without ``$XDG_CONFIG_HOME``,
+    ``~/.config/hedgetop``, where terminal users keep their configs on both systems."""
+    platform = sys.platform if platform is None else platform
+    if platform != "darwin":
+        from platformdirs.unix import Unix
+
+        return (Path(Unix("hedgetop").user_config_dir) / "config.toml",)
+    from platformdirs.macos import MacOS
+
+    native = Path(MacOS("hedgetop").user_config_dir) / "config.toml"
+    if os.environ.get("XDG_CONFIG_HOME", "").strip():
+        return (native,)
+    return (native, Path.home() / ".config" / "hedgetop" / "config.toml")
+
+
 def resolve_config_path(cli_path: str | Path | None) -> Path | None:
-    """The config to read: ``--config`` if given (it must exist), else the default location if
-    a file is there, else None (the demo)."""
+    """The config to read: ``--config`` if given (it must exist), else the first default
+    location with a file (``config_candidates``), else None (the demo)."""
     if cli_path is not None and str(cli_path) != "":
         path = Path(cli_path).expanduser()
         if not path.is_file():
             raise ConfigError(str(path), "", "no such config file", has_value=False)
         return path
-    default = default_config_path()
-    return default if default.is_file() else None
+    return next((p for p in config_candidates() if p.is_file()), None)
 
 
 def load_config(path: Path | str | None) -> Config:

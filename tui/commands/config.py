@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import Any
 
 
@@ -26,19 +27,36 @@ def register(subparsers: Any) -> None:
     )
     check.add_argument("path", nargs="?", default=None, help="config file (TOML)")
     check.set_defaults(func=run)
-    where = sub.add_parser("path", help="print the default config location")
+    where = sub.add_parser(
+        "path",
+        help="print which config applies and where one is looked for",
+        description=(
+            "Print the config in effect (--config, else HEDGETOP_CONFIG, else the first file "
+            "found in the default locations, else the demo) and every place looked at."
+        ),
+    )
     where.set_defaults(func=run)
     p.set_defaults(func=run, config_command=None)
 
 
 def run(args: argparse.Namespace) -> int:
-    from core.config import ConfigError, default_config_path, load_config
+    from core.config import ConfigError, config_candidates, load_config
 
     cmd = getattr(args, "config_command", None)
     if cmd == "path":
-        path = default_config_path()
-        state = "exists" if path.is_file() else "absent: the demo portfolio applies"
-        print(f"{path} ({state})")
+        given = getattr(args, "config", None)
+        if given:
+            path = Path(given).expanduser()
+            state = "exists" if path.is_file() else "absent"
+            print(f"{path} ({state}; given by --config or HEDGETOP_CONFIG)")
+            return 0 if path.is_file() else 2
+        candidates = config_candidates()
+        found = next((p for p in candidates if p.is_file()), None)
+        for p in candidates:
+            state = "in use" if p == found else ("exists" if p.is_file() else "absent")
+            print(f"{p} ({state})")
+        if found is None:
+            print("no config found: the demo portfolio applies")
         return 0
     if cmd != "check":
         print("hedgetop config: say 'check [PATH]' or 'path'", file=sys.stderr)
