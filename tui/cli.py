@@ -17,6 +17,7 @@ import sys
 from collections.abc import Mapping, Sequence
 
 COMMANDS = (
+    "dashboard",
     "calc",
     "sim",
     "feed",

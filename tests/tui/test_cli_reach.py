@@ -54,6 +54,8 @@ def test_bash_completion_completes_commands_options_and_files(
     script.write_text(capsys.readouterr().out)
     assert _bash_complete(script, "hedgetop", "co") == ["config", "completion"]
     assert "--read-only" in _bash_complete(script, "hedgetop", "dashboard", "--r")
+    assert "serve" in _bash_complete(script, "hedgetop", "")
+    assert "--allow-trading" in _bash_complete(script, "hedgetop", "serve", "--a")
     assert _bash_complete(script, "hedgetop", "completion", "z") == ["zsh"]
     (tmp_path / "my-portfolio.toml").write_text("")
     files = _bash_complete(script, "hedgetop", "--config", str(tmp_path / "my-"))

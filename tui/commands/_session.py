@@ -20,10 +20,11 @@ class Opened:
     config: Config
     db: Path
     ledger: SqliteLedger
-    recorder: Recorder
+    recorder: Recorder | None  # None: a session that only reads (served to a browser)
 
     def close(self) -> None:
-        self.recorder.close()
+        if self.recorder is not None:
+            self.recorder.close()
         self.ledger.close()
 
 
@@ -37,9 +38,9 @@ def load(config_path: str | None) -> Config:
         raise UsageError(f"config error: {exc}") from None
 
 
-def open_database(config: Config, db_arg: str | None) -> Opened:
+def open_database(config: Config, db_arg: str | None, *, record: bool = True) -> Opened:
     """Open the history database named by ``--db``, else the config's, else the default:
-    the durable ledger and the batched recorder share the file."""
+    the durable ledger and (``record``) the batched recorder share the file."""
     from core.config import default_database_path
     from storage.ledger import SqliteLedger
     from storage.recorder import Recorder, StorageError
@@ -55,6 +56,8 @@ def open_database(config: Config, db_arg: str | None) -> Opened:
         ledger = SqliteLedger(db)
     except StorageError as exc:
         raise UsageError(f"--db {db}: {exc}") from None
+    if not record:
+        return Opened(config, db, ledger, None)
     try:
         recorder = Recorder(db, batch_interval_ms=1000)
     except StorageError as exc:
