@@ -33,6 +33,8 @@ from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 from textual_serve.server import Server
 
+from core.redact import Redactor
+
 log = logging.getLogger("hedgetop.serve")
 
 COOKIE = "hedgetop_token"
@@ -52,31 +54,6 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(name).is_loopback
     except ValueError:
         return False
-
-
-class Redactor(logging.Filter):
-    """Masks each secret wherever it appears in a log record (message and arguments)."""
-
-    def __init__(self, secrets: Iterable[str]) -> None:
-        super().__init__()
-        self.secrets = tuple(s for s in secrets if s)
-
-    def mask(self, text: str) -> str:
-        for secret in self.secrets:
-            text = text.replace(secret, "***")
-        return text
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if self.secrets:
-            message = record.getMessage()
-            masked = self.mask(message)
-            if masked != message:
-                record.msg, record.args = masked, None
-            if record.exc_info and record.exc_info[1] is not None:
-                text = logging.Formatter().formatException(record.exc_info)
-                record.msg = f"{record.msg}\n{self.mask(text)}"
-                record.exc_info = None
-        return True
 
 
 class PathOnlyAccessLogger(AbstractAccessLogger):

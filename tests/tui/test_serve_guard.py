@@ -11,10 +11,11 @@ from pathlib import Path
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
+from core.redact import Redactor
 from tui.cli import main
 from tui.commands.dashboard import served_trader
 from tui.commands.serve import child_command
-from tui.serve import COOKIE, DashboardServer, Redactor, child_environment, is_loopback
+from tui.serve import COOKIE, DashboardServer, child_environment, is_loopback
 
 TOKEN = "s3cr3t-token-0123456789abcdef"
 

@@ -81,3 +81,8 @@ def wire_recorder(session: Any, recorder: Any, record_interval_ms: int) -> None:
     session.on_fill.append(recorder.submit_fill)
     session.on_funding.append(recorder.submit_funding)
     session.on_alert.append(recorder.submit_alert)
+
+
+def notify_lock_path(db: Path) -> Path:
+    """The lock that lets one process per database send the notifications (core.notify)."""
+    return db.with_name(db.name + ".notify.lock")

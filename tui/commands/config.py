@@ -185,6 +185,7 @@ def describe(cfg: Any) -> str:
         f"basis beyond {a.basis_pct:g} %, stale feeds {'on' if a.stale else 'off'}, "
         f"min duration {a.min_duration_ms} ms; on raise: {cmd}"
     )
+    lines.append(notify_line(cfg.notify))
     db = cfg.database or default_database_path()
     lines.append(
         f"database: {db}; snapshot every {cfg.snapshot_interval_ms} ms, recorded every "
@@ -196,3 +197,24 @@ def describe(cfg: Any) -> str:
         lines.append("keys: " + ", ".join(f"{k}={v}" for k, v in cfg.keys.items()))
     lines.append("OK")
     return "\n".join(lines)
+
+
+def notify_line(n: Any) -> str:
+    """``[notify]`` in one line: URLs as ``scheme://…`` (they are credentials), checked by
+    apprise without sending, then the rate limit and the quiet hours."""
+    import os
+
+    from core.notify import ENV_URLS, describe_urls
+
+    urls = describe_urls(n, os.environ)
+    if not urls:
+        return f"notify: off (no [notify] urls, no {ENV_URLS})"
+    quiet = "none"
+    if n.quiet_hours is not None:
+        (h1, m1), (h2, m2) = divmod(n.quiet_hours[0], 60), divmod(n.quiet_hours[1], 60)
+        quiet = f"{h1:02d}:{m1:02d}-{h2:02d}:{m2:02d} {n.timezone or 'local time'}"
+        quiet += f" (urgent: {', '.join(n.urgent) or 'none'})"
+    return (
+        f"notify: {'; '.join(urls)}; at most one message per {n.min_interval_s:g} s, "
+        f"clears {'on' if n.clears else 'off'}, quiet hours {quiet}"
+    )

@@ -92,10 +92,16 @@ def run(args: argparse.Namespace) -> int:
 
 def served_config(cfg: Any) -> Any:
     """A browser session's config: the same portfolio without what acts outside the screen
-    (the alert command); the serving side's one recorder and notifier do that."""
+    (the alert command, the notifications): `hedgetop record` beside serve does that."""
     import dataclasses
 
-    return dataclasses.replace(cfg, alerts=dataclasses.replace(cfg.alerts, on_raise_command=()))
+    from core.config import NotifyConfig
+
+    return dataclasses.replace(
+        cfg,
+        alerts=dataclasses.replace(cfg.alerts, on_raise_command=()),
+        notify=NotifyConfig(),
+    )
 
 
 def served_trader(session: Any, mode: str, db: Path) -> tuple[Any, str]:
@@ -129,15 +135,21 @@ def _run_app(
 ) -> int:
     from core.live import LiveSession
     from tui.app import HedgetopApp
-    from tui.commands._session import wire_recorder
+    from tui.commands._session import notify_lock_path, wire_recorder
     from tui.themes import default_state_path
 
-    session = LiveSession(cfg, ledger=ledger, refresh_specs=True)
+    served = getattr(args, "served", None)
+    session = LiveSession(
+        cfg,
+        ledger=ledger,
+        refresh_specs=True,
+        notify=served is None,
+        notify_lock=notify_lock_path(db),
+    )
     if recorder is not None:
         wire_recorder(session, recorder, cfg.record_interval_ms)
     trader: Any = session
     why = "no broker in this session"
-    served = getattr(args, "served", None)
     if served is not None:
         trader, why = served_trader(session, served, db)
     label = "the built-in simulator" if cfg.simulator.enabled else "the exchanges"
