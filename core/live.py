@@ -5,7 +5,8 @@ Flow: feed runners hand each quote to ``Engine.on_quote`` (which only stores it)
 ``config.snapshot_interval_ms`` the tick settles funding, computes a snapshot, evaluates the
 alerts and calls the listeners. Listeners are plain callables in lists (``on_snapshot``,
 ``on_fill``, ``on_funding``, ``on_alert``), called on the event loop: keep them quick. A
-listener that raises is logged and counted; the tick goes on.
+listener that raises is logged and counted; the tick goes on. Notifications (``core.notify``,
+apprise) are two such listeners when ``[notify]`` names URLs; they only queue, a thread sends.
 
 Clocks: the *market* clock (funding times, countdowns, snapshot ``ts_ms``) is the simulator's
 when the session runs on it (so an accelerated market settles funding on its own schedule),

@@ -12,7 +12,7 @@ index page (``/``) loads xterm.js. This subclass adds what a dashboard of someon
   rebinding page) and a websocket whose Origin is another site (a page in the user's browser
   driving the dashboard): both 403.
 - **Logs without secrets**: the access log writes the path without its query string, and a
-  filter masks the token (and any other secret handed in) in every log record.
+  filter masks the token in every log record.
 - **URLs from the request**: the page's websocket and static URLs are built from the Host the
   browser used (textual-serve builds them from the bind address, which is wrong for
   ``0.0.0.0``), unless ``public_url`` says otherwise (a reverse proxy).
@@ -82,13 +82,12 @@ class DashboardServer(Server):
         token: str | None = None,
         public_url: str | None = None,
         title: str = "hedgetop",
-        secrets: Iterable[str] = (),
         on_ready: Callable[[str, int], None] | None = None,
     ) -> None:
         super().__init__(command, host=host, port=port, title=title, public_url=public_url)
         self.token = token
         self.fixed_public_url = public_url
-        self.redactor = Redactor([*(s for s in secrets if s), *([token] if token else [])])
+        self.redactor = Redactor([token] if token else [])
         self.on_ready = on_ready
         self.loopback = is_loopback(host)
         self.allowed_hosts = set(LOOPBACK_NAMES) | {host.lower()}

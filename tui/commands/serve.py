@@ -129,7 +129,6 @@ def run(args: argparse.Namespace) -> int:
         else str(cfg.database or default_database_path())
     )
     _prepare_database(db)
-    notify_urls = [*getattr(getattr(cfg, "notify", None), "urls", ())]
     child_environment(
         os.environ,
         allow_trading=args.allow_trading,
@@ -164,7 +163,6 @@ def run(args: argparse.Namespace) -> int:
         port=port,
         token=token,
         public_url=args.public_url,
-        secrets=notify_urls,
         on_ready=ready,
     )
     try:
