@@ -22,9 +22,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import secrets
-import shlex
-import socket
 import sys
 from typing import Any
 
@@ -93,11 +90,15 @@ def _token(args: argparse.Namespace, loopback: bool) -> tuple[str | None, bool]:
         return given, False
     if loopback and not args.require_token:
         return None, False
+    import secrets
+
     return secrets.token_urlsafe(24), True
 
 
 def child_command(config: str | None, db: str, *, trading: bool) -> str:
     """The shell command textual-serve runs per browser session: this Python, this hedgetop."""
+    import shlex
+
     argv = [sys.executable, "-m", "tui.cli"]
     if config:
         argv += ["--config", config]
@@ -141,6 +142,8 @@ def run(args: argparse.Namespace) -> int:
     def ready(bound: str, actual_port: int) -> None:
         shown = f"[{bound}]" if ":" in bound else bound
         if bound in ("0.0.0.0", "::"):  # every interface: name the machine
+            import socket
+
             shown = socket.gethostname()
         url = args.public_url.rstrip("/") if args.public_url else f"http://{shown}:{actual_port}"
         mode = "trading allowed (one session at a time)" if args.allow_trading else "read-only"
