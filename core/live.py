@@ -252,6 +252,8 @@ class LiveSession:
             self.runners.append(runner)
             self.runner_keys.append(key)
             self._tasks.append(asyncio.create_task(self._run_feed(runner), name=f"feed {url}"))
+        if self.notifier is not None:
+            self.notifier.start()
         self._tick_task = asyncio.create_task(self._tick_loop(), name="hedgetop tick")
         if self.sim is None and self.refresh_specs and self.config.hedges:
             self._spec_task = asyncio.create_task(self._refresh_specs(), name="hedgetop specs")

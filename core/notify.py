@@ -219,6 +219,13 @@ class Notifier:
         self._send(message)
         return message
 
+    def start(self) -> None:
+        """Start the delivery thread now (it builds apprise and reports the URLs apprise
+        refuses at once, not at the first alert, hours later). Sending starts it too."""
+        if self._thread is None and self.enabled:
+            self._thread = threading.Thread(target=self._work, name="hedgetop notify", daemon=True)
+            self._thread.start()
+
     def close(self, timeout: float = 5.0) -> None:
         """Send what waits outside quiet hours, then let the thread finish (up to
         ``timeout`` seconds: a daemon, it never holds up the exit)."""
@@ -306,9 +313,7 @@ class Notifier:
     # --- delivery -------------------------------------------------------------------------
 
     def _send(self, message: Message) -> None:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._work, name="hedgetop notify", daemon=True)
-            self._thread.start()
+        self.start()
         self._queue.put(message)
 
     def _work(self) -> None:

@@ -171,3 +171,16 @@ def test_a_served_config_sends_nothing_out() -> None:
     assert served.notify.urls == ()
     assert served.alerts.on_raise_command == ()
     assert LiveSession(served, environ={}).notifier is None
+
+
+def test_a_url_apprise_refuses_is_said_when_the_session_starts() -> None:
+    cfg = dataclasses.replace(
+        demo_config(), notify=NotifyConfig(urls=("nosuchservice://SECRET-abc123/x",))
+    )
+    session = LiveSession(cfg, environ={})
+    assert session.notifier is not None
+    session.notifier.start()  # what LiveSession.start does (before any alert)
+    session.notifier.close()
+    assert session.feed_errors == [
+        "notification URL 1 (nosuchservice://…): apprise does not accept it"
+    ]
