@@ -5,7 +5,8 @@ Flow: feed runners hand each quote to ``Engine.on_quote`` (which only stores it)
 ``config.snapshot_interval_ms`` the tick settles funding, computes a snapshot, evaluates the
 alerts and calls the listeners. Listeners are plain callables in lists (``on_snapshot``,
 ``on_fill``, ``on_funding``, ``on_alert``), called on the event loop: keep them quick. A
-listener that raises is logged and counted; the tick goes on.
+listener that raises is logged and counted; the tick goes on. Notifications (``core.notify``,
+apprise) are two such listeners when ``[notify]`` names URLs; they only queue, a thread sends.
 
 Clocks: the *market* clock (funding times, countdowns, snapshot ``ts_ms``) is the simulator's
 when the session runs on it (so an accelerated market settles funding on its own schedule),
@@ -50,6 +51,7 @@ from core.snapshot import PortfolioSnapshot
 if TYPE_CHECKING:
     from core.brokers.ccxt_live import CcxtLiveBroker, ExchangeFactory, OrderResult
     from core.feeds.runner import FeedRunner
+    from core.notify import Notifier
     from core.sim import SimExchange
 
 log = logging.getLogger("hedgetop.live")
@@ -86,6 +88,9 @@ class LiveSession:
     defaults to ``core.markets.default_cache_dir()``. ``specs_done`` is set once that is over
     (applied, failed or not needed). ``environ`` (default ``os.environ``) holds the API keys and
     ``exchange_factory`` builds the ccxt exchange of real orders (tests inject fakes).
+    ``notify`` (default on) sends the alerts through apprise when ``[notify]`` or
+    ``HEDGETOP_NOTIFY_URLS`` names URLs (``core.notify``), one process per database when
+    ``notify_lock`` names the database's lock file.
     """
 
     def __init__(
@@ -103,6 +108,8 @@ class LiveSession:
         spec_cache_dir: Path | None = None,
         environ: Mapping[str, str] | None = None,
         exchange_factory: ExchangeFactory | None = None,
+        notify: bool = True,
+        notify_lock: Path | None = None,
     ) -> None:
         if config is None:
             from core.demo import demo_config
@@ -138,6 +145,22 @@ class LiveSession:
         self.listener_errors = 0
         self.tick_errors = 0
         self.feed_errors: list[str] = []
+        self.notifier: Notifier | None = None
+        if notify:
+            from core.notify import Notifier
+
+            notifier = Notifier(
+                config.notify,
+                wall_clock=wall_clock,
+                describe=self.alerts.describe,
+                environ=environ,
+                lock_path=notify_lock,
+                on_problem=self.feed_errors.append,
+            )
+            if notifier.enabled:
+                self.notifier = notifier
+                self.on_alert.append(notifier.on_alert)
+                self.on_snapshot.append(notifier.on_snapshot)
         self.runners: list[FeedRunner] = []
         self.runner_keys: list[tuple[str, str]] = []  # (venue, socket) of each runner
         self._tasks: list[asyncio.Task[Any]] = []
@@ -230,6 +253,8 @@ class LiveSession:
             self.runners.append(runner)
             self.runner_keys.append(key)
             self._tasks.append(asyncio.create_task(self._run_feed(runner), name=f"feed {url}"))
+        if self.notifier is not None:
+            self.notifier.start()
         self._tick_task = asyncio.create_task(self._tick_loop(), name="hedgetop tick")
         if self.sim is None and self.refresh_specs and self.config.hedges:
             self._spec_task = asyncio.create_task(self._refresh_specs(), name="hedgetop specs")
@@ -262,6 +287,8 @@ class LiveSession:
         if self.sim is not None:
             await self.sim.stop()
         self.alerts.close()
+        if self.notifier is not None:  # what waits goes out (a daemon: never holds the exit)
+            await _in_daemon_thread(self.notifier.close, name="hedgetop notify close")
 
     async def __aenter__(self) -> LiveSession:
         await self.start()
