@@ -1,8 +1,9 @@
 """Foundation math costs: what the engine pays per snapshot and what `hedgetop calc` costs.
 
 Figures: microseconds per call of the liquidation solver per venue (tiered Binance walks its
-brackets; Deribit solves a quadratic), of sizing, of the full calc report, and the wall time
-of one `hedgetop calc --json` process (start-up included).
+brackets; Deribit solves a quadratic; Bybit cross adds the fee to close at the bankruptcy
+price), of the full assessment the engine makes per hedge and tick, of sizing, of the full calc
+report, and the wall time of one `hedgetop calc --json` process (start-up included).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pathlib import Path
 
 from core.calc import CalcInput, compute
 from core.instruments import lookup
-from core.liquidation import liquidation_price, maintenance_margin_coin
+from core.liquidation import assess, liquidation_price, maintenance_margin_coin
 from core.sizing import size_for_ratio
 
 
@@ -35,6 +36,13 @@ def main() -> None:
             lambda spec=spec: liquidation_price(spec, "short", 2e7, 50_000.0, 100.0), n
         )
         print(f"liquidation_price {venue:<8} short 400 BTC, 4x : {us:6.2f} us/call")
+    bybit = lookup("bybit", "BTCUSD")
+    us = _per_call_us(
+        lambda: liquidation_price(bybit, "short", 2e7, 50_000.0, 100.0, mode="cross"), n
+    )
+    print(f"liquidation_price bybit cross, fee to close    : {us:6.2f} us/call")
+    us = _per_call_us(lambda: assess(bybit, "short", 5e4, 50_000.0, 1.0, mark=51_000.0), n)
+    print(f"liquidation.assess bybit 1x, with the mark      : {us:6.2f} us/call")
     binance = lookup("binance", "BTCUSD")
     us = _per_call_us(lambda: liquidation_price(binance, "long", 1e7, 45_000.0, 101.0), n)
     print(f"liquidation_price binance  long, bracket 7       : {us:6.2f} us/call")

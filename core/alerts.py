@@ -96,6 +96,15 @@ class AlertEngine:
                 self._run_command(ev)
         return out
 
+    def describe(self, key: str, snap: PortfolioSnapshot) -> str | None:
+        """The message alert ``key`` would carry on ``snap`` (its figures now), or None when
+        the rule cannot say (no quote) or no longer applies (the subject is gone). A
+        notification sent later than its raise quotes this, not the figures of the raise."""
+        for chk in self._checks(snap):
+            if chk.key == key:
+                return chk.message or None
+        return None
+
     def close(self) -> None:
         """Forget finished notification commands (running ones are left to finish)."""
         self._reap()

@@ -6,14 +6,18 @@ unknown venues or symbols (checked against ``core.instruments.lookup``). Secrets
 here: API keys come from environment variables only (see ``core.brokers.ccxt_live``), and a
 key that looks like one is refused.
 
-Location: ``--config PATH``, else ``<user config dir>/hedgetop/config.toml``; with neither, the
-demo portfolio (``core.demo``) on the built-in simulator.
+Location: ``--config PATH``, else the first ``hedgetop/config.toml`` found in the user config
+dirs (``config_candidates``: the XDG dir on Linux; on macOS ``~/Library/Application Support``
+and ``~/.config`` too); with neither, the demo portfolio (``core.demo``) on the built-in
+simulator.
 """
 
 from __future__ import annotations
 
 import math
+import os
 import re
+import sys
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -113,6 +117,31 @@ class AlertConfig:
     on_raise_command: tuple[str, ...] = ()  # argv run on raise ({message} {rule} {subject})
 
 
+#: Alert rules, as ``AlertEvent.rule`` names them (``order``: a real order's problem).
+ALERT_RULES: tuple[str, ...] = (
+    "liq_distance",
+    "hedge_ratio",
+    "funding_against",
+    "basis",
+    "feed_stale",
+    "order",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class NotifyConfig:
+    """Notifications through apprise (``core.notify``). The URLs may carry tokens: write
+    ``${VAR}`` for a secret part, expanded from the environment when sending; they are never
+    shown whole (``core.redact``)."""
+
+    urls: tuple[str, ...] = ()  # apprise URLs (``HEDGETOP_NOTIFY_URLS`` adds more)
+    min_interval_s: float = 60.0  # at most one message per this; meanwhile, one digest
+    quiet_hours: tuple[int, int] | None = None  # (start, end) minutes after local midnight
+    timezone: str = ""  # IANA name for the quiet hours; "" the machine's
+    urgent: tuple[str, ...] = ("liq_distance",)  # rules whose raise breaks the quiet hours
+    clears: bool = True  # also say when an alert clears
+
+
 @dataclass(frozen=True, slots=True)
 class FeedsConfig:
     urls: Mapping[tuple[str, str], str] = field(default_factory=dict)  # (venue, socket) -> URL
@@ -147,6 +176,7 @@ class Config:
     hedges: tuple[HedgeConfig, ...] = ()
     targets: Mapping[str, TargetConfig] = field(default_factory=dict)
     alerts: AlertConfig = field(default_factory=AlertConfig)
+    notify: NotifyConfig = field(default_factory=NotifyConfig)
     feeds: FeedsConfig = field(default_factory=FeedsConfig)
     broker: BrokerConfig = field(default_factory=BrokerConfig)
     simulator: SimulatorConfig = field(default_factory=SimulatorConfig)
@@ -181,13 +211,6 @@ class Config:
 # --- locating ---------------------------------------------------------------------------------
 
 
-def default_config_path() -> Path:
-    """``<user config dir>/hedgetop/config.toml`` (platformdirs)."""
-    import platformdirs
-
-    return Path(platformdirs.user_config_dir("hedgetop")) / "config.toml"
-
-
 def default_database_path() -> Path:
     """``<user data dir>/hedgetop/history.db`` (platformdirs)."""
     import platformdirs
@@ -195,16 +218,35 @@ def default_database_path() -> Path:
     return Path(platformdirs.user_data_dir("hedgetop")) / "history.db"
 
 
+def config_candidates(platform: str | None = None) -> tuple[Path, ...]:
+    """Where a config without ``--config`` is looked for, in order (the first file found wins).
+
+    Linux (and the other Unixes): ``$XDG_CONFIG_HOME/hedgetop`` (``~/.config/hedgetop``), as
+    platformdirs says. macOS: platformdirs' place (``$XDG_CONFIG_HOME/hedgetop`` when that is
+    set, else ``~/Library/Application Support/hedgetop``), then, without ``$XDG_CONFIG_HOME``,
+    ``~/.config/hedgetop``, where terminal users keep their configs on both systems."""
+    platform = sys.platform if platform is None else platform
+    if platform != "darwin":
+        from platformdirs.unix import Unix
+
+        return (Path(Unix("hedgetop").user_config_dir) / "config.toml",)
+    from platformdirs.macos import MacOS
+
+    native = Path(MacOS("hedgetop").user_config_dir) / "config.toml"
+    if os.environ.get("XDG_CONFIG_HOME", "").strip():
+        return (native,)
+    return (native, Path.home() / ".config" / "hedgetop" / "config.toml")
+
+
 def resolve_config_path(cli_path: str | Path | None) -> Path | None:
-    """The config to read: ``--config`` if given (it must exist), else the default location if
-    a file is there, else None (the demo)."""
+    """The config to read: ``--config`` if given (it must exist), else the first default
+    location with a file (``config_candidates``), else None (the demo)."""
     if cli_path is not None and str(cli_path) != "":
         path = Path(cli_path).expanduser()
         if not path.is_file():
             raise ConfigError(str(path), "", "no such config file", has_value=False)
         return path
-    default = default_config_path()
-    return default if default.is_file() else None
+    return next((p for p in config_candidates() if p.is_file()), None)
 
 
 def load_config(path: Path | str | None) -> Config:
@@ -250,6 +292,9 @@ _MISSING = object()
 _COIN_RE = re.compile(r"^[A-Z0-9]{2,10}$")
 _ID_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,40}$")
 _ACTION_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+_URL_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]{0,31}://\S+$")
+_ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_QUIET_RE = re.compile(r"^(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})$")
 
 
 class _Validator:
@@ -434,6 +479,7 @@ class _Validator:
             "hedges",
             "targets",
             "alerts",
+            "notify",
             "feeds",
             "broker",
             "simulator",
@@ -464,6 +510,7 @@ class _Validator:
             hedges=hedges,
             targets=targets,
             alerts=self.alerts(data.get("alerts", {})),
+            notify=self.notify(data.get("notify", {})),
             feeds=self.feeds(data.get("feeds", {}), hedges),
             broker=self.broker(data.get("broker", {})),
             simulator=self.simulator(data.get("simulator", {})),
@@ -631,6 +678,84 @@ class _Validator:
             stale=self.boolean(t, "stale", p, d.stale),
             min_duration_ms=int(self.integer(t, "min_duration_ms", p, 0, minimum=0)),
             on_raise_command=cmd,
+        )
+
+    def notify(self, value: object) -> NotifyConfig:
+        from core.redact import redact_url
+
+        p = "notify"
+        t = self.table(value, p)
+        d = NotifyConfig()
+        allowed = tuple(NotifyConfig.__dataclass_fields__)
+        for k in t:  # a misspelt "url" holds a URL too: never echo the value
+            if k not in allowed:
+                raise self.fail(
+                    f"{p}.{k}", f"unknown key (known here: {', '.join(allowed)})", "<hidden>"
+                )
+        self.keys(t, allowed, p)
+        urls: list[str] = []
+        raw = t.get("urls", [])
+        if not isinstance(raw, list):
+            raise self.fail(f"{p}.urls", "must be a list of apprise URLs", "<hidden>")
+        for i, url in enumerate(raw):
+            key = f"{p}.urls[{i}]"
+            # the value is never echoed: an apprise URL is its own credential
+            if not isinstance(url, str) or not url.strip():
+                raise self.fail(key, "must be a non-empty string (an apprise URL)", "<hidden>")
+            if not _URL_RE.match(url.strip()):
+                raise self.fail(
+                    key,
+                    "must be an apprise URL such as ntfy://topic or tgram://token/chat",
+                    redact_url(url),
+                )
+            for name in re.findall(r"\$\{([^}]*)\}", url):
+                if not _ENV_NAME_RE.match(name):
+                    raise self.fail(
+                        key, f"${{{name}}}: not an environment variable name", redact_url(url)
+                    )
+            urls.append(url.strip())
+        quiet = None
+        text = self.string(t, "quiet_hours", p, "")
+        if str(text).strip():
+            m = _QUIET_RE.match(str(text).strip())
+            if not m:
+                raise self.fail(f"{p}.quiet_hours", 'must look like "22:00-07:00"', text)
+            h1, m1, h2, m2 = (int(g) for g in m.groups())
+            if h1 > 23 or h2 > 23 or m1 > 59 or m2 > 59:
+                raise self.fail(f"{p}.quiet_hours", "hours 00-23, minutes 00-59", text)
+            quiet = (h1 * 60 + m1, h2 * 60 + m2)
+            if quiet[0] == quiet[1]:
+                raise self.fail(f"{p}.quiet_hours", "start and end must differ", text)
+        tz = str(self.string(t, "timezone", p, "")).strip()
+        if tz:
+            from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+            try:
+                ZoneInfo(tz)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise self.fail(
+                    f"{p}.timezone", "unknown time zone (e.g. Europe/Paris)", tz
+                ) from None
+        urgent = d.urgent
+        if "urgent" in t:
+            v = t["urgent"]
+            if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
+                raise self.fail(f"{p}.urgent", "must be a list of alert rules", v)
+            for rule in v:
+                if rule not in ALERT_RULES:
+                    raise self.fail(
+                        f"{p}.urgent", f"unknown rule {rule!r} (known: {', '.join(ALERT_RULES)})", v
+                    )
+            urgent = tuple(v)
+        return NotifyConfig(
+            urls=tuple(urls),
+            min_interval_s=self.number(
+                t, "min_interval_s", p, d.min_interval_s, minimum=0, maximum=86_400
+            ),
+            quiet_hours=quiet,
+            timezone=tz,
+            urgent=urgent,
+            clears=self.boolean(t, "clears", p, d.clears),
         )
 
     def feeds(self, value: object, hedges: tuple[HedgeConfig, ...]) -> FeedsConfig:

@@ -2,8 +2,9 @@
 
 A few holdings hedged on the two venues the simulator speaks (Bybit inverse, Binance COIN-M):
 
-- BTC: 0.5 BTC in a cold wallet, 1.5 BTC on Bybit as the margin of a 1x short (never
-  liquidated: the margin is the coin itself, so equity tracks the maintenance margin).
+- BTC: 0.5 BTC in a cold wallet, 1.5 BTC on Bybit as the margin of a 1x short (its
+  liquidation price exists, P0/mmr, but is far beyond 10x the mark: Bybit fixes the
+  maintenance margin on the entry value while the equity Q/P shrinks).
 - ADA: held on a wallet, hedged 90 % with a 3x short on Binance COIN-M (liquidation exists).
 - XRP: hedged 80 % on Bybit with a 2x short.
 - SOL: hedged by proxy with a Binance BTC short (beta 1.5 to BTC), 2x, about half the exposure.

@@ -6,12 +6,15 @@ ledger's fills and funding replayed). ``on_quote`` only stores the quote (cheap 
 functions of ``core.inverse`` / ``core.liquidation``. It never renders and never opens a file:
 the ledger is injected and written before a fill changes the position.
 
-Attribution (so that the portfolio total counts everything once):
+Attribution (so that the portfolio total counts everything once), the one proxy convention
+of ``core.sizing`` (which also sizes every resize):
 - a hedge's margin coins are exposure in its *settlement* coin (the BTC margin of a BTC proxy
   short counts in the BTC holding, ``M``);
-- a hedge's short leg (hedged amount, PnL) belongs to the holding it *hedges*. A proxy short of
-  Q USD at entry P0 on coin c hedges ``(Q/P0)·P_c / (beta·P_h)`` coins of holding h: the USD
-  delta of the short, ``−(Q/P0)·P_c``, is worth ``1/beta`` of the same USD of h.
+- a hedge's short leg (hedged amount, PnL) belongs to the holding it *hedges*: it offsets
+  ``core.sizing.hedged_coin`` coins of it (a proxy short of Q USD at entry P0 on coin c hedges
+  ``(Q/P0)·P_c / (beta·P_h)`` coins of holding h).
+Liquidation, bankruptcy and the maintenance margin come from ``core.liquidation.assess``,
+each venue's own model.
 """
 
 from __future__ import annotations
@@ -21,11 +24,11 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from core import inverse, liquidation
+from core import inverse, liquidation, sizing
 from core.brokers.paper import PaperBroker
 from core.config import SPOT_VENUES, Config, HedgeConfig
 from core.events import FeedHealth, Fill, FundingEvent, OrderSide, Quote
-from core.instruments import ContractSpec, contracts_from_size_usd, lookup, size_usd_from_contracts
+from core.instruments import ContractSpec, lookup, size_usd_from_contracts
 from core.ledger import Ledger
 from core.snapshot import HedgeSnapshot, HoldingSnapshot, PortfolioSnapshot
 
@@ -515,13 +518,15 @@ class Engine:
         """Coins of the protected holding that this hedge offsets (short > 0, long < 0)."""
         if p.entry is None or p.contracts == 0:
             return 0.0
-        sign = 1.0 if p.cfg.side == "short" else -1.0
-        coins = inverse.position_value_coin(p.size_usd, p.entry)  # Q/P0 of the contract coin
-        if not p.cfg.proxy:
-            return sign * coins
-        if hs.mark is None or holding_price is None or holding_price <= 0:
-            return None
-        return sign * coins * hs.mark / (p.cfg.beta * holding_price)
+        return sizing.hedged_coin(
+            p.cfg.side,
+            p.size_usd,
+            p.entry,
+            beta=p.cfg.beta,
+            proxy=p.cfg.proxy,
+            contract_price=hs.mark,
+            holding_price=holding_price,
+        )
 
     def _hedge_snapshot(
         self, p: _Position, now_ms: int, stale: set[tuple[str, str]]
@@ -533,14 +538,17 @@ class Engine:
         size = p.size_usd
         open_ = p.contracts > 0 and p.entry is not None
         pvc = pnl_c = pnl_u = equity = mm = liq = dist = None
+        risk: liquidation.Liquidation | None = None
         if mark is not None and mark > 0:
             pvc = inverse.position_value_coin(size, mark)
-            mm = liquidation.maintenance_margin_coin(spec, size, mark) if open_ else 0.0
+            mm = 0.0
             if open_ and p.entry is not None:
                 pnl_c = inverse.pnl_coin(cfg.side, size, p.entry, mark)
                 pnl_u = inverse.pnl_usd(cfg.side, size, p.entry, mark)
                 equity = inverse.equity_coin(p.margin_coin, cfg.side, size, p.entry, mark)
-                liq = _liq_price(spec, cfg.side, size, p.entry, p.margin_coin, mode=cfg.margin_mode)
+                risk = _assess(spec, cfg.side, size, p.entry, p.margin_coin, cfg.margin_mode, mark)
+                if risk is not None:
+                    liq, mm = risk.price, risk.maintenance_coin
                 dist = inverse.liq_distance_pct(liq, mark)
             else:
                 pnl_c, pnl_u, equity = 0.0, 0.0, p.margin_coin
@@ -602,6 +610,11 @@ class Engine:
             funding_accrued_coin=p.funding_accrued_coin,
             funding_accrued_usd=None if mark is None else p.funding_accrued_coin * mark,
             stale=q is None or (cfg.venue, cfg.symbol) in stale,
+            bankruptcy_price=risk.bankruptcy_price if risk is not None else None,
+            margin_model=str(risk.model) if risk is not None else None,
+            liq_beyond_10x=risk.beyond_far if risk is not None else False,
+            tier_source=spec.tier_source.describe(),
+            tier_estimate=risk.tier.estimate if risk is not None else False,
         )
 
     # --- resizing -------------------------------------------------------------------------
@@ -623,10 +636,10 @@ class Engine:
         """Preview an order on ``hedge_id``: to reach ``target_ratio`` on the holding it
         protects, or by ``delta_contracts`` (> 0 enlarges the hedge), or ``close`` it.
 
-        Sizing (exact for inverse contracts): the holding needs ``d = T·(S+M) − H`` more hedged
-        coins. Adding q USD at price p adds q/p contract coins, so ``q = d·p``; reducing keeps
-        the entry, so removing q USD removes q/P0: ``q = d·P0``. A proxy's coins convert by
-        ``P_c / (beta·P_h)``. Whole contracts: rounded to the nearest lot."""
+        Sizing is ``core.sizing``'s (exact for inverse contracts, fee-aware, the holding's
+        other hedges counted): the holding needs ``d = T·(S+M) − H`` more hedged coins; the
+        fee and realised PnL of a direct hedge land in its margin, which is exposure too. A
+        proxy's coins convert by ``P_c / (beta·P_h)``. Whole contracts: the nearest lot."""
         if sum((target_ratio is not None, delta_contracts is not None, close)) != 1:
             raise ValueError("give exactly one of target_ratio, delta_contracts, close")
         pos = self._positions.get(hedge_id)
@@ -651,15 +664,15 @@ class Engine:
         elif target_ratio is not None:
             if target_ratio < 0:
                 raise ValueError(f"target_ratio must be >= 0, not {target_ratio}")
-            d = self._needed_coins(holding, target_ratio)
-            if d is None:
+            sized = self._contracts_for(pos, hs, holding, target_ratio)
+            if sized is None:
                 refusal = (
                     f"cannot size {hedge_id} to a ratio: no {pos.cfg.hedges} exposure, or its "
                     "price is missing"
                 )
             else:
                 # a target ratio (>= 0) never means the other side: at most, close
-                delta = max(self._contracts_for(pos, hs, holding, d, target_ratio), -pos.contracts)
+                delta = max(sized, -pos.contracts)
         if refusal is None:
             if pos.contracts + delta < 0:
                 refusal = (
@@ -729,52 +742,36 @@ class Engine:
             refusal=refusal,
         )
 
-    @staticmethod
-    def _needed_coins(holding: HoldingSnapshot, target: float) -> float | None:
-        """More hedged coins the holding needs for ``target``: ``T·(S+M) − H``; None when
-        there is nothing to hedge or the hedged amount is unknown (a proxy without prices)."""
-        exposure = holding.amount_coin + holding.margin_coin
-        if exposure <= 0 or holding.hedge_ratio is None:
-            return None
-        return target * exposure - holding.hedge_ratio * exposure
-
     def _contracts_for(
-        self,
-        pos: _Position,
-        hs: HedgeSnapshot,
-        holding: HoldingSnapshot,
-        d: float,
-        target: float,
-    ) -> int:
-        """Signed contracts (> 0 enlarges) that add ``d`` hedged coins of the holding.
-
-        Enlarging at fill price p adds q/p coins: ``q = d·p``. Reducing keeps the entry, so it
-        removes q/P0 coins. For a direct short the fee ``f·q/p`` and the realised PnL
-        ``q·(1/p − 1/P0)`` land in the same-coin margin, which is exposure too: solving
-        ``H + q/p = T·(S + M − f·q/p)`` gives ``q = d·p / (1 + T·f)``, and
-        ``H − q/P0 = T·(S + M + (1 − f)·q/p − q/P0)`` gives
-        ``q = −d / ((1 − T)/P0 + T·(1 − f)/p)``. A proxy's coins convert by
-        ``beta·P_h / P_c``; its fee and PnL land in another coin."""
-        assert hs.mark is not None
-        sign = 1.0 if pos.cfg.side == "short" else -1.0
-        d_pos = sign * d  # hedged coins to add, from the position's view
-        if pos.cfg.proxy:
-            if holding.price_usd is None:
-                return 0
-            d_pos = d_pos * pos.cfg.beta * holding.price_usd / hs.mark
-        increase = d_pos >= 0
-        p = self.broker.fill_price(_order_side(pos.cfg.side, increase), hs.mark)
-        entry = pos.entry if pos.entry is not None else p
-        same_coin_short = not pos.cfg.proxy and pos.cfg.side == "short"
-        f = self.broker.fee_rate
-        if increase:
-            q = d_pos * p / (1.0 + target * f) if same_coin_short else d_pos * p
-        else:
-            den = (1.0 - target) / entry + target * (1.0 - f) / p
-            # den <= 0 only for a target above 1 on a deep loss: reducing cannot reach it
-            q = d_pos / den if same_coin_short and den > 0.01 / entry else d_pos * entry
-        contracts = contracts_from_size_usd(pos.spec, abs(q))
-        return contracts if q >= 0 else -contracts
+        self, pos: _Position, hs: HedgeSnapshot, holding: HoldingSnapshot, target: float
+    ) -> int | None:
+        """Signed contracts (> 0 enlarges) of ``pos`` that bring its holding's ratio to
+        ``target``, sized by ``core.sizing.size_change_usd`` (fee-aware; the other hedges of
+        the holding are in its hedged amount) at the broker's fill prices and rounded to the
+        lot. None when there is nothing to hedge or the hedged amount is unknown (a proxy
+        without prices)."""
+        exposure = holding.amount_coin + holding.margin_coin
+        if exposure <= 0 or holding.hedge_ratio is None or hs.mark is None:
+            return None
+        if pos.cfg.proxy and holding.price_usd is None:
+            return None
+        side = pos.cfg.side
+        change = sizing.size_change_usd(
+            target,
+            exposure_coin=exposure,
+            hedged_coin_total=holding.hedge_ratio * exposure,
+            side=side,
+            size_usd=pos.size_usd if pos.entry is not None else 0.0,
+            entry=pos.entry,
+            add_price=self.broker.fill_price(_order_side(side, True), hs.mark),
+            reduce_price=self.broker.fill_price(_order_side(side, False), hs.mark),
+            fee_rate=self.broker.fee_rate,
+            proxy=pos.cfg.proxy,
+            beta=pos.cfg.beta,
+            contract_price=hs.mark,
+            holding_price=holding.price_usd,
+        )
+        return sizing.round_to_lots(pos.spec, change)
 
     def execute(self, plan: ResizePlan, now_ms: int, *, broker_name: str = "paper") -> Fill:
         """Fill ``plan`` at the current mark (paper broker), append it to the ledger (durable
@@ -863,13 +860,13 @@ class Engine:
         return fill
 
 
-def _liq_price(
-    spec: ContractSpec, side: str, size: float, entry: float, margin: float, *, mode: str
-) -> float | None:
-    """The venue's liquidation price; a wallet driven below zero (fees, funding) is priced as
-    an empty one, and input the formula refuses gives None rather than a crashed tick."""
+def _assess(  # noqa: PLR0917 (a position and its mark)
+    spec: ContractSpec, side: str, size: float, entry: float, margin: float, mode: str, mark: float
+) -> liquidation.Liquidation | None:
+    """The venue's liquidation model at ``mark``; a wallet driven below zero (fees, funding) is
+    priced as an empty one, and input the model refuses gives None rather than a crashed tick."""
     try:
-        return liquidation.liquidation_price(spec, side, size, entry, max(margin, 0.0), mode=mode)
+        return liquidation.assess(spec, side, size, entry, max(margin, 0.0), mode=mode, mark=mark)
     except ValueError:
         return None
 

@@ -4,14 +4,17 @@ Everything above this module speaks USD face value (``size_usd``, Q); the venues
 (Bybit inverse and Deribit count USD, Binance COIN-M and OKX count contracts).
 ``size_usd_from_venue_qty`` / ``venue_qty_from_size_usd`` are the one place that converts.
 
-The built-in table is the offline fallback (a later issue refreshes it through ccxt); each row
-names its source.
+The built-in table is the offline fallback: ``core.markets`` refreshes specs and margin tiers
+through ccxt and caches them. Each row names its source, and each tier table says where its
+numbers come from (``TierSource``) and which tiers are estimates (``MarginTier.estimate``):
+where no stored copy of a venue's tier page had the numbers, the row says so.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from enum import StrEnum
 
 
@@ -22,15 +25,60 @@ class QtyUnit(StrEnum):
     CONTRACTS = "contracts"  # Binance COIN-M, OKX: size is a count of contracts
 
 
+class TierBasis(StrEnum):
+    """What a tier's upper bound (``MarginTier.cap``) measures, per venue.
+
+    Binance COIN-M brackets hold the position's value in coin at the mark (``qtyCap`` is "base
+    asset quantity"), so the bracket changes as the price moves; Bybit inverse risk limits
+    hold the position value at the entry price (``Q/P0``, fixed while the price moves); OKX
+    tiers count contracts (``maxSz``), kept here as USD face value (contracts × face), also
+    fixed. Deribit has no tiers: its rate grows with the size in coin at the mark.
+    """
+
+    COIN_AT_MARK = "coin_at_mark"
+    COIN_AT_ENTRY = "coin_at_entry"
+    USD_FACE = "usd_face"
+
+
+class TierOrigin(StrEnum):
+    VENUE = "venue"  # asked of the venue (through ccxt) in this session
+    CACHE = "cache"  # the on-disk cache of an earlier answer
+    BUILTIN = "builtin"  # this module's table
+
+
+@dataclass(frozen=True, slots=True)
+class TierSource:
+    """Where a spec's margin tiers come from, for the screen ("venue now", "cache of <date>",
+    "built-in") and for the report of ``hedgetop calc``."""
+
+    origin: TierOrigin = TierOrigin.BUILTIN
+    fetched_ms: int | None = None  # when the venue answered (venue, cache)
+    note: str = ""  # the page the numbers come from, and what is an estimate
+
+    def describe(self) -> str:
+        when = ""
+        if self.fetched_ms is not None:
+            when = datetime.fromtimestamp(self.fetched_ms / 1000, UTC).strftime("%Y-%m-%d %H:%M")
+        if self.origin is TierOrigin.VENUE:
+            return f"venue now ({when} UTC)" if when else "venue now"
+        if self.origin is TierOrigin.CACHE:
+            return f"cache of {when} UTC" if when else "cache"
+        return "built-in"
+
+
 @dataclass(frozen=True, slots=True)
 class MarginTier:
-    """One maintenance-margin tier. ``max_notional_coin`` is the tier's upper bound of the
-    position value in the settlement coin (inf for the last tier)."""
+    """One maintenance-margin tier. ``cap`` is the tier's upper bound in the unit of the
+    spec's ``tier_basis`` (coin, or USD face value; inf for the last tier);
+    ``mm_amount_coin`` the amount taken off ``value·mmr`` (Binance ``cum``, Bybit "MM
+    deduction"), which makes the margin continuous across tiers. ``estimate``: the venue's
+    page with this tier's numbers was not available; the figures are the table's estimate."""
 
-    max_notional_coin: float
+    cap: float
     mmr: float
     mm_amount_coin: float = 0.0
     max_leverage: float = 100.0
+    estimate: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +95,9 @@ class ContractSpec:
     source: str = ""
     # Added by the foundation work (defaults keep the original constructor valid):
     mmr_per_coin: float = 0.0  # Deribit: maintenance rate grows by this per coin of position
-    liq_fee_rate: float = 0.0  # fee rate the venue adds to the maintenance rate (OKX: taker)
+    taker_fee_rate: float = 0.0  # the venue's taker fee, where its liquidation test counts it
+    tier_basis: TierBasis = TierBasis.COIN_AT_MARK
+    tier_source: TierSource = field(default_factory=TierSource)
 
 
 class UnknownInstrument(ValueError):  # noqa: N818 (name fixed by the team contract)
@@ -58,6 +108,15 @@ VENUES: tuple[str, ...] = ("bybit", "binance", "okx", "deribit")
 _H8 = 8 * 3600 * 1000
 
 
+#: What each venue's tier bounds measure (see ``TierBasis``).
+VENUE_TIER_BASIS: dict[str, TierBasis] = {
+    "bybit": TierBasis.COIN_AT_ENTRY,
+    "binance": TierBasis.COIN_AT_MARK,
+    "okx": TierBasis.USD_FACE,
+    "deribit": TierBasis.COIN_AT_MARK,
+}
+
+
 def _spec(
     venue: str,
     coin: str,
@@ -66,9 +125,10 @@ def _spec(
     *,
     lot: int = 1,
     tiers: tuple[MarginTier, ...] = (),
+    tier_note: str = "",
     source: str = "",
     mmr_per_coin: float = 0.0,
-    liq_fee_rate: float = 0.0,
+    taker_fee_rate: float = 0.0,
 ) -> ContractSpec:
     unit = QtyUnit.USD if venue in ("bybit", "deribit") else QtyUnit.CONTRACTS
     return ContractSpec(
@@ -83,7 +143,9 @@ def _spec(
         tiers=tiers,
         source=source,
         mmr_per_coin=mmr_per_coin,
-        liq_fee_rate=liq_fee_rate,
+        taker_fee_rate=taker_fee_rate,
+        tier_basis=VENUE_TIER_BASIS[venue],
+        tier_source=TierSource(TierOrigin.BUILTIN, None, tier_note),
     )
 
 
@@ -187,32 +249,41 @@ def round_price(spec: ContractSpec, price: float) -> float:
 
 
 def with_maintenance_amounts(tiers: tuple[MarginTier, ...]) -> tuple[MarginTier, ...]:
-    """Fill each tier's maintenance amount the way Binance defines it, which makes the
-    maintenance margin continuous across brackets:
+    """Fill each tier's maintenance amount the way Binance (``cum``) and Bybit ("MM
+    deduction") both define it, which makes the maintenance margin continuous across tiers:
 
-        cum_n = floor_n · (mmr_n − mmr_{n−1}) + cum_{n−1}    (floor_n: bracket n's lower bound)
+        amount_n = cap_{n−1} · (mmr_n − mmr_{n−1}) + amount_{n−1}
     """
     out: list[MarginTier] = []
     cum, prev_rate, floor = 0.0, 0.0, 0.0
     for i, tier in enumerate(tiers):
         if i:
             cum += floor * (tier.mmr - prev_rate)
-        out.append(MarginTier(tier.max_notional_coin, tier.mmr, cum, tier.max_leverage))
-        prev_rate, floor = tier.mmr, tier.max_notional_coin
+        out.append(MarginTier(tier.cap, tier.mmr, cum, tier.max_leverage, tier.estimate))
+        prev_rate, floor = tier.mmr, tier.cap
     return tuple(out)
 
 
-def _brackets(rows: tuple[tuple[float, float, float], ...]) -> tuple[MarginTier, ...]:
-    """(upper bound in coin, maintenance rate, max leverage) rows -> tiers with amounts."""
-    return with_maintenance_amounts(tuple(MarginTier(b, r, 0.0, lev) for b, r, lev in rows))
+def _brackets(
+    rows: tuple[tuple[float, float, float], ...], *, estimate: bool = False
+) -> tuple[MarginTier, ...]:
+    """(upper bound, maintenance rate, max leverage) rows -> tiers with amounts."""
+    tiers = tuple(MarginTier(b, r, 0.0, lev, estimate) for b, r, lev in rows)
+    return with_maintenance_amounts(tiers)
 
 
 _INF = math.inf
 
-# Binance COIN-M BTCUSD perpetual leverage brackets, notional in BTC (Binance FAQ "Leverage and
-# Margin in Coin-Margined Futures Contracts" and "How to Calculate Liquidation Price of COIN-M
-# Futures Contracts": 300 BTC -> 12.5 %, maintenance amount 11.605 BTC). Amounts follow the
-# FAQ's formula (with_maintenance_amounts).
+# Binance COIN-M -------------------------------------------------------------------------
+# BTCUSD perpetual brackets, notional in BTC at the mark. Bounds and leverages: FAQ "Leverage
+# and Margin in Coin-Margined Futures Contracts"; maintenance rates and amounts: FAQ "How to
+# Calculate Liquidation Price of COIN-M Futures Contracts" (300 BTC -> 12.5 %, maintenance
+# amount 11.605 BTC, which the amounts below reproduce).
+_BINANCE_BTC_NOTE = (
+    "Binance FAQ https://www.binance.com/en/support/faq/be2c7d9d95b04a7e8044ed02dd7dfe5c "
+    "(bounds, leverage) and https://www.binance.com/en/support/faq/"
+    "ceccfcfb4e3a45e3b48b0b1bb1a8ae46 (rates; 300 BTC: 12.5 %, amount 11.605 BTC)"
+)
 BINANCE_BTC_TIERS = _brackets(
     (
         (5, 0.004, 125),
@@ -227,9 +298,14 @@ BINANCE_BTC_TIERS = _brackets(
         (_INF, 0.50, 1),
     )
 )
-# ETHUSD: bracket bounds and leverages from the same FAQ page (notional in ETH); the page we
-# could read lists initial rates only, so maintenance rates are set at half the initial rate,
-# the ratio of the BTC table. Approximate: refresh through ccxt for exact figures.
+# ETHUSD: bounds and leverages are on the same FAQ page (notional in ETH), the maintenance
+# rates are not (the stored copy lists initial rates only): estimated at half the initial
+# rate, the BTC table's ratio.
+_BINANCE_ETH_NOTE = (
+    "Binance FAQ https://www.binance.com/en/support/faq/be2c7d9d95b04a7e8044ed02dd7dfe5c: "
+    "bounds and leverage published; maintenance rates not in the stored copy, estimated at "
+    "half the initial rate"
+)
 BINANCE_ETH_TIERS = _brackets(
     (
         (100, 0.005, 100),
@@ -241,27 +317,85 @@ BINANCE_ETH_TIERS = _brackets(
         (8000, 0.125, 4),
         (10000, 0.15, 3),
         (_INF, 0.25, 2),
+    ),
+    estimate=True,
+)
+# The other COIN-M perpetuals are "20x COIN-M Futures Contracts" on that page (ADA, LINK, BNB,
+# DOT, TRX, EOS, LTC, BCH, XRP, ...): initial 5 % in the first bracket; no maintenance rate or
+# bracket bound for them is in the stored copies. Estimated: one bracket at half of 5 %.
+_BINANCE_ALT_NOTE = (
+    "Binance FAQ https://www.binance.com/en/support/faq/be2c7d9d95b04a7e8044ed02dd7dfe5c: "
+    "20x (initial 5 %); maintenance rate and bounds not in the stored copies, estimated at "
+    "2.5 % for every size"
+)
+_BINANCE_ALT_TIERS = (MarginTier(_INF, 0.025, 0.0, 20, estimate=True),)
+
+# Bybit inverse ---------------------------------------------------------------------------
+# Risk limits on the position value at entry, in coin. BTCUSD: "Maintenance Margin (Inverse
+# Contract)": 0.5 % up to 150 BTC, 1 % at 300 BTC; the v5 risk-limit doc example has tier 1
+# (riskLimitValue 150, maintenanceMargin 0.5 %, initialMargin 1 %, maxLeverage 100). Higher
+# tiers are not in the stored copies: estimated with the page's own rule ("increase by a fixed
+# percentage as the contract value rises to a specific level") at the step tiers 1-2 show,
+# +150 BTC and +0.5 % a tier (initial +0.5 %). Deductions by Bybit's formula (the same as
+# Binance's amounts).
+_BYBIT_BTC_NOTE = (
+    "Bybit help 'Maintenance Margin (Inverse Contract)' (https://www.bybit.global/ar-SA/"
+    "help-center/search-result?page=45&pageSize=10&query=Bybit: 0.5 % to 150 BTC, 1 % at "
+    "300 BTC) and bybit-exchange/docs docs/v5/market/risk-limit.mdx (tier 1); tiers above "
+    "300 BTC estimated at +150 BTC / +0.5 % a tier"
+)
+_BYBIT_BTC = with_maintenance_amounts(
+    tuple(
+        MarginTier(
+            150.0 * n if n < 10 else _INF,
+            0.005 * n,
+            0.0,
+            round(1.0 / (0.01 + 0.005 * (n - 1)), 2),
+            estimate=n > 2,
+        )
+        for n in range(1, 11)
     )
 )
-# Other COIN-M perpetuals: the same FAQ lists them under "20x COIN-M Futures Contracts" (ADA,
-# LINK, BNB, DOT, TRX, EOS, LTC, BCH, XRP, ...); first bracket only, maintenance at half the
-# 5 % initial rate. Approximate and on the safe side (a higher rate liquidates earlier).
-_ALT_TIERS = (MarginTier(_INF, 0.025, 0.0, 20),)
+# ETHUSD, EOSUSD, XRPUSD: "the maintenance margin base rate is 0.5 % for BTC and 1 % for ETH,
+# EOS and XRP" (Risk Limit (Inverse Contract), updated 2025-11-25); the bounds are in a table
+# the stored copy cuts off. Other coins: no page in the stored copies; the same 1 %.
+_BYBIT_BASE_NOTE = (
+    "Bybit help 'Risk Limit (Inverse Contract)' https://www.bybit.com/ar-SA/help-center/"
+    "article/Risk-Limit-Inverse-Contract: base rate 1 %; tier bounds not in the stored copy "
+    "(larger positions' rates unknown)"
+)
+_BYBIT_ALT_NOTE = (
+    "no Bybit tier page for this coin in the stored copies: estimated at the 1 % base rate "
+    "of ETH/EOS/XRP (https://www.bybit.com/ar-SA/help-center/article/Risk-Limit-Inverse-Contract)"
+)
+_BYBIT_ALT = (MarginTier(_INF, 0.01, 0.0, 50, estimate=True),)
+# Taker fee (non-VIP) 0.055 %, "Fee = Order value × Fee rate, Order value = quantity / price"
+# (Bybit's trading-fee page, as quoted at http://refeshop.com/fanyong/futuojituan/2015/1112/277.html).
+# It enters the cross-margin liquidation test as the fee to close at the bankruptcy price.
+_BYBIT_TAKER = 0.00055
 
-# Bybit "Risk Limit (Inverse Contract)": maintenance base rate 0.5 % for BTC, 1 % for the
-# others. Higher risk-limit levels are chosen by the user; the offline table holds the base.
-_BYBIT_BTC = (MarginTier(_INF, 0.005, 0.0, 100),)
-_BYBIT_ALT = (MarginTier(_INF, 0.01, 0.0, 50),)
-
-# OKX: tier-1 maintenance rate approximated as half the tier-1 initial rate 1/lever (fixture
-# `lever`: 125 for BTC and ETH, 75 for the others); the liquidation test adds the taker fee
-# (0.05 %, OKX fee schedule, regular users) to the rate (OKX help, isolated margin ratio).
-_OKX_125 = (MarginTier(_INF, 0.004, 0.0, 125),)
-_OKX_75 = (MarginTier(_INF, round(0.5 / 75, 6), 0.0, 75),)
+# OKX coin-margined swaps ---------------------------------------------------------------------
+# No OKX position-tier table is in the stored copies (the tier page is generated by the site,
+# GET /api/v5/public/position-tiers serves it): tier 1 estimated at half the tier-1 initial
+# rate 1/lever (fixture `lever`: 125 for BTC and ETH, 75 for the others), for every size.
+# The liquidation test adds the taker fee (0.05 %, regular users) to the rate: OKX
+# "Tiered maintenance margin ratio", liquidation at margin ratio 100 %, equity <= maintenance
+# margin + liquidation fees.
+_OKX_NOTE = (
+    "no OKX tier table in the stored copies: estimated at half of 1/max leverage for every "
+    "size (GET /api/v5/public/position-tiers gives the real tiers)"
+)
+_OKX_125 = (MarginTier(_INF, 0.004, 0.0, 125, estimate=True),)
+_OKX_75 = (MarginTier(_INF, round(0.5 / 75, 6), 0.0, 75, estimate=True),)
 _OKX_FEE = 0.0005
 
-# Deribit (support article "11 January 2022"): maintenance margin BTC 1 % + 0.005 % per BTC of
-# position, ETH 1 % + 0.0004 % per ETH.
+# Deribit -------------------------------------------------------------------------------------
+# Support "11 January 2022": maintenance margin BTC 1 % + 0.005 % per BTC of position,
+# ETH 1 % + 0.0004 % per ETH. A formula, not tiers.
+_DERIBIT_NOTE = (
+    "Deribit support https://support.deribit.com/hc/en-us/articles/25944826427293-11-January-"
+    "2022: MM 1 % + 0.005 % per BTC (ETH: + 0.0004 % per ETH)"
+)
 _DERIBIT_BASE = (MarginTier(_INF, 0.01, 0.0, 50),)
 
 _BYBIT_SRC = "Bybit v5 instruments-info category=inverse (1 USD per contract; alt ticks approx.)"
@@ -271,18 +405,56 @@ _DERIBIT_SRC = "Deribit public/get_instruments (fixtures/rest/deribit-get-instru
 
 
 def _bybit(coin: str, tick: float) -> ContractSpec:
-    tiers = _BYBIT_BTC if coin == "BTC" else _BYBIT_ALT
-    return _spec("bybit", coin, 1.0, tick, tiers=tiers, source=_BYBIT_SRC)
+    if coin == "BTC":
+        tiers, note = _BYBIT_BTC, _BYBIT_BTC_NOTE
+    else:
+        tiers = _BYBIT_ALT
+        note = _BYBIT_BASE_NOTE if coin in ("ETH", "EOS", "XRP") else _BYBIT_ALT_NOTE
+    return _spec(
+        "bybit",
+        coin,
+        1.0,
+        tick,
+        tiers=tiers,
+        tier_note=note,
+        source=_BYBIT_SRC,
+        taker_fee_rate=_BYBIT_TAKER,
+    )
 
 
 def _binance(coin: str, face: float, tick: float, source: str = _BINANCE_SRC) -> ContractSpec:
-    tiers = {"BTC": BINANCE_BTC_TIERS, "ETH": BINANCE_ETH_TIERS}.get(coin, _ALT_TIERS)
-    return _spec("binance", coin, face, tick, tiers=tiers, source=source)
+    tiers, note = {
+        "BTC": (BINANCE_BTC_TIERS, _BINANCE_BTC_NOTE),
+        "ETH": (BINANCE_ETH_TIERS, _BINANCE_ETH_NOTE),
+    }.get(coin, (_BINANCE_ALT_TIERS, _BINANCE_ALT_NOTE))
+    return _spec("binance", coin, face, tick, tiers=tiers, tier_note=note, source=source)
 
 
 def _okx(coin: str, face: float, tick: float) -> ContractSpec:
     tiers = _OKX_125 if coin in ("BTC", "ETH") else _OKX_75
-    return _spec("okx", coin, face, tick, tiers=tiers, source=_OKX_SRC, liq_fee_rate=_OKX_FEE)
+    return _spec(
+        "okx",
+        coin,
+        face,
+        tick,
+        tiers=tiers,
+        tier_note=_OKX_NOTE,
+        source=_OKX_SRC,
+        taker_fee_rate=_OKX_FEE,
+    )
+
+
+def _deribit(coin: str, face: float, tick: float, per_coin: float) -> ContractSpec:
+    return _spec(
+        "deribit",
+        coin,
+        face,
+        tick,
+        tiers=_DERIBIT_BASE,
+        tier_note=_DERIBIT_NOTE,
+        mmr_per_coin=per_coin,
+        source=_DERIBIT_SRC,
+    )
 
 
 BUILTIN_SPECS: tuple[ContractSpec, ...] = (
@@ -320,33 +492,24 @@ BUILTIN_SPECS: tuple[ContractSpec, ...] = (
     _okx("LTC", 10.0, 0.01),
     _okx("DOGE", 10.0, 0.000001),
     # Deribit perpetuals: contract_size (USD), tick_size, min_trade_amount from the fixtures.
-    _spec(
-        "deribit",
-        "BTC",
-        10.0,
-        0.5,
-        tiers=_DERIBIT_BASE,
-        mmr_per_coin=0.00005,
-        source=_DERIBIT_SRC,
-    ),
-    _spec(
-        "deribit",
-        "ETH",
-        1.0,
-        0.05,
-        tiers=_DERIBIT_BASE,
-        mmr_per_coin=0.000004,
-        source=_DERIBIT_SRC,
-    ),
+    _deribit("BTC", 10.0, 0.5, 0.00005),
+    _deribit("ETH", 1.0, 0.05, 0.000004),
 )
 
 # Maintenance tiers for a spec that carries none (a coin the built-in table lacks, refreshed
-# from ccxt): the venue's base rate for an alt coin.
+# from ccxt): the venue's base rate for an alt coin, marked as an estimate.
 VENUE_DEFAULT_TIERS: dict[str, tuple[MarginTier, ...]] = {
     "bybit": _BYBIT_ALT,
-    "binance": _ALT_TIERS,
+    "binance": _BINANCE_ALT_TIERS,
     "okx": _OKX_75,
     "deribit": _DERIBIT_BASE,
 }
+VENUE_DEFAULT_TIER_NOTES: dict[str, str] = {
+    "bybit": _BYBIT_ALT_NOTE,
+    "binance": _BINANCE_ALT_NOTE,
+    "okx": _OKX_NOTE,
+    "deribit": _DERIBIT_NOTE,
+}
+VENUE_TAKER_FEE: dict[str, float] = {"bybit": _BYBIT_TAKER, "okx": _OKX_FEE}
 
 _BY_KEY: dict[tuple[str, str], ContractSpec] = {(s.venue, s.coin): s for s in BUILTIN_SPECS}

@@ -5,7 +5,8 @@ Flow: feed runners hand each quote to ``Engine.on_quote`` (which only stores it)
 ``config.snapshot_interval_ms`` the tick settles funding, computes a snapshot, evaluates the
 alerts and calls the listeners. Listeners are plain callables in lists (``on_snapshot``,
 ``on_fill``, ``on_funding``, ``on_alert``), called on the event loop: keep them quick. A
-listener that raises is logged and counted; the tick goes on.
+listener that raises is logged and counted; the tick goes on. Notifications (``core.notify``,
+apprise) are two such listeners when ``[notify]`` names URLs; they only queue, a thread sends.
 
 Clocks: the *market* clock (funding times, countdowns, snapshot ``ts_ms``) is the simulator's
 when the session runs on it (so an accelerated market settles funding on its own schedule),
@@ -31,6 +32,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import logging
 import threading
 import time
@@ -50,6 +52,7 @@ from core.snapshot import PortfolioSnapshot
 if TYPE_CHECKING:
     from core.brokers.ccxt_live import CcxtLiveBroker, ExchangeFactory, OrderResult
     from core.feeds.runner import FeedRunner
+    from core.notify import Notifier
     from core.sim import SimExchange
 
 log = logging.getLogger("hedgetop.live")
@@ -86,6 +89,9 @@ class LiveSession:
     defaults to ``core.markets.default_cache_dir()``. ``specs_done`` is set once that is over
     (applied, failed or not needed). ``environ`` (default ``os.environ``) holds the API keys and
     ``exchange_factory`` builds the ccxt exchange of real orders (tests inject fakes).
+    ``notify`` (default on) sends the alerts through apprise when ``[notify]`` or
+    ``HEDGETOP_NOTIFY_URLS`` names URLs (``core.notify``), one process per database when
+    ``notify_lock`` names the database's lock file.
     """
 
     def __init__(
@@ -103,6 +109,8 @@ class LiveSession:
         spec_cache_dir: Path | None = None,
         environ: Mapping[str, str] | None = None,
         exchange_factory: ExchangeFactory | None = None,
+        notify: bool = True,
+        notify_lock: Path | None = None,
     ) -> None:
         if config is None:
             from core.demo import demo_config
@@ -140,6 +148,22 @@ class LiveSession:
         self.listener_errors = 0
         self.tick_errors = 0
         self.feed_errors: list[str] = []
+        self.notifier: Notifier | None = None
+        if notify:
+            from core.notify import Notifier
+
+            notifier = Notifier(
+                config.notify,
+                wall_clock=wall_clock,
+                describe=self.alerts.describe,
+                environ=environ,
+                lock_path=notify_lock,
+                on_problem=self.feed_errors.append,
+            )
+            if notifier.enabled:
+                self.notifier = notifier
+                self.on_alert.append(notifier.on_alert)
+                self.on_snapshot.append(notifier.on_snapshot)
         self.runners: list[FeedRunner] = []
         self.runner_keys: list[tuple[str, str]] = []  # (venue, socket) of each runner
         self._tasks: list[asyncio.Task[Any]] = []
@@ -232,6 +256,8 @@ class LiveSession:
             self.runners.append(runner)
             self.runner_keys.append(key)
             self._tasks.append(asyncio.create_task(self._run_feed(runner), name=f"feed {url}"))
+        if self.notifier is not None:
+            self.notifier.start()
         self._tick_task = asyncio.create_task(self._tick_loop(), name="hedgetop tick")
         if self.sim is None and self.refresh_specs and self.config.hedges:
             self._spec_task = asyncio.create_task(self._refresh_specs(), name="hedgetop specs")
@@ -264,6 +290,8 @@ class LiveSession:
         if self.sim is not None:
             await self.sim.stop()
         self.alerts.close()
+        if self.notifier is not None:  # what waits goes out (a daemon: never holds the exit)
+            await _in_daemon_thread(self.notifier.close, name="hedgetop notify close")
 
     async def __aenter__(self) -> LiveSession:
         await self.start()
@@ -297,7 +325,10 @@ class LiveSession:
             if loader is None or cache_dir is None:
                 from core import markets  # ccxt itself is imported only when asked
 
-                loader = loader or markets.load_specs_for
+                # margin tiers too; Binance's signed bracket call with the trading keys, if set
+                loader = loader or functools.partial(
+                    markets.load_specs_for, tiers=True, credentials=_tier_credentials
+                )
                 cache_dir = cache_dir or markets.default_cache_dir()
             return loader(pairs, now_ms=now, cache_dir=cache_dir, on_error=errors.append)
 
@@ -318,7 +349,11 @@ class LiveSession:
                 self._spec_problem(f"contract specs: {warning}")
             used = self.engine.specs()
             sources = sorted(
-                {f"{s.venue} {s.symbol}: {s.source or 'built-in'}" for s in used.values()}
+                {
+                    f"{s.venue} {s.symbol}: {s.source or 'built-in'}, "
+                    f"tiers {s.tier_source.describe()}"
+                    for s in used.values()
+                }
             )
             self.spec_notes.append("contract specs in use: " + "; ".join(sources))
             log.info("%s", self.spec_notes[-1])
@@ -531,3 +566,14 @@ async def _in_daemon_thread(fn: Callable[[], T], *, name: str) -> T:
 
     threading.Thread(target=work, name=name, daemon=True).start()
     return await fut
+
+
+def _tier_credentials(venue: str) -> Mapping[str, str] | None:
+    """The venue's API keys from the environment (Binance's tiers are a signed call), or
+    None: without them the built-in tiers serve. Never logged."""
+    from core.brokers.ccxt_live import TradingDisabled, credentials_from_env
+
+    try:
+        return credentials_from_env(venue)
+    except TradingDisabled:
+        return None

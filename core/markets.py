@@ -18,6 +18,13 @@ Units differ per venue and ccxt does not hide it:
 Funding intervals: Bybit publishes ``fundingInterval`` (minutes); Binance COIN-M and OKX
 inverse perpetuals settle every 8 h; Deribit funds continuously (None).
 
+Margin tiers (``tiers=True``) come through ccxt's own leverage-tier calls: Bybit's public
+``/v5/market/risk-limit`` (``category=inverse``), OKX's public ``/api/v5/public/position-tiers``,
+Binance COIN-M's signed ``/dapi/v2/leverageBracket`` (with API keys only). What ccxt leaves
+venue-shaped for inverse contracts is fixed in one place, ``tiers_from_ccxt`` (its docstring
+lists each quirk and why). Deribit has no tiers (a formula: ``core.instruments``). The tiers
+are cached with the specs, with the time the venue answered (``TierSource``).
+
 ccxt is imported lazily (it is slow to import). ``transport`` replaces ccxt's HTTP layer (one
 call per request URL, returning the decoded JSON body): tests hand it recorded responses.
 """
@@ -35,18 +42,30 @@ from typing import Any
 
 from core.instruments import (
     BUILTIN_SPECS,
+    VENUE_DEFAULT_TIER_NOTES,
+    VENUE_DEFAULT_TIERS,
+    VENUE_TAKER_FEE,
+    VENUE_TIER_BASIS,
     ContractSpec,
+    MarginTier,
     QtyUnit,
+    TierOrigin,
+    TierSource,
     UnknownInstrument,
     lookup,
     parse_coin,
+    with_maintenance_amounts,
 )
 
 Transport = Callable[[str], Any]
+#: API keys of a venue (ccxt's ``apiKey``/``secret``/``password``), or None without them.
+Credentials = Callable[[str], Mapping[str, str] | None]
 
 H8_MS = 8 * 3600 * 1000
 DAY_MS = 24 * 3600 * 1000
-CACHE_VERSION = 1
+CACHE_VERSION = 2
+#: Venues whose tiers ccxt can fetch, and whether that needs API keys.
+TIER_VENUES: dict[str, bool] = {"bybit": False, "okx": False, "binance": True}
 
 _CCXT_OPTIONS: dict[str, dict[str, Any]] = {
     # Only what we need: each extra market type is another request.
@@ -61,14 +80,22 @@ class MarketsError(RuntimeError):
     """ccxt could not provide markets (network, venue error, unexpected answer)."""
 
 
-def ccxt_exchange(venue: str, *, transport: Transport | None = None) -> Any:
+def ccxt_exchange(
+    venue: str,
+    *,
+    transport: Transport | None = None,
+    credentials: Mapping[str, str] | None = None,
+) -> Any:
     """A ccxt exchange object for ``venue`` limited to the market types we read. With
-    ``transport``, every HTTP request goes to ``transport(url)`` instead of the network."""
+    ``transport``, every HTTP request goes to ``transport(url)`` instead of the network;
+    ``credentials`` sign the private calls (Binance's tiers)."""
     import ccxt
 
     if venue not in _CCXT_OPTIONS:
         raise UnknownInstrument(f"unknown venue {venue!r} (known: {', '.join(_CCXT_OPTIONS)})")
-    exchange = getattr(ccxt, venue)({"options": dict(_CCXT_OPTIONS[venue]), "timeout": 15_000})
+    config: dict[str, Any] = {"options": dict(_CCXT_OPTIONS[venue]), "timeout": 15_000}
+    config.update(credentials or {})
+    exchange = getattr(ccxt, venue)(config)
     if transport is not None:
 
         def fetch(url: str, method: str = "GET", headers: Any = None, body: Any = None) -> Any:
@@ -80,7 +107,10 @@ def ccxt_exchange(venue: str, *, transport: Transport | None = None) -> Any:
 
 def fetch_markets(venue: str, *, transport: Transport | None = None) -> list[dict[str, Any]]:
     """The venue's markets in ccxt's unified form (network, unless ``transport``)."""
-    exchange = ccxt_exchange(venue, transport=transport)
+    return _fetch_markets(venue, ccxt_exchange(venue, transport=transport))
+
+
+def _fetch_markets(venue: str, exchange: Any) -> list[dict[str, Any]]:
     try:
         markets = exchange.fetch_markets()
     except Exception as exc:
@@ -94,6 +124,16 @@ def _number(value: Any) -> float | None:
     except (TypeError, ValueError):
         return None
     return x if math.isfinite(x) and x > 0 else None
+
+
+def _venue_risk(venue: str) -> dict[str, Any]:
+    """The venue's tier basis, taker fee and default tiers, for a coin the table lacks."""
+    return {
+        "tiers": VENUE_DEFAULT_TIERS.get(venue, ()),
+        "tier_basis": VENUE_TIER_BASIS[venue],
+        "taker_fee_rate": VENUE_TAKER_FEE.get(venue, 0.0),
+        "tier_source": TierSource(TierOrigin.BUILTIN, None, VENUE_DEFAULT_TIER_NOTES[venue]),
+    }
 
 
 def _with_builtin_risk(spec: ContractSpec) -> ContractSpec:
@@ -163,6 +203,7 @@ def spec_from_market(venue: str, market: Mapping[str, Any]) -> ContractSpec | No
         qty_unit=unit,
         funding_interval_ms=interval,
         source=f"ccxt {venue} markets",
+        **_venue_risk(venue),
     )
     return _with_builtin_risk(spec)
 
@@ -177,9 +218,137 @@ def specs_from_markets(venue: str, markets: Iterable[Mapping[str, Any]]) -> list
     return list(out.values())
 
 
-def fetch_specs(venue: str, *, transport: Transport | None = None) -> list[ContractSpec]:
-    """Every inverse perpetual spec the venue lists, through ccxt (blocking network I/O)."""
-    return specs_from_markets(venue, fetch_markets(venue, transport=transport))
+def fetch_specs(
+    venue: str,
+    *,
+    transport: Transport | None = None,
+    tier_symbols: Iterable[str] = (),
+    credentials: Mapping[str, str] | None = None,
+    now_ms: int | None = None,
+    on_error: Callable[[str], None] | None = None,
+) -> list[ContractSpec]:
+    """Every inverse perpetual spec the venue lists, through ccxt (blocking network I/O);
+    for ``tier_symbols`` (any spelling) also the venue's margin tiers, as fetched at
+    ``now_ms``. A tier request that fails keeps the built-in tiers and tells ``on_error``;
+    Binance's needs ``credentials`` and is skipped without them."""
+    exchange = ccxt_exchange(venue, transport=transport, credentials=credentials)
+    markets = _fetch_markets(venue, exchange)
+    specs = specs_from_markets(venue, markets)
+    wanted = [w for w in tier_symbols]
+    if not wanted or venue not in TIER_VENUES or (TIER_VENUES[venue] and not credentials):
+        return specs
+    exchange.set_markets(markets)
+    unified = {str(m.get("id")): str(m.get("symbol")) for m in markets}
+    out: list[ContractSpec] = []
+    for spec in specs:
+        if not any(_find([spec], w) for w in wanted):
+            out.append(spec)
+            continue
+        try:
+            raw = _ccxt_tiers(venue, exchange, unified.get(spec.symbol, spec.symbol))
+            tiers = tiers_from_ccxt(venue, spec, raw)
+        except Exception as exc:  # ccxt's errors, the network, an answer we cannot use
+            if on_error is not None:
+                on_error(
+                    f"{venue} {spec.symbol}: margin tiers not fetched "
+                    f"({type(exc).__name__}: {exc}); the built-in tiers serve"
+                )
+            out.append(spec)
+            continue
+        source = TierSource(TierOrigin.VENUE, now_ms, f"ccxt {venue} {_TIER_ENDPOINT[venue]}")
+        out.append(replace(spec, tiers=tiers, tier_source=source))
+    return out
+
+
+_TIER_ENDPOINT = {
+    "bybit": "GET /v5/market/risk-limit?category=inverse",
+    "okx": "GET /api/v5/public/position-tiers?instType=SWAP",
+    "binance": "GET /dapi/v2/leverageBracket (signed)",
+}
+
+
+def _ccxt_tiers(venue: str, exchange: Any, symbol: str) -> list[Mapping[str, Any]]:
+    """ccxt's unified leverage tiers of one market (ccxt picks the inverse category from the
+    market: Bybit ``category=inverse``, OKX ``instFamily``, Binance ``dapi``)."""
+    if venue == "binance":
+        by_symbol = exchange.fetch_leverage_tiers([symbol], {"subType": "inverse"})
+        return list(by_symbol.get(symbol) or [])
+    return list(exchange.fetch_market_leverage_tiers(symbol))
+
+
+def _float(value: Any, what: str) -> float:
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        raise MarketsError(f"tier {what} {value!r} is not a number") from None
+    if not math.isfinite(x) or x < 0:
+        raise MarketsError(f"tier {what} {value!r} is not a usable number")
+    return x
+
+
+def tiers_from_ccxt(
+    venue: str, spec: ContractSpec, raw: Iterable[Mapping[str, Any]]
+) -> tuple[MarginTier, ...]:
+    """ccxt's unified leverage tiers of an inverse market -> our tiers, in the unit of the
+    venue's ``TierBasis``. The one place that knows what ccxt gets wrong for inverse markets:
+
+    * **Binance COIN-M**: ccxt labels every tier's ``currency`` with the market's *quote*
+      (USD), but the bounds it copies (``qtyCap``/``qtyFloor``) are "base asset quantity", the
+      position's value in coin (Binance "Notional Bracket for Symbol", COIN-M): they are used
+      as coin, never as USD. The venue's ``cum`` (maintenance amount) lives only in ``info``.
+      Binance's documented response spells the floor ``qtylFloor``, which ccxt does not read
+      (its ``minNotional`` is then None): floors are taken from the previous cap instead.
+    * **OKX**: ``minNotional``/``maxNotional`` are ``minSz``/``maxSz``, which for swaps are
+      numbers of *contracts* ("number of positions held", GET /api/v5/public/position-tiers),
+      not a notional: multiplied by the face value into USD face (``TierBasis.USD_FACE``).
+    * **Bybit**: ``maxNotional`` is ``riskLimitValue``, the position value at entry in coin
+      (right for ``TierBasis.COIN_AT_ENTRY``). ccxt copies ``maintenanceMargin`` into
+      ``maintenanceMarginRate`` unchanged, and Bybit's documented example gives it in
+      *percent* ("0.5" with ``initialMargin`` "1" at ``maxLeverage`` 100), while other
+      answers give ratios: the unit is read off ``initialMargin × maxLeverage`` (≈ 100:
+      percent, ≈ 1: ratio). The deduction (``mmDeduction``) lives only in ``info``; where it
+      is empty it is Bybit's own formula, ``cap_{n−1}·(mmr_n − mmr_{n−1}) + ded_{n−1}``.
+
+    Raises MarketsError for an answer that is not a usable tier table.
+    """
+    rows = sorted(raw, key=lambda t: _float(t.get("maxNotional"), "bound"))
+    if not rows:
+        raise MarketsError(f"{venue} {spec.symbol}: no tiers in the answer")
+    tiers: list[MarginTier] = []
+    deductions: list[float | None] = []
+    for row in rows:
+        info = row.get("info") or {}
+        cap = _float(row.get("maxNotional"), "bound")
+        rate = _float(row.get("maintenanceMarginRate"), "maintenance rate")
+        lever = _float(row.get("maxLeverage") or 1, "leverage") or 1.0
+        amount: float | None = 0.0
+        if venue == "okx":
+            cap *= spec.face_value_usd  # contracts -> USD face value
+        elif venue == "binance":
+            amount = _float(info.get("cum") or 0, "maintenance amount")
+        elif venue == "bybit":
+            rate = rate / 100.0 if _bybit_in_percent(info, lever) else rate
+            ded = info.get("mmDeduction")
+            amount = None if ded in (None, "") else _float(ded, "deduction")
+        if not rate < 1:
+            raise MarketsError(f"{venue} {spec.symbol}: maintenance rate {rate!r} is not below 1")
+        tiers.append(MarginTier(cap, rate, amount or 0.0, lever))
+        deductions.append(amount)
+    if venue == "bybit" and any(d is None for d in deductions[1:]):
+        tiers = list(with_maintenance_amounts(tuple(tiers)))
+    last = tiers[-1]
+    tiers[-1] = MarginTier(math.inf, last.mmr, last.mm_amount_coin, last.max_leverage)
+    return tuple(tiers)
+
+
+def _bybit_in_percent(info: Mapping[str, Any], max_leverage: float) -> bool:
+    """Bybit's ``maintenanceMargin``/``initialMargin`` in percent or as ratios: the initial
+    rate times the maximum leverage is 1 as a ratio and 100 in percent."""
+    try:
+        product = float(info.get("initialMargin")) * max_leverage  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return True  # the documented form
+    return product > 10.0
 
 
 # --- the on-disk cache ---------------------------------------------------------------------
@@ -196,7 +365,7 @@ def cache_file(cache_dir: Path, venue: str) -> Path:
 
 
 def _spec_to_json(spec: ContractSpec) -> dict[str, Any]:
-    return {
+    body: dict[str, Any] = {
         "venue": spec.venue,
         "symbol": spec.symbol,
         "coin": spec.coin,
@@ -206,6 +375,14 @@ def _spec_to_json(spec: ContractSpec) -> dict[str, Any]:
         "qty_unit": spec.qty_unit.value,
         "funding_interval_ms": spec.funding_interval_ms,
     }
+    if spec.tier_source.origin is not TierOrigin.BUILTIN:
+        body["tiers"] = [
+            [None if math.isinf(t.cap) else t.cap, t.mmr, t.mm_amount_coin, t.max_leverage]
+            for t in spec.tiers
+        ]
+        body["tiers_fetched_ms"] = spec.tier_source.fetched_ms
+        body["tiers_note"] = spec.tier_source.note
+    return body
 
 
 def _spec_from_json(d: Mapping[str, Any]) -> ContractSpec:
@@ -221,8 +398,21 @@ def _spec_from_json(d: Mapping[str, Any]) -> ContractSpec:
         qty_unit=QtyUnit(d["qty_unit"]),
         funding_interval_ms=None if interval is None else int(interval),
         source=f"ccxt {venue} markets (cached)",
+        **_venue_risk(venue),
     )
-    return _with_builtin_risk(spec)
+    spec = _with_builtin_risk(spec)
+    rows = d.get("tiers")
+    if not rows:
+        return spec
+    tiers = tuple(
+        MarginTier(math.inf if cap is None else float(cap), float(r), float(a), float(lev))
+        for cap, r, a, lev in rows
+    )
+    fetched = d.get("tiers_fetched_ms")
+    source = TierSource(
+        TierOrigin.CACHE, None if fetched is None else int(fetched), str(d.get("tiers_note", ""))
+    )
+    return replace(spec, tiers=tiers, tier_source=source)
 
 
 def write_cache(path: Path, specs: Iterable[ContractSpec], fetched_ms: int) -> None:
@@ -276,23 +466,40 @@ def load_specs(
     max_age_ms: int = DAY_MS,
     transport: Transport | None = None,
     on_error: Callable[[str], None] | None = None,
+    tiers: bool = False,
+    credentials: Mapping[str, str] | None = None,
 ) -> dict[str, ContractSpec]:
     """Specs for ``symbols`` (generic ``BTCUSD`` or venue-native), keyed by the symbol asked.
 
     Order of preference: the cache if younger than ``max_age_ms``; ccxt (when ``online``),
     whose answer refreshes the cache; the cache however old; the built-in table. A symbol no
     source knows raises ``UnknownInstrument``. ``on_error`` hears why ccxt was not used.
-    Blocking (network): call it off the UI's event loop.
+    With ``tiers`` the venue's margin tiers come too (a fresh cache without them does not
+    count as fresh), Binance's only with ``credentials``. Blocking (network): call it off the
+    UI's event loop.
     """
     wanted = list(symbols)
     path = cache_file(cache_dir, venue) if cache_dir is not None else None
     cached = read_cache(path) if path is not None else None
     specs: list[ContractSpec] = []
+    want_tiers = tiers and venue in TIER_VENUES and (not TIER_VENUES[venue] or bool(credentials))
     if cached is not None and now_ms - cached[0] <= max_age_ms:
-        specs = cached[1]
-    elif online:
+        hits = [_find(cached[1], w) for w in wanted]
+        lacking = want_tiers and any(
+            h is not None and h.tier_source.origin is TierOrigin.BUILTIN for h in hits
+        )
+        if not (lacking and online):
+            specs = cached[1]
+    if not specs and online:
         try:
-            specs = fetch_specs(venue, transport=transport)
+            specs = fetch_specs(
+                venue,
+                transport=transport,
+                tier_symbols=wanted if want_tiers else (),
+                credentials=credentials,
+                now_ms=now_ms,
+                on_error=on_error,
+            )
         except MarketsError as exc:
             if on_error is not None:
                 on_error(str(exc))
@@ -321,9 +528,13 @@ def load_specs_for(
     max_age_ms: int = DAY_MS,
     transport: Transport | None = None,
     on_error: Callable[[str], None] | None = None,
+    tiers: bool = False,
+    credentials: Credentials | None = None,
 ) -> dict[tuple[str, str], ContractSpec]:
-    """``load_specs`` for many ``(venue, symbol)`` pairs (one ccxt call per venue), keyed the
-    way ``Engine``/``LiveSession`` take their ``specs``. Blocking: run it in a thread."""
+    """``load_specs`` for many ``(venue, symbol)`` pairs (one markets call per venue, plus the
+    tier calls with ``tiers``), keyed the way ``Engine``/``LiveSession`` take their ``specs``.
+    ``credentials(venue)`` gives a venue's API keys (Binance's tiers need them). Blocking:
+    run it in a thread."""
     by_venue: dict[str, list[str]] = {}
     for venue, symbol in pairs:
         by_venue.setdefault(venue, []).append(symbol)
@@ -338,6 +549,8 @@ def load_specs_for(
             max_age_ms=max_age_ms,
             transport=transport,
             on_error=on_error,
+            tiers=tiers,
+            credentials=credentials(venue) if credentials is not None else None,
         )
         out.update({(venue, s): spec for s, spec in found.items()})
     return out

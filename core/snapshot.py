@@ -52,6 +52,12 @@ class HedgeSnapshot:
     funding_accrued_coin: float  # settled since opened; > 0 received
     funding_accrued_usd: float | None
     stale: bool
+    # The venue's margin model (core.liquidation) and what it says beyond the price:
+    bankruptcy_price: float | None = None  # equity (net of the venue's close fee) reaches 0
+    margin_model: str | None = None  # core.liquidation.MarginModel value; None: no position
+    liq_beyond_10x: bool = False  # liq_price is more than 10x the mark away
+    tier_source: str = ""  # where the margin tiers come from: venue now / cache of … / built-in
+    tier_estimate: bool = False  # the tier in force is the built-in table's estimate
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,6 +19,7 @@ import logging
 import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
@@ -30,6 +31,7 @@ from core.engine import ResizePlan
 from core.events import AlertState, FeedHealth, Fill
 from core.snapshot import PortfolioSnapshot
 from tui import themes as theme_files
+from tui.palette import HedgetopCommands
 from tui.screens.main import MainScreen
 
 log = logging.getLogger(__name__)
@@ -77,6 +79,7 @@ class HedgetopApp(App[int]):
 
     TITLE = "hedgetop"
     CSS_PATH = "hedgetop.tcss"
+    COMMANDS = App.COMMANDS | {HedgetopCommands}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("question_mark", "help", "Help", id="help"),
         Binding("plus,equals_sign", "ratio_up", "Ratio +", id="ratio_up"),
@@ -101,26 +104,29 @@ class HedgetopApp(App[int]):
         detail_every_s: float = 1.0,
         keymap: Mapping[str, str] | None = None,
         theme_name: str | None = None,
-        theme_dirs: Sequence[Path] | None = None,
+        theme_dirs: Sequence[Traversable] | None = None,
         state_path: Path | None = None,
         history_db: Path | None = None,
         recorder: Flushable | None = None,
         on_fill: Callable[[Fill], None] | None = None,
         source_label: str = "the built-in simulator",
         feed_label: Callable[[FeedHealth], str] | None = None,
+        no_trader_reason: str = "no broker in this session",
     ) -> None:
         super().__init__()
         self.source = source
         self.trader = trader
         refusal = getattr(trader, "trading_refusal", None)
-        self.read_only = read_only or trader is None or refusal is not None
-        if read_only:
-            self.read_only_reason = "started with --read-only"
-        elif trader is None:
-            self.read_only_reason = "no broker in this session"
+        #: no broker, or one that refuses: read-only for good (the palette cannot lift it)
+        self.read_only_locked = trader is None or refusal is not None
+        self.read_only = read_only or self.read_only_locked
+        if trader is None:
+            self.read_only_reason = no_trader_reason
+        elif refusal is not None:
+            self.read_only_reason = str(refusal)
         else:
-            self.read_only_reason = str(refusal or "")
-        #: real orders: every config gate open and not --read-only
+            self.read_only_reason = "started with --read-only" if read_only else ""
+        #: real orders: every config gate open and not read-only
         self.live_trading = bool(getattr(trader, "live_trading", False)) and not self.read_only
         self.order_in_flight = False
         self._quit_warned = False
@@ -160,12 +166,15 @@ class HedgetopApp(App[int]):
         self.theme_names = tuple(loaded.themes)
         for theme in loaded.themes.values():
             self.register_theme(theme)
+        # a remembered or configured name may be a house theme or one of Textual's own
+        known = self.available_themes
         remembered = theme_files.load_theme_choice(state_path) if state_path else None
         for candidate in (remembered, theme_name, theme_files.DEFAULT_THEME):
-            if candidate and candidate in loaded.themes:
+            if candidate and candidate in known:
                 self.theme = candidate
                 break
-        self.bad_theme_name = theme_name if theme_name and theme_name not in loaded.themes else None
+        self.bad_theme_name = theme_name if theme_name and theme_name not in known else None
+        self._saved_theme = self.theme
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -174,6 +183,9 @@ class HedgetopApp(App[int]):
         return dict(theme_files.APP_VARIABLES)
 
     def on_mount(self) -> None:
+        # Any theme change (the house picker, or Textual's "Theme" command with its built-in
+        # themes) is remembered; the picker's live preview is not a choice yet.
+        self.theme_changed_signal.subscribe(self, self._theme_changed)
         if self.keymap_overrides:
             self.set_keymap(self.keymap_overrides)
         self.push_screen(self._main)
@@ -304,7 +316,9 @@ class HedgetopApp(App[int]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # Keys about the live table mean nothing over the history screen: hide them there.
-        return not (action in self.ACTING | {"history", "pause"} and not self.main_visible)
+        return not (
+            action in self.ACTING | {"history", "export_history", "pause"} and not self.main_visible
+        )
 
     def action_help(self) -> None:
         from tui.screens.help import HelpScreen
@@ -324,14 +338,44 @@ class HedgetopApp(App[int]):
             if name is None:
                 return
             self.theme = name
-            if self.state_path is not None:
-                error = theme_files.save_theme_choice(self.state_path, name)
-                if error:
-                    self.notify(error, severity="warning")
+            self._remember_theme(name)
 
         self.push_screen(ThemePicker(self.theme_names, self.theme), chosen)
 
-    def action_history(self) -> None:
+    def _theme_changed(self, theme: Any) -> None:
+        from tui.screens.themes import ThemePicker
+
+        if not isinstance(self.screen, ThemePicker):  # a preview is not a choice
+            self._remember_theme(theme.name)
+
+    def _remember_theme(self, name: str) -> None:
+        if self.state_path is None or name == self._saved_theme:
+            return
+        self._saved_theme = name
+        error = theme_files.save_theme_choice(self.state_path, name)
+        if error:
+            self.notify(error, severity="warning")
+
+    def action_toggle_read_only(self) -> None:
+        """Read-only on, or off again where a broker allows it (never past a config gate)."""
+        if not self.read_only:
+            self.read_only = True
+            self.read_only_reason = "turned on from the command palette"
+            self.live_trading = False
+        elif self.read_only_locked:
+            self.notify(
+                f"read-only cannot be lifted here: {self.read_only_reason}", severity="warning"
+            )
+            return
+        else:
+            self.read_only = False
+            self.read_only_reason = ""
+            self.live_trading = bool(getattr(self.trader, "live_trading", False))
+        self.notify("read-only: resizing is disabled" if self.read_only else "resizing allowed")
+        if self._main.is_mounted:
+            self._main.show_flags()
+
+    def action_history(self, export: bool = False) -> None:
         if self.history_db is None:
             self.notify("no history database: start with --db PATH (or set database in the config)")
             return
@@ -339,7 +383,11 @@ class HedgetopApp(App[int]):
 
         row = self._main.selected_row()
         subject = None if row is None else row.holding.split(":", 1)[0]
-        self.push_screen(HistoryScreen(self.history_db, subject=subject))
+        self.push_screen(HistoryScreen(self.history_db, subject=subject, export_now=export))
+
+    def action_export_history(self) -> None:
+        """The history of the selected holding, exported as soon as it is loaded."""
+        self.action_history(export=True)
 
     def action_ratio_up(self) -> None:
         self._resize("up")

@@ -3,16 +3,33 @@
 Each sub-command lives in ``tui/commands/<name>.py`` with ``register(subparsers)`` and
 ``run(args) -> int``; modules are imported only when their command runs, so that ``calc``
 does not pay for Textual or ccxt.
+
+``--config`` and ``--db`` may also come from the environment (``HEDGETOP_CONFIG``,
+``HEDGETOP_DB``); a flag wins over its variable.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
-COMMANDS = ("calc", "sim", "feed", "replay", "record", "history", "config")
+COMMANDS = (
+    "dashboard",
+    "calc",
+    "sim",
+    "feed",
+    "replay",
+    "record",
+    "history",
+    "config",
+    "serve",
+    "completion",
+)
+#: Environment variables standing in for flags that are not given: (dest, variable).
+ENV_FLAGS = (("config", "HEDGETOP_CONFIG"), ("db", "HEDGETOP_DB"))
 
 
 class UsageError(Exception):
@@ -24,12 +41,35 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"hedgetop: {message}\n")
 
 
+def version() -> str:
+    """The installed distribution's version ("unknown" when run from a bare checkout)."""
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as dist_version
+
+    try:
+        return dist_version("hedgetop")
+    except PackageNotFoundError:
+        return "unknown (not installed)"
+
+
+class _Version(argparse.Action):
+    """``--version``, asking importlib.metadata only when it is used."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: object) -> None:
+        super().__init__(option_strings, dest, nargs=0, help="print the version and exit")
+
+    def __call__(self, parser: argparse.ArgumentParser, *_args: object) -> None:
+        print(f"hedgetop {version()}")
+        parser.exit(0)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="hedgetop", description="Watch and steer a hedged coin portfolio (inverse perpetuals)."
     )
-    parser.add_argument("--config", help="portfolio config (TOML)")
-    parser.add_argument("--db", help="SQLite history database")
+    parser.add_argument("--version", action=_Version)
+    parser.add_argument("--config", help="portfolio config (TOML); env HEDGETOP_CONFIG")
+    parser.add_argument("--db", help="SQLite history database; env HEDGETOP_DB")
     parser.add_argument("--read-only", action="store_true", help="disable every key that acts")
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
     for name in COMMANDS:
@@ -43,10 +83,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def apply_environment(args: argparse.Namespace, environ: Mapping[str, str]) -> None:
+    """Fill ``--config`` / ``--db`` from ``HEDGETOP_CONFIG`` / ``HEDGETOP_DB`` where no flag gave
+    them (an empty variable counts as unset). A config named by the variable must exist: its
+    error names the variable, so that a stale export is found quickly."""
+    for dest, var in ENV_FLAGS:
+        value = environ.get(var, "").strip()
+        if getattr(args, dest, None) or not value:
+            continue
+        if dest == "config" and not os.path.isfile(os.path.expanduser(value)):
+            raise UsageError(f"config error: {var}={value}: no such config file")
+        setattr(args, dest, value)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        apply_environment(args, os.environ)
         if args.command is None:
             try:
                 from tui.commands import dashboard

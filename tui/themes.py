@@ -14,6 +14,7 @@ import logging
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
@@ -129,8 +130,8 @@ def parse_theme(data: Mapping[str, Any], source: str) -> Theme:
     )
 
 
-def load_theme_file(path: Path) -> Theme:
-    """Read and validate one theme file."""
+def load_theme_file(path: Traversable) -> Theme:
+    """Read and validate one theme file (a path, or a resource inside the installed package)."""
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
@@ -148,7 +149,7 @@ class ThemeSet:
     errors: tuple[str, ...]
 
 
-def load_themes(dirs: Iterable[Path]) -> ThemeSet:
+def load_themes(dirs: Iterable[Traversable]) -> ThemeSet:
     """Load every ``*.toml`` of ``dirs`` in order (a later file with the same name wins).
 
     A bad file is logged once and skipped; the house theme is always present.
@@ -158,7 +159,8 @@ def load_themes(dirs: Iterable[Path]) -> ThemeSet:
     for directory in dirs:
         if not directory.is_dir():
             continue
-        for path in sorted(directory.glob("*.toml")):
+        files = (f for f in directory.iterdir() if f.name.endswith(".toml") and f.is_file())
+        for path in sorted(files, key=lambda f: f.name):
             try:
                 theme = load_theme_file(path)
             except ThemeError as exc:
@@ -169,9 +171,17 @@ def load_themes(dirs: Iterable[Path]) -> ThemeSet:
     return ThemeSet(themes, tuple(errors))
 
 
-def builtin_theme_dir() -> Path:
-    """The ``themes/`` directory shipped with hedgetop (next to the packages)."""
-    return Path(__file__).resolve().parent.parent / "themes"
+def builtin_theme_dir() -> Traversable:
+    """The shipped themes: the package data ``tui.builtin_themes`` of an installed hedgetop
+    (the wheel maps the top-level ``themes/`` folder there, see setup.py), else, in a source
+    checkout or an editable install (whose finder cannot map a data-only sub-package), the
+    ``themes/`` folder itself."""
+    from importlib.resources import files
+
+    try:
+        return files("tui.builtin_themes")
+    except ModuleNotFoundError:
+        return Path(__file__).resolve().parent.parent / "themes"
 
 
 def user_theme_dir() -> Path:

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.calc import REQUIRED_KEYS, CalcInput, compute
+from core.calc import REQUIRED_KEYS, CalcError, CalcInput, compute
 from core.instruments import BUILTIN_SPECS
 from tui.cli import main
 
@@ -30,7 +30,9 @@ HEDGETOP = ROOT / ".venv" / "bin" / "hedgetop"
 #   ratio = 0.2/0.4 = 0.5; spot value 0.2·40,100 = 8,020; total = 8,020 + 0.25·40,000
 #   = 18,020 USD; basis −100 USD = −0.2494 %; funding = 10,000/40,000·0.0001 = 0.000025 BTC
 #   received (1 USD); 1x short: no liquidation; target 1.0: hedge 0.4 BTC -> add
-#   0.2·40,000 = 8,000 contracts -> 18,000.
+#   0.2·40,000 = 8,000 contracts -> 18,000. Bybit fixes the maintenance margin on the entry
+#   value, 0.2·0.5 % = 0.001 BTC, so even this 1x short liquidates: where equity Q/P falls to
+#   it, P = P0/mmr = 10,000,000 (more than 10x the mark).
 BASE = [
     "calc", "--venue", "bybit", "--side", "short", "--contracts", "10000",
     "--entry", "50000", "--mark", "40000", "--index", "40100", "--spot", "0.2",
@@ -78,12 +80,18 @@ def test_json_has_every_key_and_hand_checked_values(capsys):
         "funding_usd": 1.0,
         "target_size_usd": 18_000,
         "target_contracts": 18_000,
-        "maintenance_margin_coin": 0.25 * 0.005,  # Bybit BTC base rate 0.5 %
+        # Bybit BTC base rate 0.5 % on the value at entry (the old code valued it at the
+        # mark, 0.25 · 0.5 %, the Binance/OKX convention: wrong for Bybit)
+        "maintenance_margin_coin": 0.2 * 0.005,
+        "liq_price": 50_000 / 0.005,
+        "liq_distance_pct": (50_000 / 0.005 / 40_000 - 1) * 100,
     }
     for key, value in expected.items():
         assert r[key] == pytest.approx(value), key
-    assert r["liq_price"] is None
-    assert r["liq_distance_pct"] is None
+    assert r["liq_beyond_10x"] is True
+    assert r["bankruptcy_price"] is None  # the wallet backs the short at every price
+    assert r["margin_model"] == "bybit_inverse_isolated"
+    assert r["tier_source"] == "built-in"
 
 
 def test_json_nulls_where_values_do_not_exist(capsys):
@@ -127,13 +135,14 @@ def test_table_is_two_columns_with_units(capsys):
         label, _gap, value = re.split(r"(\s{2,})", line, maxsplit=1)
         assert label, line
         assert value, line
-        if label in ("side", "venue / symbol"):
+        if label in ("side", "venue / symbol", "margin model"):
             continue
         if value.startswith(("none", "n/a")):
             continue
         assert units.search(value), f"no unit in {line!r}"
     table = dict(re.split(r"\s{2,}", line, maxsplit=1) for line in lines)
-    assert table["liquidation price"] == "none (never liquidated)"
+    assert table["liquidation price"] == "beyond 10x the mark (10,000,000.00 USD)"
+    assert table["margin model"].startswith("Bybit isolated")
     assert table["PnL"] == "0.05000000 BTC"
     assert table["PnL (USD)"] == "2,000.00 USD"
     assert table["hedge ratio"] == "50.00 %"
@@ -252,20 +261,29 @@ _pos = st.floats(min_value=1e-3, max_value=1e6, allow_nan=False)
 def test_every_valid_input_gives_finite_json(  # noqa: PLR0917
     spec, side, contracts, entry, mark, spot, leverage, rate, target
 ):
-    report = compute(
-        CalcInput(
-            venue=spec.venue,
-            symbol=spec.symbol,
-            side=side,
-            contracts=contracts,
-            entry=entry,
-            mark=mark,
-            spot=spot,
-            leverage=leverage,
-            funding_rate=rate,
-            target_ratio=target if side == "short" else None,
-        )
+    inp = CalcInput(
+        venue=spec.venue,
+        symbol=spec.symbol,
+        side=side,
+        contracts=contracts,
+        entry=entry,
+        mark=mark,
+        spot=spot,
+        leverage=leverage,
+        funding_rate=rate,
+        target_ratio=target if side == "short" else None,
     )
+    try:
+        report = compute(inp)
+    except CalcError as exc:
+        refused = exc
+    else:
+        refused = None
+    if refused is not None:
+        # the one valid-looking input refused: a margin already under maintenance at the mark
+        assert "under maintenance" in str(refused)
+        assert refused.flag == "--leverage"
+        return
     text = json.dumps(report, allow_nan=False)  # raises on NaN/inf
     assert set(REQUIRED_KEYS) <= json.loads(text).keys()
     if report["liq_price"] is not None:

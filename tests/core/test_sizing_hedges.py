@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from core import inverse
 from core.instruments import BUILTIN_SPECS, ContractSpec, lookup
-from core.sizing import proxy_hedge, ratio_after, size_for_ratio
+from core.sizing import hedged_coin, proxy_hedge, ratio_after, size_for_ratio
 
 
 def _replay_ratio(
@@ -149,15 +149,61 @@ def test_proxy_hedge_reports_the_residual():
     assert res.reached_ratio == pytest.approx(18_200 / 180 / 101)
 
 
-def test_proxy_hedge_offsets_its_own_btc_margin():
-    # 0.05 BTC of margin at 60,000 is 3,000 USD of long BTC exposure: the short covers it too.
+def test_proxy_margin_is_counted_in_its_own_coin_not_netted():
+    # One proxy convention (core.sizing docstring, as the engine attributes it): a BTC proxy
+    # short offsets (Q/P0)·P_btc/(β·P_sol) SOL; its BTC margin is BTC exposure, shown in the
+    # BTC holding. So 100 SOL at 150 (β 1) need 15,000 USD of BTC short whatever the margin.
+    # (The foundation's proxy_hedge netted the margin here, 18,000 USD; the engine did not.)
     spec = lookup("binance", "BTCUSD")
-    res = proxy_hedge(
-        spec, holding_coin=100, holding_price=150, beta=1.0, proxy_price=60_000,
-        margin_coin=0.05,
-    )  # fmt: skip
-    assert res.size_usd == 15_000 + 3_000
+    res = proxy_hedge(spec, holding_coin=100, holding_price=150, beta=1.0, proxy_price=60_000)
+    assert res.size_usd == 15_000
     assert res.residual_coin == pytest.approx(0.0, abs=1e-12)
+    assert res.hedged_coin == pytest.approx(
+        hedged_coin("short", 15_000, 60_000, proxy=True, contract_price=60_000, holding_price=150)
+    )
+
+
+def test_one_definition_of_a_hedged_amount():
+    # direct: s·Q/P0; proxy: s·(Q/P0)·P_c/(β·P_h); unknown prices: None; flat: 0
+    assert hedged_coin("short", 50_000, 50_000) == 1.0
+    assert hedged_coin("long", 50_000, 50_000) == -1.0
+    got = hedged_coin(
+        "short", 27_000, 90_000, beta=1.5, proxy=True, contract_price=90_000, holding_price=150
+    )
+    assert got == pytest.approx(0.3 * 90_000 / (1.5 * 150))
+    assert hedged_coin("short", 27_000, 90_000, proxy=True, contract_price=None) is None
+    assert hedged_coin("short", 0, None) == 0.0
+
+
+def test_fee_aware_sizing_lands_on_the_target_after_the_fee():
+    # add q at p: H + q/p = T·(S + M − f·q/p): the fee comes out of the same-coin margin
+    spec = lookup("bybit", "BTCUSD")
+    f, p = 0.00055, 50_000.0
+    res = size_for_ratio(
+        spec, 1.0, spot_coin=1.0, margin_coin=0.5, current_size_usd=0.0, current_entry=None,
+        price=p, fee_rate=f,
+    )  # fmt: skip
+    q = res.size_usd
+    assert q == pytest.approx(1.5 * p / (1 + f), abs=1.0)
+    assert (q / p) / (1.5 - f * q / p) == pytest.approx(1.0, abs=1 / p)
+    assert res.reached_ratio == pytest.approx((q / p) / (1.5 - f * q / p))
+
+
+def test_several_hedges_per_holding_share_the_target():
+    # 2 BTC held; another hedge already offsets 0.8 BTC: this one adds the remaining 1.2 BTC
+    spec = lookup("bybit", "BTCUSD")
+    res = size_for_ratio(
+        spec, 1.0, spot_coin=2.0, margin_coin=0.0, current_size_usd=0.0, current_entry=None,
+        price=40_000.0, other_hedged_coin=0.8,
+    )  # fmt: skip
+    assert res.delta_contracts == 48_000
+    assert res.reached_ratio == pytest.approx(1.0)
+    proxy = proxy_hedge(
+        spec, holding_coin=10, holding_price=100, beta=1.0, proxy_price=40_000,
+        other_hedged_coin=4.0,
+    )  # fmt: skip
+    assert proxy.size_usd == 600  # the remaining 6 coins × 100 USD
+    assert proxy.reached_ratio == pytest.approx(1.0)
 
 
 @settings(max_examples=200, deadline=None)
@@ -173,10 +219,10 @@ def test_proxy_hedge_offsets_its_own_btc_margin():
 def test_proxy_residual_matches_a_replayed_trade(  # noqa: PLR0917
     spec, holding, pa, beta, pb, current_usd, p0_move
 ):
-    """E = Q·Pb/P0 − M·Pb, replayed with harmonic entry (add) or realised PnL (reduce)."""
+    """E = Q·Pb/P0, replayed with harmonic entry (add) or the kept entry (reduce); the
+    realised PnL lands in B's wallet, B's exposure, not A's (one proxy convention)."""
     q = round(current_usd / spec.face_value_usd) * spec.face_value_usd
     p0 = pb * p0_move
-    m = 0.0
     res = proxy_hedge(
         spec, holding_coin=holding, holding_price=pa, beta=beta, proxy_price=pb,
         current_size_usd=q, current_entry=p0 if q else None,
@@ -184,21 +230,21 @@ def test_proxy_residual_matches_a_replayed_trade(  # noqa: PLR0917
     change = res.delta_contracts * spec.face_value_usd
     if change >= 0:
         entry = inverse.average_entry(q, p0, change, pb) if q else pb
-        size, wallet = q + change, m
+        size = q + change
     else:
-        r = min(-change, q)
-        size, entry = q - r, p0
-        wallet = m + inverse.realized_pnl_coin("short", r, p0, pb)
-    offset = size * pb / entry - wallet * pb
+        size, entry = q - min(-change, q), p0
+    offset = size * pb / entry
     hedged = offset / (beta * pa)
     # float tolerance at the scale of the terms that cancel (in holding coins)
-    terms = (q * pb / p0 + abs(change) + abs(wallet) * pb + beta * holding * pa) / (beta * pa)
+    terms = (q * pb / p0 + abs(change) + beta * holding * pa) / (beta * pa)
     assert res.hedged_coin == pytest.approx(hedged, rel=1e-9, abs=1e-9 * terms)
     assert res.residual_coin == pytest.approx(holding - hedged, rel=1e-9, abs=1e-9 * terms)
-    # never more than half a contract (of the proxy) away from the goal, unless clamped at 0
+    # never more than half a lot (of the proxy) away from the goal, unless clamped at 0; a
+    # reduction removes r·Pb/P0 of it per r USD
     goal_usd = beta * holding * pa
     if res.contracts > 0:
-        assert abs(offset - goal_usd) <= 0.5 * spec.face_value_usd * spec.lot_contracts + 1e-6
+        lot_usd = spec.face_value_usd * spec.lot_contracts * max(1.0, pb / p0)
+        assert abs(offset - goal_usd) <= 0.5 * lot_usd * (1 + 1e-9) + 1e-6
 
 
 def test_ratio_after_none_without_exposure():

@@ -298,3 +298,44 @@ beta = 1.5
     e2.on_quote(perp(100_000.0, "BTCUSD", "bybit"))  # no SOL price: the proxy is unknown
     assert "price is missing" in (e2.plan_resize("px", target_ratio=0.5, now_ms=1).refusal or "")
     assert e2.plan_resize("px", delta_contracts=10, now_ms=1).ok  # a plain delta still works
+
+
+def test_several_hedges_on_one_holding_size_through_core_sizing() -> None:
+    """A direct BTC short and a proxy both on SOL; then a second direct short on BTC: each
+    plan counts what the holding's other hedges already offset, and the fee-aware direct
+    sizing lands on the target after the fee (core.sizing, the one sizing)."""
+    from core.sizing import size_for_ratio
+
+    text = """
+[[holdings]]
+coin = "BTC"
+amount = 2.0
+[[hedges]]
+id = "b1"
+venue = "bybit"
+symbol = "BTCUSD"
+contracts = 40000
+entry = 40000
+margin = 0.1
+[[hedges]]
+id = "b2"
+venue = "binance"
+symbol = "BTCUSD_PERP"
+contracts = 0
+[broker]
+fee_rate = 0.0005
+slippage_bps = 0
+max_contracts_per_action = 100000
+"""
+    e = Engine(parse_config(text), None, MemoryLedger(), 0)
+    e.on_quote(perp(40_000.0, "BTCUSD", "bybit"))
+    e.on_quote(perp(40_000.0))
+    plan = e.plan_resize("b2", target_ratio=1.0, now_ms=1)
+    assert plan.ok, plan.refusal
+    # b1 offsets 1 BTC of the 2.1 BTC exposure; b2 adds the rest, less what its fee takes
+    ref = size_for_ratio(
+        e.specs()["b2"], 1.0, spot_coin=2.0, margin_coin=0.1, current_size_usd=0.0,
+        current_entry=None, price=40_000.0, fee_rate=0.0005, other_hedged_coin=1.0,
+    )  # fmt: skip
+    assert plan.contracts == ref.delta_contracts == 440
+    assert plan.ratio_after == pytest.approx(1.0, abs=100 / 40_000 / 2.1)

@@ -41,7 +41,13 @@ async def test_demo_session_runs_and_resizes() -> None:
         btc = next(h for h in snap.holdings if h.coin == "BTC")
         assert btc.price_usd == pytest.approx(session.sim.price("BTC"), rel=0.01)
         by_id = {h.hedge_id: h for h in snap.hedges}
-        assert by_id["btc-bybit"].liq_price is None  # the 1x short
+        # the 1x short: Bybit's maintenance margin is fixed on the entry value, so it has a
+        # liquidation price, P0/mmr, far beyond 10x the mark (it used to say None: wrong)
+        one_x = by_id["btc-bybit"]
+        assert one_x.liq_price is not None
+        assert one_x.entry is not None
+        assert one_x.liq_price == pytest.approx(one_x.entry / 0.005, rel=0.01)
+        assert one_x.liq_beyond_10x
         assert by_id["ada-binance"].liq_price is not None  # the 3x short
         plan = session.plan_resize("btc-bybit", target_ratio=0.8)
         assert plan.ok, plan.refusal

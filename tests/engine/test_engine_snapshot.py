@@ -111,13 +111,32 @@ def test_direct_hedge_figures_match_the_math() -> None:
 
 
 def test_one_x_short_is_never_liquidated() -> None:
+    # Binance COIN-M: maintenance on the mark value, a 1x same-coin short has no price
+    binance = (
+        ONE.replace("margin = 0.5", "margin = 1.0")
+        .replace('venue = "bybit"', 'venue = "binance"')
+        .replace('symbol = "BTCUSD"', 'symbol = "BTCUSD_PERP"')
+        .replace("contracts = 60000", "contracts = 600")
+    )
+    _, e = engine(binance)
+    for mark in (30_000.0, 60_000.0, 250_000.0):
+        e.on_quote(perp("binance", "BTCUSD_PERP", mark))
+        h = e.snapshot(0).hedge("b")
+        assert h is not None
+        assert h.liq_price is None
+        assert h.liq_distance_pct is None
+        assert h.margin_model == "binance_coinm_isolated"
+    # Bybit fixes it on the entry value (the foundation asserted None here too: wrong for
+    # Bybit): equity Q/P meets Q/P0·0.5 % at P0/0.5 % = 12,000,000, beyond 10x the mark
     _, e = engine(ONE.replace("margin = 0.5", "margin = 1.0"))
     for mark in (30_000.0, 60_000.0, 250_000.0):
         e.on_quote(perp("bybit", "BTCUSD", mark))
         h = e.snapshot(0).hedge("b")
         assert h is not None
-        assert h.liq_price is None
-        assert h.liq_distance_pct is None
+        assert h.liq_price == pytest.approx(60_000.0 / 0.005)
+        assert h.liq_beyond_10x
+        assert h.bankruptcy_price is None
+        assert h.maintenance_margin_coin == pytest.approx(1.0 * 0.005)
         # hedged at ratio 1 on the margin coins: value in USD stays Q = 60000 whatever P does
     _cfg, e = engine(
         ONE.replace("amount = 1.0", "amount = 0.0").replace("margin = 0.5", "margin = 1.0")

@@ -105,8 +105,9 @@ def test_update_specs_takes_tiers_lot_and_funding_interval() -> None:
     h = e.snapshot(2).hedges[0]
     size = 60_000.0
     assert h.size_usd == before.size_usd == size  # same face value: same position
+    # Bybit values it at the entry (60,000), not at the mark
     assert h.maintenance_margin_coin == pytest.approx(
-        liquidation.maintenance_margin_coin(new, size, 50_000.0)
+        liquidation.maintenance_margin_coin(new, size, 50_000.0, entry=60_000.0)
     )
     assert h.maintenance_margin_coin != pytest.approx(before.maintenance_margin_coin)
     assert h.liq_price == pytest.approx(

@@ -20,10 +20,11 @@ class Opened:
     config: Config
     db: Path
     ledger: SqliteLedger
-    recorder: Recorder
+    recorder: Recorder | None  # None: a session that only reads (served to a browser)
 
     def close(self) -> None:
-        self.recorder.close()
+        if self.recorder is not None:
+            self.recorder.close()
         self.ledger.close()
 
 
@@ -37,9 +38,9 @@ def load(config_path: str | None) -> Config:
         raise UsageError(f"config error: {exc}") from None
 
 
-def open_database(config: Config, db_arg: str | None) -> Opened:
+def open_database(config: Config, db_arg: str | None, *, record: bool = True) -> Opened:
     """Open the history database named by ``--db``, else the config's, else the default:
-    the durable ledger and the batched recorder share the file."""
+    the durable ledger and (``record``) the batched recorder share the file."""
     from core.config import default_database_path
     from storage.ledger import SqliteLedger
     from storage.recorder import Recorder, StorageError
@@ -55,6 +56,8 @@ def open_database(config: Config, db_arg: str | None) -> Opened:
         ledger = SqliteLedger(db)
     except StorageError as exc:
         raise UsageError(f"--db {db}: {exc}") from None
+    if not record:
+        return Opened(config, db, ledger, None)
     try:
         recorder = Recorder(db, batch_interval_ms=1000)
     except StorageError as exc:
@@ -78,3 +81,8 @@ def wire_recorder(session: Any, recorder: Any, record_interval_ms: int) -> None:
     session.on_fill.append(recorder.submit_fill)
     session.on_funding.append(recorder.submit_funding)
     session.on_alert.append(recorder.submit_alert)
+
+
+def notify_lock_path(db: Path) -> Path:
+    """The lock that lets one process per database send the notifications (core.notify)."""
+    return db.with_name(db.name + ".notify.lock")

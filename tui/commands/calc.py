@@ -42,6 +42,23 @@ def register(subparsers: Any) -> None:
     p.add_argument("--mmr", type=float, metavar="R", help="maintenance rate, overrides tiers")
     p.add_argument("--mm-amount", type=float, metavar="A", help="maintenance amount, coin")
     p.add_argument("--funding-rate", type=float, metavar="F", help="per interval, 0.0001 = 0.01%%")
+    p.add_argument(
+        "--funding-interval",
+        choices=("1h", "2h", "4h", "8h"),
+        help="the interval --funding-rate is paid over (default: the instrument's)",
+    )
+    p.add_argument(
+        "--hedges", metavar="COIN", help="proxy hedge: the coin the short protects (--spot of it)"
+    )
+    p.add_argument(
+        "--beta",
+        type=float,
+        metavar="B",
+        help="proxy: the holding's move per 1 of the contract coin",
+    )
+    p.add_argument(
+        "--holding-price", type=float, metavar="P", help="proxy: the holding's USD price"
+    )
     p.add_argument("--target-ratio", type=float, metavar="T", help="size the short to this ratio")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=run)
@@ -68,6 +85,10 @@ def run(args: argparse.Namespace) -> int:
         mm_amount=args.mm_amount,
         funding_rate=args.funding_rate,
         target_ratio=args.target_ratio,
+        funding_interval=args.funding_interval,
+        hedges=args.hedges,
+        beta=args.beta,
+        holding_price=args.holding_price,
     )
     try:
         report = compute(inp)
@@ -114,6 +135,25 @@ def _leverage(value: float, maximum: float | None) -> str:
     return text
 
 
+NEVER = "none (no price liquidates it)"
+
+
+def _liq(value: float, r: dict[str, Any]) -> str:
+    if r["liq_beyond_10x"]:
+        return f"beyond 10x the mark ({_price(value)})"
+    return _price(value)
+
+
+def _tiers(r: dict[str, Any]) -> str:
+    if r["tier_source"] == "--mmr":
+        return "flat rate from --mmr"
+    rate = f"mmr {r['tier_mmr'] * 100:g} %"
+    if r["tier_mm_amount_coin"]:
+        rate += f" - {r['tier_mm_amount_coin']:g} {r['coin']}"
+    estimate = ", an estimate" if r["tier_estimate"] else ""
+    return f"{rate} ({r['tier_source']}{estimate})"
+
+
 def _row(label: str, value: str | None, missing: str) -> tuple[str, str]:
     return (label, value if value is not None else missing)
 
@@ -125,6 +165,7 @@ def _maybe(value: Any, fmt: Any) -> str | None:
 def render_table(r: dict[str, Any]) -> str:
     """Two columns: label, figure with its unit. Missing figures say why."""
     c = r["coin"]
+    h = r["hedges_coin"]
     rows: list[tuple[str, str]] = [
         (
             "venue / symbol",
@@ -143,11 +184,14 @@ def render_table(r: dict[str, Any]) -> str:
         _row("leverage", _maybe(r["leverage"], lambda v: _leverage(v, r["max_leverage"])), "n/a"),
         ("equity", _coin(r["equity_coin"], c)),
         ("maintenance margin", _coin(r["maintenance_margin_coin"], c)),
-        _row("liquidation price", _maybe(r["liq_price"], _price), "none (never liquidated)"),
+        ("margin model", r["margin_model_formula"]),
+        ("margin tiers", _tiers(r)),
+        _row("liquidation price", _maybe(r["liq_price"], lambda v: _liq(v, r)), NEVER),
         _row("distance to liquidation", _maybe(r["liq_distance_pct"], _pct), "none"),
-        ("spot held", _coin(r["spot_coin"], c)),
+        _row("bankruptcy price", _maybe(r["bankruptcy_price"], _price), "none (equity stays > 0)"),
+        (f"spot held ({h})", _coin(r["spot_coin"], h)),
         ("spot value", _usd(r["spot_value_usd"])),
-        ("net delta", _coin(r["net_delta_coin"], c)),
+        ("net delta", _coin(r["net_delta_coin"], h)),
         ("net delta (USD)", _usd(r["net_delta_usd"])),
         _row("hedge ratio", _maybe(r["hedge_ratio"], lambda v: f"{v * 100:.2f} %"), "none"),
         ("total value", _usd(r["total_value_usd"])),
@@ -168,6 +212,17 @@ def render_table(r: dict[str, Any]) -> str:
             "continuous (rate quoted per 8 h)",
         ),
     ]
+    if h != c:
+        rows.insert(
+            1, ("proxy", f"protects {h} at {_price(r['holding_price'])}, beta {r['beta']:g}")
+        )
+        rows.append(
+            (
+                f"margin counted in {c}",
+                f"{_coin(r['contract_coin_exposure_coin'], c)} of {c} exposure "
+                f"({_usd(r['contract_coin_exposure_usd'])}), not netted against {h}",
+            )
+        )
     if r["target_ratio"] is not None:
         rows += [
             ("target ratio", f"{r['target_ratio'] * 100:.2f} %"),

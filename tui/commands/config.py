@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import Any
 
 
@@ -26,19 +27,36 @@ def register(subparsers: Any) -> None:
     )
     check.add_argument("path", nargs="?", default=None, help="config file (TOML)")
     check.set_defaults(func=run)
-    where = sub.add_parser("path", help="print the default config location")
+    where = sub.add_parser(
+        "path",
+        help="print which config applies and where one is looked for",
+        description=(
+            "Print the config in effect (--config, else HEDGETOP_CONFIG, else the first file "
+            "found in the default locations, else the demo) and every place looked at."
+        ),
+    )
     where.set_defaults(func=run)
     p.set_defaults(func=run, config_command=None)
 
 
 def run(args: argparse.Namespace) -> int:
-    from core.config import ConfigError, default_config_path, load_config
+    from core.config import ConfigError, config_candidates, load_config
 
     cmd = getattr(args, "config_command", None)
     if cmd == "path":
-        path = default_config_path()
-        state = "exists" if path.is_file() else "absent: the demo portfolio applies"
-        print(f"{path} ({state})")
+        given = getattr(args, "config", None)
+        if given:
+            path = Path(given).expanduser()
+            state = "exists" if path.is_file() else "absent"
+            print(f"{path} ({state}; given by --config or HEDGETOP_CONFIG)")
+            return 0 if path.is_file() else 2
+        candidates = config_candidates()
+        found = next((p for p in candidates if p.is_file()), None)
+        for p in candidates:
+            state = "in use" if p == found else ("exists" if p.is_file() else "absent")
+            print(f"{p} ({state})")
+        if found is None:
+            print("no config found: the demo portfolio applies")
         return 0
     if cmd != "check":
         print("hedgetop config: say 'check [PATH]' or 'path'", file=sys.stderr)
@@ -167,6 +185,7 @@ def describe(cfg: Any) -> str:
         f"basis beyond {a.basis_pct:g} %, stale feeds {'on' if a.stale else 'off'}, "
         f"min duration {a.min_duration_ms} ms; on raise: {cmd}"
     )
+    lines.append(notify_line(cfg.notify))
     db = cfg.database or default_database_path()
     lines.append(
         f"database: {db}; snapshot every {cfg.snapshot_interval_ms} ms, recorded every "
@@ -178,3 +197,24 @@ def describe(cfg: Any) -> str:
         lines.append("keys: " + ", ".join(f"{k}={v}" for k, v in cfg.keys.items()))
     lines.append("OK")
     return "\n".join(lines)
+
+
+def notify_line(n: Any) -> str:
+    """``[notify]`` in one line: URLs as ``scheme://…`` (they are credentials), checked by
+    apprise without sending, then the rate limit and the quiet hours."""
+    import os
+
+    from core.notify import ENV_URLS, describe_urls
+
+    urls = describe_urls(n, os.environ)
+    if not urls:
+        return f"notify: off (no [notify] urls, no {ENV_URLS})"
+    quiet = "none"
+    if n.quiet_hours is not None:
+        (h1, m1), (h2, m2) = divmod(n.quiet_hours[0], 60), divmod(n.quiet_hours[1], 60)
+        quiet = f"{h1:02d}:{m1:02d}-{h2:02d}:{m2:02d} {n.timezone or 'local time'}"
+        quiet += f" (urgent: {', '.join(n.urgent) or 'none'})"
+    return (
+        f"notify: {'; '.join(urls)}; at most one message per {n.min_interval_s:g} s, "
+        f"clears {'on' if n.clears else 'off'}, quiet hours {quiet}"
+    )

@@ -41,6 +41,9 @@ def register(subparsers: Any) -> None:
         default=argparse.SUPPRESS,
         help="disable every key that acts",
     )
+    # Set by `hedgetop serve` for the app of one browser session (see tui/commands/serve.py):
+    # no recorder, no notifications, and "view" (read-only) or "trade" (one session at a time).
+    p.add_argument("--served", choices=("view", "trade"), default=None, help=argparse.SUPPRESS)
     p.set_defaults(func=run)
 
 
@@ -77,11 +80,48 @@ def run(args: argparse.Namespace) -> int:
     keymap, error = keymap_from_config(dict(cfg.keys), str(cfg.source or "config"))
     if error:
         raise UsageError(f"config error: {error}")
-    opened = open_database(cfg, getattr(args, "db", None))
+    served = getattr(args, "served", None)
+    if served is not None:
+        cfg = served_config(cfg)
+    opened = open_database(cfg, getattr(args, "db", None), record=served is None)
     try:
         return _run_app(args, cfg, opened.ledger, opened.recorder, db=opened.db, keymap=keymap)
     finally:
         opened.close()
+
+
+def served_config(cfg: Any) -> Any:
+    """A browser session's config: the same portfolio without what acts outside the screen
+    (the alert command, the notifications): `hedgetop record` beside serve does that."""
+    import dataclasses
+
+    from core.config import NotifyConfig
+
+    return dataclasses.replace(
+        cfg,
+        alerts=dataclasses.replace(cfg.alerts, on_raise_command=()),
+        notify=NotifyConfig(),
+    )
+
+
+def served_trader(session: Any, mode: str, db: Path) -> tuple[Any, str]:
+    """(trader or None, why not) for a browser session: "view" never trades; "trade" does if
+    no other session holds the database's trading lock (released when the process ends)."""
+    if mode != "trade":
+        return None, "served read-only (hedgetop serve without --allow-trading)"
+    import fcntl
+
+    lock = open(f"{db}.trading.lock", "a+")  # noqa: SIM115 (held for the process's life)
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        lock.close()
+        return None, "another browser session is trading (one at a time): this one is read-only"
+    _HELD.append(lock)
+    return session, ""
+
+
+_HELD: list[Any] = []  # the trading lock's file, kept open (and locked) until exit
 
 
 def _run_app(
@@ -95,15 +135,28 @@ def _run_app(
 ) -> int:
     from core.live import LiveSession
     from tui.app import HedgetopApp
-    from tui.commands._session import wire_recorder
+    from tui.commands._session import notify_lock_path, wire_recorder
     from tui.themes import default_state_path
 
-    session = LiveSession(cfg, ledger=ledger, refresh_specs=True)
-    wire_recorder(session, recorder, cfg.record_interval_ms)
+    served = getattr(args, "served", None)
+    session = LiveSession(
+        cfg,
+        ledger=ledger,
+        refresh_specs=True,
+        notify=served is None,
+        notify_lock=notify_lock_path(db),
+    )
+    if recorder is not None:
+        wire_recorder(session, recorder, cfg.record_interval_ms)
+    trader: Any = session
+    why = "no broker in this session"
+    if served is not None:
+        trader, why = served_trader(session, served, db)
     label = "the built-in simulator" if cfg.simulator.enabled else "the exchanges"
     app = HedgetopApp(
         session,
-        trader=session,
+        trader=trader,
+        no_trader_reason=why,
         read_only=bool(getattr(args, "read_only", False)),
         ratio_step=cfg.broker.step_pct / 100.0,
         keymap=keymap,

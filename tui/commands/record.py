@@ -76,6 +76,7 @@ def run(args: argparse.Namespace) -> int:
         f"({health.rows_written} rows), {stats['fills']} fills, {stats['funding']} funding "
         f"events, {stats['alerts']} alert changes in {stats['elapsed']:.1f} s to {db}; "
         f"feeds: {feeds or 'none'}{problems}"
+        + (f"; {stats['notified']}" if "notified" in stats else "")
     )
     return 0 if health.ok else 1
 
@@ -86,9 +87,9 @@ async def _record(
     import asyncio
 
     from core.live import LiveSession
-    from tui.commands._session import wire_recorder
+    from tui.commands._session import notify_lock_path, wire_recorder
 
-    session = LiveSession(cfg, ledger=ledger, refresh_specs=True)
+    session = LiveSession(cfg, ledger=ledger, refresh_specs=True, notify_lock=notify_lock_path(db))
     wire_recorder(session, recorder, cfg.record_interval_ms)
     counts = {"fills": 0, "funding": 0, "alerts": 0}
 
@@ -123,4 +124,7 @@ async def _record(
     counts_out["elapsed"] = time.monotonic() - t0
     counts_out["feeds"] = feeds
     counts_out["feed_errors"] = list(session.feed_errors)
+    if session.notifier is not None:
+        n = session.notifier.health
+        counts_out["notified"] = f"{n.sent} notifications sent, {n.failed} failed"
     return counts_out

@@ -49,6 +49,9 @@ def help_lines(bindings: list[Binding], keymap: dict[str, str], read_only: bool)
         if read_only and acting:
             text += " [$warning](disabled: read-only)[/]"
         lines.append(f"[b]{shown:>14}[/b]  {text}")
+    lines.append(
+        f"[b]{'ctrl+p':>14}[/b]  command palette: these commands, export, read-only, themes"
+    )
     return lines
 
 

@@ -158,8 +158,10 @@ class HistoryScreen(Screen[None]):
         *,
         subject: str | None = None,
         export_dir: Path | None = None,
+        export_now: bool = False,
     ) -> None:
         super().__init__(id="history")
+        self.export_now = export_now  # export the first range shown (the palette's command)
         self.db_path = db_path
         self.wanted_subject = subject
         self.export_dir = export_dir or Path.cwd()
@@ -202,6 +204,8 @@ class HistoryScreen(Screen[None]):
             self.range_index = len(RANGES) - 1 if short else 1
         self.reload()
         self.set_interval(FOLLOW_EVERY_S, self.follow, name="history follow")
+        if self.export_now:
+            self.action_export()
 
     def follow(self) -> None:
         """While the range ends at the last record, move it with what the recorder adds."""

@@ -31,17 +31,21 @@ def plan_lines(plan: ResizePlan) -> list[tuple[str, str]]:
             f"{plan.side.value.upper()} {plan.contracts:,} contracts = "
             f"{fmt.usd(plan.size_usd, 0)} face, {plan.venue} {plan.symbol}"
         )
-    if plan.liq_price_after is None:
+    if not plan.ok:
+        liq = "— (no order)"  # unknown is never shown as safe
+    elif plan.liq_price_after is None:
         liq = "none (cannot be liquidated)" if plan.contracts_after else "— (flat)"
     else:
         hedge = plan.hedge_after
         dist = hedge.liq_distance_pct if hedge is not None else None
         liq = f"{fmt.usd(plan.liq_price_after)} ({fmt.pct(dist, 1)} from mark)"
+        if hedge is not None and hedge.liq_beyond_10x:
+            liq = f"beyond 10x the mark: {liq}"
     target = fmt.ratio_pct(holding.target_ratio if holding is not None else None)
     net = fmt.coin(plan.net_delta_after_coin, held, sign=True)
     if plan.net_delta_after_usd is not None:
         net += f" = {fmt.usd(plan.net_delta_after_usd, sign=True)}"
-    return [
+    lines = [
         ("order", order),
         ("expected price", fmt.usd(plan.expected_price)),
         ("estimated fee", fmt.coin(plan.fee_coin, code)),
@@ -54,6 +58,11 @@ def plan_lines(plan: ResizePlan) -> list[tuple[str, str]]:
         ("liquidation after", liq),
         ("position", f"{plan.contracts_before:,} → {plan.contracts_after:,} contracts"),
     ]
+    if plan.hedge_after is not None and code != held:
+        # one proxy convention (core.sizing): the short offsets the holding by beta, its
+        # margin (fee and PnL included) is the contract coin's exposure
+        lines.append(("proxy margin", f"counted in the {code} holding, not {held}"))
+    return lines
 
 
 #: The key that sends a REAL order (deliberately not ``enter``).

@@ -15,6 +15,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Sparkline, Static
 
 from core.events import AlertEvent, FeedHealth, FeedState, Fill
+from core.liquidation import MODEL_LABEL, MarginModel
 from core.snapshot import HedgeSnapshot, HoldingSnapshot, PortfolioSnapshot
 from tui.widgets import format as fmt
 
@@ -174,11 +175,27 @@ def liquidation_explanation(h: HedgeSnapshot) -> str:
             )
         return "the equity stays above the maintenance margin at every price."
     direction = "rise" if h.liq_price > (h.mark or 0) else "fall"
-    return (
-        f"the mark would have to {direction} that far for the equity M + PnL "
-        f"({fmt.coin(h.equity_coin, h.coin)} now) to fall to the maintenance margin "
-        f"({h.margin_mode})."
+    text = (
+        f"the mark must {direction} that far for the equity M + PnL "
+        f"({fmt.coin(h.equity_coin, h.coin)} now) to fall to the maintenance margin."
     )
+    if h.venue == "bybit" and h.side == "short" and h.margin_coin >= h.size_usd / h.entry * 0.999:
+        text += " Even at 1x: Bybit fixes the margin on the entry value, the equity Q/P shrinks."
+    return text
+
+
+def _model_line(h: HedgeSnapshot) -> str:
+    """Bankruptcy price, the margin model that served, the tiers' source; a proxy's margin."""
+    parts: list[str] = []
+    if h.margin_model is not None:
+        bankrupt = "never" if h.bankruptcy_price is None else fmt.usd(h.bankruptcy_price)
+        parts.append(f"[$muted]bankrupt[/] {bankrupt}")
+        parts.append(escape(MODEL_LABEL.get(MarginModel(h.margin_model), h.margin_model)))
+        tiers = h.tier_source + (", estimate" if h.tier_estimate else "")
+        parts.append(f"[$muted]tiers[/] {escape(tiers)}")
+    if h.coin != h.hedged_coin:
+        parts.append(f"margin counted in {escape(h.coin)}, not {escape(h.hedged_coin)}")
+    return " · ".join(parts)
 
 
 def _kv(label: str, value: str) -> str:
@@ -263,9 +280,14 @@ def liquidation_markup(h: HedgeSnapshot | None) -> str:
         return ""
     if h.liq_price is None:
         head = paint("none", "gain" if h.contracts else "muted")
+    elif h.liq_beyond_10x:
+        far = f"beyond 10x the mark ({fmt.usd(h.liq_price)}, {fmt.pct(h.liq_distance_pct, 0)})"
+        head = paint(far, "gain")
     else:
         head = f"{fmt.usd(h.liq_price)} ({fmt.pct(h.liq_distance_pct, 1)})"
-    return f"[b]Liquidation[/b] {head}: {escape(liquidation_explanation(h))}"
+    text = f"[b]Liquidation[/b] {head}: {escape(liquidation_explanation(h))}"
+    line = _model_line(h)
+    return f"{text}\n{line}" if line else text
 
 
 def fills_markup(fills: Sequence[Fill], hedge_id: str | None, coins: dict[str, str]) -> str:

@@ -85,6 +85,9 @@ def _liq_cells(h: HedgeSnapshot) -> tuple[Cell, Cell]:
     if h.liq_price is None:
         return ("none", "gain"), ("never", "gain")
     dist = h.liq_distance_pct
+    if h.liq_beyond_10x:  # a 9-digit price says less than this
+        far = fmt.DASH if dist is None else f"{dist:+.0f}%"
+        return ("beyond 10x", "gain"), (far, "gain")
     cls = ""
     if dist is not None:
         if abs(dist) < LIQ_ALERT_PCT:
