@@ -191,6 +191,10 @@ class History:
         if self.version < 1:
             raise HistoryError(f"{path}: empty or unfinished hedgetop database")
         self.has_rollups = self.version >= 2
+        # v3 added fills.mark_usd: an older file (read as it is) gives NULL for it
+        self._fill_cols = ", ".join(
+            c if c != "mark_usd" or self.version >= 3 else "NULL" for c in FILL_COLS
+        )
         self._sql: dict[tuple[str, str, str], str] = {}
 
     def close(self) -> None:
@@ -371,9 +375,10 @@ class History:
             aggs.append(f"{expr} AS a{len(aggs)}")
             outs.append(f"g.a{len(aggs) - 1}")
         n_expr = "count(*)" if raw else "sum(n)"
+        more = "".join(f", {a}" for a in aggs)  # none when every series asked is a "last"
         sql = (
-            f"WITH g AS (SELECT ({tcol} / ?) * ? AS t, {n_expr} AS n, max({tcol}) AS lt, "
-            f"{', '.join(aggs)} FROM {table} WHERE sid = ? AND {tcol} >= ? AND {tcol} < ? "
+            f"WITH g AS (SELECT ({tcol} / ?) * ? AS t, {n_expr} AS n, max({tcol}) AS lt"
+            f"{more} FROM {table} WHERE sid = ? AND {tcol} >= ? AND {tcol} < ? "
             f"GROUP BY t) SELECT g.t, g.n, g.lt, {', '.join(outs)} FROM g "
             f"JOIN {table} l ON l.sid = ? AND l.{tcol} = g.lt ORDER BY g.t"
         )
@@ -495,9 +500,7 @@ class History:
         c = self._conn
         out: list[HistoryEvent] = []
         rng = (start_ms, end_ms)
-        for r in c.execute(
-            f"SELECT {', '.join(FILL_COLS)} FROM fills WHERE ts_ms BETWEEN ? AND ?", rng
-        ):
+        for r in c.execute(f"SELECT {self._fill_cols} FROM fills WHERE ts_ms BETWEEN ? AND ?", rng):
             f = fill_from_row(r)
             if ids is None or f.hedge_id in ids:
                 out.append(HistoryEvent(f.ts_ms, "fill", f.hedge_id, _fill_text(f, coin_of), f))

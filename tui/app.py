@@ -87,6 +87,8 @@ class HedgetopApp(App[int]):
         Binding("t", "to_target", "To target", id="to_target"),
         Binding("0", "close_hedge", "Close", id="close_hedge"),
         Binding("h", "history", "History", id="history"),
+        # not in the footer (it is full at 80 columns): the help and the palette list it
+        Binding("S", "stress", "Stress", id="stress", show=False),
         Binding("T", "themes", "Theme", id="themes"),
         Binding("p", "pause", "Pause", id="pause"),
         Binding("q", "quit", "Quit", id="quit"),
@@ -317,7 +319,8 @@ class HedgetopApp(App[int]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # Keys about the live table mean nothing over the history screen: hide them there.
         return not (
-            action in self.ACTING | {"history", "export_history", "pause"} and not self.main_visible
+            action in self.ACTING | {"history", "export_history", "pause", "stress"}
+            and not self.main_visible
         )
 
     def action_help(self) -> None:
@@ -384,6 +387,20 @@ class HedgetopApp(App[int]):
         row = self._main.selected_row()
         subject = None if row is None else row.holding.split(":", 1)[0]
         self.push_screen(HistoryScreen(self.history_db, subject=subject, export_now=export))
+
+    def action_stress(self) -> None:
+        """The stress grid and funding forecast of the live book (``tui.screens.stress``)."""
+        from tui.screens.stress import StressScreen
+
+        engine = getattr(self.source, "engine", None)
+        specs = getattr(engine, "specs", None)
+        self.push_screen(
+            StressScreen(
+                lambda: self.source.latest,
+                specs=specs if callable(specs) else (lambda: None),
+                history_db=self.history_db,
+            )
+        )
 
     def action_export_history(self) -> None:
         """The history of the selected holding, exported as soon as it is loaded."""

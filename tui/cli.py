@@ -24,6 +24,7 @@ COMMANDS = (
     "replay",
     "record",
     "history",
+    "stress",
     "config",
     "serve",
     "completion",

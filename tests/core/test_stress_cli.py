@@ -122,3 +122,16 @@ def test_calc_compare_linear_adds_linear_keys(capsys: pytest.CaptureFixture[str]
     assert "margin (linear)" in capsys.readouterr().out
     assert main([*base, "--day-open", "49000"]) == 2
     assert "goes with --compare-linear" in capsys.readouterr().err
+
+
+def test_from_the_feeds_of_the_simulator(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Without --price the demo is priced by its feeds, the built-in simulator on loopback."""
+    db = tmp_path / "none.db"
+    assert main(["stress", "--db", str(db), "--moves=-10,0", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["source"] == "live prices from the built-in simulator"
+    zero = data["rows"][1]
+    assert zero["value_usd"] == pytest.approx(data["live"]["total_value_usd"], rel=1e-12)
+    assert data["funding_forecast"]["total"]["current_30d_usd"] is not None

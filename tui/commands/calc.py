@@ -60,6 +60,14 @@ def register(subparsers: Any) -> None:
         "--holding-price", type=float, metavar="P", help="proxy: the holding's USD price"
     )
     p.add_argument("--target-ratio", type=float, metavar="T", help="size the short to this ratio")
+    p.add_argument(
+        "--compare-linear",
+        action="store_true",
+        help="the same hedge as a USDT-margined linear short beside it (linear_* keys)",
+    )
+    p.add_argument(
+        "--day-open", type=float, metavar="P", help="with --compare-linear: today's PnL from P"
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=run)
 
@@ -94,11 +102,38 @@ def run(args: argparse.Namespace) -> int:
         report = compute(inp)
     except CalcError as exc:
         raise UsageError(str(exc)) from None
+    if args.day_open is not None and not args.compare_linear:
+        raise UsageError(f"--day-open {args.day_open:g}: goes with --compare-linear")
+    if args.compare_linear:
+        report.update(_linear(report, args.day_open))
     if args.json:
         sys.stdout.write(json.dumps(report, allow_nan=False) + "\n")
     else:
         sys.stdout.write(render_table(report))
     return 0
+
+
+def _linear(report: dict[str, Any], day_open: float | None) -> dict[str, Any]:
+    """The ``linear_*`` keys: the same coins shorted on a USDT-margined contract."""
+    from core.instruments import lookup
+    from core.linear import compare
+    from tui.cli import UsageError
+
+    if day_open is not None and not (math.isfinite(day_open) and 1e-8 <= day_open <= 1e9):
+        raise UsageError(f"--day-open {day_open:g}: must be a price in USD from 1e-08 to 1e+09")
+    c = compare(
+        lookup(report["venue"], report["symbol"]),
+        report["side"],
+        report["size_usd"],
+        report["entry"],
+        report["margin_coin"],
+        report["mark"],
+        mode=report["mode"],
+        day_open=day_open,
+    )
+    out = c.as_json()
+    out["linear_inverse_today_pnl_usd"] = c.inverse_today_pnl_usd
+    return out
 
 
 # --- table ---------------------------------------------------------------------------------
@@ -235,5 +270,44 @@ def render_table(r: dict[str, Any]) -> str:
                 "none",
             ),
         ]
+    if "linear_margin_usdt" in r:
+        rows += _linear_rows(r)
     width = max(len(label) for label, _ in rows)
     return "".join(f"{label:<{width}}  {value}\n" for label, value in rows)
+
+
+def _linear_rows(r: dict[str, Any]) -> list[tuple[str, str]]:
+    c = r["coin"]
+    rows = [
+        ("— linear twin", f"USDT-margined short of {_coin(r['linear_qty_coin'], c)}"),
+        (
+            "margin (inverse)",
+            f"{_coin(r['margin_coin'], c)} = {_usd(r['linear_inverse_margin_usd'])}",
+        ),
+        ("margin (linear)", f"{_usd(r['linear_margin_usdt'])} in USDT (the stablecoin to hold)"),
+        _row("liquidation (linear)", _maybe(r["linear_liq_price"], _price), NEVER),
+        (
+            "maintenance rate (linear)",
+            f"{r['linear_mmr'] * 100:g} % (an estimate: one flat rate)",
+        ),
+        ("PnL (inverse)", f"{_coin(r['pnl_coin'], c)} (paid in {c})"),
+        ("PnL (linear)", f"{_usd(r['linear_pnl_usd'])} (paid in USDT)"),
+        _row(
+            "today's PnL (inverse)",
+            _maybe(r["linear_inverse_today_pnl_usd"], _usd),
+            "n/a (give --day-open)",
+        ),
+        _row(
+            "today's PnL (linear)", _maybe(r["linear_today_pnl_usd"], _usd), "n/a (give --day-open)"
+        ),
+    ]
+    for m in r["linear_at_moves"]:
+        inv = "LIQUIDATED" if m["inverse_liquidated"] else _usd(m["inverse_equity_usd"])
+        lin = "LIQUIDATED" if m["linear_liquidated"] else _usd(m["linear_equity_usd"])
+        rows.append(
+            (
+                f"at {m['move_pct']:+g} % ({_price(m['price'])})",
+                f"inverse wallet {inv} (margin {_usd(m['inverse_margin_usd'])}); linear {lin}",
+            )
+        )
+    return rows

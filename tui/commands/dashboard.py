@@ -21,6 +21,7 @@ ACTIONS = (
     "to_target",
     "close_hedge",
     "history",
+    "stress",
     "themes",
     "pause",
     "quit",

@@ -55,6 +55,12 @@ def register(subparsers: Any) -> None:
     fmt.add_argument("--csv", action="store_true", help="export CSV to stdout (or --out)")
     fmt.add_argument("--json", action="store_true", help="export one JSON document")
     p.add_argument("--events", action="store_true", help="with --csv: export the events")
+    p.add_argument(
+        "--review",
+        action="store_true",
+        help="what the hedge did over the range: variance and drawdown hedged vs unhedged, "
+        "the cost decomposed (with --json: one JSON object)",
+    )
     p.add_argument("--out", metavar="PATH", help="write the export to PATH instead of stdout")
     p.set_defaults(func=run)
 
@@ -283,6 +289,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"hedgetop: {msg}", file=sys.stderr)
         return 2
 
+    if args.review and args.csv:
+        return fail("--review prints a summary: use it alone or with --json, not --csv")
     if args.events and not args.csv:
         return fail("--events goes with --csv (the JSON export always has the events)")
     if args.points is not None and args.points < 1:
@@ -311,6 +319,8 @@ def run(args: argparse.Namespace) -> int:
             else:
                 subjects = [None]
                 subjects += [f"{s.kind}:{s.key}" for s in hist.subjects() if s.kind != "portfolio"]
+            if args.review:
+                return _review(args, hist, start, end)
             exporting = args.csv or args.json
             points = args.points or (10_000 if exporting else 24)
             out: TextIO
@@ -345,4 +355,23 @@ def run(args: argparse.Namespace) -> int:
                     out.close()
         except (HistoryError, ValueError) as exc:
             return fail(str(exc))
+    return 0
+
+
+def _review(args: argparse.Namespace, hist: Any, start: int, end: int) -> int:
+    import json
+
+    from storage.review_queries import hedge_review
+    from tui.commands._review import render_review, review_json
+
+    sides: dict[str, str] = {}
+    if getattr(args, "config", None):
+        from core.config import load_config
+
+        sides = {h.id: h.side for h in load_config(args.config).hedges}
+    r = hedge_review(hist, start, end, sides=sides)
+    if args.json:
+        sys.stdout.write(json.dumps(review_json(r), allow_nan=False) + "\n")
+    else:
+        sys.stdout.write(render_review(r))
     return 0

@@ -19,6 +19,7 @@ DESCRIPTIONS = {
     "to_target": "bring the holding back to its target ratio (preview first)",
     "close_hedge": "close the selected hedge (preview first)",
     "history": "history of the selected holding (or the portfolio)",
+    "stress": "stress grid: the book at price moves, first liquidation, funding forecast",
     "themes": "choose a colour theme (remembered)",
     "pause": "pause / resume screen updates",
     "help": "this help",
