@@ -783,7 +783,9 @@ class Engine:
         assert plan.side is not None
         price = self.broker.fill_price(plan.side, q.mark)
         fee = self.broker.fee_coin(size_usd_from_contracts(pos.spec, plan.contracts), price)
-        return self._record_fill(pos, plan, plan.contracts, price, fee, now_ms, broker_name)
+        return self._record_fill(
+            pos, plan, plan.contracts, price, fee, now_ms, broker_name, mark=q.mark
+        )
 
     def apply_fill(
         self,
@@ -807,7 +809,9 @@ class Engine:
             raise PlanRefused(f"fill price {fill_price!r} USD is not a positive price")
         if not math.isfinite(fee_coin):
             raise PlanRefused(f"fee {fee_coin!r} {pos.spec.coin} is not a number")
-        return self._record_fill(pos, plan, contracts, fill_price, fee_coin, now_ms, broker_name)
+        return self._record_fill(
+            pos, plan, contracts, fill_price, fee_coin, now_ms, broker_name, mark=plan.mark
+        )
 
     def check_plan(self, plan: ResizePlan) -> None:
         """PlanRefused when ``plan`` may not run (refused, unknown hedge, position moved)."""
@@ -833,7 +837,10 @@ class Engine:
         fee: float,
         now_ms: int,
         broker_name: str,
+        *,
+        mark: float | None = None,
     ) -> Fill:
+        """``mark``: the mark the order filled against (the review measures slippage to it)."""
         assert plan.side is not None
         increase = plan.contracts_after > plan.contracts_before
         size = size_usd_from_contracts(pos.spec, contracts)
@@ -853,6 +860,7 @@ class Engine:
             contracts_after=trial.contracts,
             entry_after=entry_after,
             broker=broker_name,
+            mark=mark,
         )
         self.ledger.append_fill(fill)  # durable first: a failure here leaves the position as is
         self._positions[pos.cfg.id] = trial

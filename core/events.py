@@ -91,6 +91,8 @@ class Fill(msgspec.Struct, frozen=True, kw_only=True):
 
     ``contracts`` is always positive; ``side`` says which way. ``realized_pnl_coin`` is the
     PnL realised by the reducing part of the order (0 for an increase), in the settlement coin.
+    ``mark`` is the mark price when the order filled (None: not known, e.g. a fill recorded
+    before it was kept): the slippage of the fill is measured against it.
     """
 
     ts_ms: int
@@ -106,6 +108,7 @@ class Fill(msgspec.Struct, frozen=True, kw_only=True):
     contracts_after: int
     entry_after: float | None
     broker: str = "paper"
+    mark: float | None = None
 
 
 class FundingEvent(msgspec.Struct, frozen=True, kw_only=True):

@@ -26,6 +26,7 @@ FILL_COLS = (
     "contracts_after",
     "entry_after_usd",
     "broker",
+    "mark_usd",
 )
 FUNDING_COLS = (
     "ts_ms",
@@ -64,6 +65,7 @@ def fill_row(f: Fill) -> tuple[Any, ...]:
         f.contracts_after,
         f.entry_after,
         f.broker,
+        f.mark,
     )
 
 
@@ -82,6 +84,7 @@ def fill_from_row(r: Sequence[Any]) -> Fill:
         contracts_after=int(r[10]),
         entry_after=None if r[11] is None else float(r[11]),
         broker=r[12],
+        mark=None if r[13] is None else float(r[13]),
     )
 
 

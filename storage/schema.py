@@ -43,7 +43,7 @@ import sqlite_utils
 
 from core.snapshot import HedgeSnapshot, HoldingSnapshot, PortfolioSnapshot
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 PAGE_SIZE = 4096
 RAW_RETENTION_MS = 7 * 86_400_000
 COMPACT_MS = 5 * 60_000
@@ -401,8 +401,15 @@ def _v2(conn: sqlite3.Connection) -> None:
     rebuild_rollups(conn)
 
 
+def _v3(conn: sqlite3.Connection) -> None:
+    """``fills.mark_usd``: the mark when the order filled, so that the hedge review can
+    measure each fill's slippage against it (NULL for fills recorded before)."""
+    if "mark_usd" not in table_columns(conn, "fills"):
+        conn.execute("ALTER TABLE fills ADD COLUMN mark_usd REAL")
+
+
 Migration = Callable[[sqlite3.Connection], None]
-MIGRATIONS: tuple[Migration, ...] = (_v1, _v2)  # MIGRATIONS[i] brings the file to version i+1
+MIGRATIONS: tuple[Migration, ...] = (_v1, _v2, _v3)  # MIGRATIONS[i] brings the file to version i+1
 
 
 # --- opening ---------------------------------------------------------------------------------

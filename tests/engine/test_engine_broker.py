@@ -67,6 +67,7 @@ def test_increase_fills_at_mark_with_slippage_and_averages_harmonically() -> Non
     fill = e.execute(plan, 6)
     assert ledger.fills == [fill]
     assert fill.price == pytest.approx(price)
+    assert fill.mark == 80_000.0  # the mark it filled against: the review's slippage base
     assert fill.realized_pnl_coin == 0.0
     assert fill.contracts_after == 600
     # harmonic: (Q + q) / (Q/P0 + q/p)
