@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from core.events import Venue
 from core.instruments import ContractSpec, UnknownInstrument, lookup
 
 VENUES: tuple[str, ...] = ("bybit", "binance", "okx", "deribit")
@@ -71,6 +72,7 @@ class HoldingConfig:
     coin: str  # upper-case coin code
     amount: float  # coins held outside the futures wallets (S)
     label: str = ""  # where they are, e.g. "cold wallet"
+    account: str | None = None  # the [[accounts]] name that holds them; None: kept by hand
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,10 +91,35 @@ class HedgeConfig:
     leverage: float | None = None  # as configured; None when margin was given directly
     hedges: str = ""  # the holding coin it protects (== coin for a direct hedge)
     beta: float = 1.0  # proxy hedges: move of the hedged coin per move of the contract coin
+    account: str | None = None  # the [[accounts]] name it lives in; None: a manual position
 
     @property
     def proxy(self) -> bool:
         return self.hedges != self.coin
+
+
+@dataclass(frozen=True, slots=True)
+class AccountConfig:
+    """One exchange account (``[[accounts]]``). The file names the environment variables that
+    hold the keys, never the keys: reading them is the account reader's work, not the config's.
+    """
+
+    name: str  # unique; holdings and hedges refer to it (``account = "main"``)
+    venue: Venue
+    api_key_env: str  # default HEDGETOP_<VENUE>_API_KEY
+    api_secret_env: str  # default HEDGETOP_<VENUE>_API_SECRET
+    passphrase_env: str | None = None  # OKX only; default HEDGETOP_OKX_API_PASSPHRASE
+    sandbox: bool = False  # the venue's testnet (ccxt set_sandbox_mode)
+    trading: bool = False  # False: read only (read-only keys are enough to monitor)
+    rest_url: str | None = None  # override the venue's REST endpoint (simulator, testnet)
+    private_ws_url: str | None = None  # override its private websocket
+
+    @staticmethod
+    def default_env(venue: Venue) -> tuple[str, str, str | None]:
+        """The variables read when the file names none: key, secret, passphrase (OKX)."""
+        v = venue.value.upper()
+        passphrase = f"HEDGETOP_{v}_API_PASSPHRASE" if venue is Venue.OKX else None
+        return f"HEDGETOP_{v}_API_KEY", f"HEDGETOP_{v}_API_SECRET", passphrase
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,7 +212,15 @@ class Config:
     record_interval_ms: int = 1000  # the recorder keeps one snapshot per this
     theme: str = ""  # "" : the dashboard's default
     keys: Mapping[str, str] = field(default_factory=dict)  # dashboard action -> key
+    accounts: tuple[AccountConfig, ...] = ()
+    export_dir: Path | None = None  # where `e` writes CSV; None: the user data dir
     demo: bool = False
+
+    def account(self, name: str) -> AccountConfig:
+        for a in self.accounts:
+            if a.name == name:
+                return a
+        raise KeyError(name)
 
     def hedge(self, hedge_id: str) -> HedgeConfig:
         for h in self.hedges:
@@ -294,7 +329,13 @@ _ID_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,40}$")
 _ACTION_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 _URL_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]{0,31}://\S+$")
 _ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_ENV_VAR_RE = re.compile(r"^[A-Z_][A-Z0-9_]{0,99}$")
 _QUIET_RE = re.compile(r"^(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})$")
+
+
+def _looks_like_key(name: str) -> bool:
+    """A long run of letters and digits with no underscore reads as a key, not a name."""
+    return "_" not in name and len(name) >= 16 and any(c.isdigit() for c in name)
 
 
 class _Validator:
@@ -369,7 +410,8 @@ class _Validator:
     def keys(self, tbl: Mapping[str, Any], allowed: tuple[str, ...], prefix: str) -> None:
         for k in tbl:
             path = f"{prefix}.{k}" if prefix else k
-            if any(w in k.lower() for w in _SECRET_WORDS):
+            names_a_variable = k in allowed and k.endswith("_env")
+            if not names_a_variable and any(w in k.lower() for w in _SECRET_WORDS):
                 raise self.fail(
                     path,
                     "secrets do not belong in the config: set them in environment variables",
@@ -488,10 +530,13 @@ class _Validator:
             "record_interval_ms",
             "theme",
             "keys",
+            "accounts",
+            "export_dir",
         )
         self.keys(data, top, "")
-        holdings = self.holdings(data.get("holdings", []))
-        hedges = self.hedges(data.get("hedges", []), holdings)
+        accounts = self.accounts(data.get("accounts", []))
+        holdings = self.holdings(data.get("holdings", []), accounts)
+        hedges = self.hedges(data.get("hedges", []), holdings, accounts)
         targets = self.targets(data.get("targets", {}), holdings, hedges)
         db = self.string(data, "database", "", None)
         database = None
@@ -501,6 +546,14 @@ class _Validator:
             database = Path(str(db)).expanduser()
             if not database.is_absolute() and source is not None:
                 database = source.parent / database
+        export_dir = None
+        ed = self.string(data, "export_dir", "", None)
+        if ed is not None:
+            if not str(ed).strip():
+                raise self.fail("export_dir", "must not be empty", ed)
+            export_dir = Path(str(ed)).expanduser()
+            if not export_dir.is_absolute() and source is not None:
+                export_dir = source.parent / export_dir
         snap = self.integer(data, "snapshot_interval_ms", "", 250, minimum=50, maximum=60_000)
         rec = self.integer(data, "record_interval_ms", "", 1000, minimum=snap, maximum=3_600_000)
         theme = str(self.string(data, "theme", "", "")).strip()
@@ -519,6 +572,8 @@ class _Validator:
             record_interval_ms=int(rec),
             theme=theme,
             keys=self.keymap(data.get("keys", {})),
+            accounts=accounts,
+            export_dir=export_dir,
         )
 
     def array(self, value: object, key: str) -> list[dict[str, Any]]:
@@ -526,21 +581,110 @@ class _Validator:
             raise self.fail(key, f"must be an array of tables ([[{key}]])", value)
         return [self.table(v, f"{key}[{i}]") for i, v in enumerate(value)]
 
-    def holdings(self, value: object) -> tuple[HoldingConfig, ...]:
+    def accounts(self, value: object) -> tuple[AccountConfig, ...]:
+        allowed = (
+            "name",
+            "venue",
+            "api_key_env",
+            "api_secret_env",
+            "passphrase_env",
+            "sandbox",
+            "trading",
+            "rest_url",
+            "private_ws_url",
+        )
+        out: list[AccountConfig] = []
+        for i, tbl in enumerate(self.array(value, "accounts")):
+            p = f"accounts[{i}]"
+            self.keys(tbl, allowed, p)
+            venue = Venue(self.string(tbl, "venue", p, choices=VENUES))
+            name = str(self.string(tbl, "name", p, venue.value)).strip()
+            if not _ID_RE.match(name):
+                raise self.fail(f"{p}.name", "use 1-40 letters, digits, _ . : -", name)
+            if any(a.name == name for a in out):
+                raise self.fail(f"{p}.name", "two [[accounts]] have this name", name)
+            key_env, secret_env, pass_env = AccountConfig.default_env(venue)
+            if "passphrase_env" in tbl and venue is not Venue.OKX:
+                raise self.fail(
+                    f"{p}.passphrase_env", "only OKX keys have a passphrase", "<hidden>"
+                )
+            urls: dict[str, str | None] = {}
+            for k, schemes in (("rest_url", ("http", "https")), ("private_ws_url", ("ws", "wss"))):
+                url = self.string(tbl, k, p, None)
+                if url is not None:
+                    url = str(url).strip()
+                    if not re.match(rf"^({'|'.join(schemes)})://[^\s/]+", url):
+                        raise self.fail(f"{p}.{k}", f"must be a {schemes[0]}(s):// URL", url)
+                urls[k] = url
+            out.append(
+                AccountConfig(
+                    name=name,
+                    venue=venue,
+                    api_key_env=self.env_name(tbl, "api_key_env", p, key_env),
+                    api_secret_env=self.env_name(tbl, "api_secret_env", p, secret_env),
+                    passphrase_env=(
+                        self.env_name(tbl, "passphrase_env", p, pass_env) if pass_env else None
+                    ),
+                    sandbox=self.boolean(tbl, "sandbox", p, False),
+                    trading=self.boolean(tbl, "trading", p, False),
+                    rest_url=urls["rest_url"],
+                    private_ws_url=urls["private_ws_url"],
+                )
+            )
+        return tuple(out)
+
+    def env_name(self, tbl: Mapping[str, Any], k: str, prefix: str, default: str) -> str:
+        """The name of an environment variable; a value that looks like a key itself is
+        refused without being echoed (it may be the secret pasted in the wrong place)."""
+        path = f"{prefix}.{k}"
+        v = tbl.get(k, default)
+        if not isinstance(v, str) or not _ENV_VAR_RE.match(v) or _looks_like_key(v):
+            raise self.fail(
+                path,
+                "must name an environment variable (upper-case letters, digits, _), "
+                "never hold the key itself",
+                "<hidden>",
+            )
+        return v
+
+    def account_ref(
+        self, tbl: Mapping[str, Any], prefix: str, accounts: tuple[AccountConfig, ...]
+    ) -> AccountConfig | None:
+        name = self.string(tbl, "account", prefix, None)
+        if name is None:
+            return None
+        found = next((a for a in accounts if a.name == str(name).strip()), None)
+        if found is None:
+            known = ", ".join(a.name for a in accounts) or "none"
+            raise self.fail(
+                f"{prefix}.account", f"no [[accounts]] entry has this name (known: {known})", name
+            )
+        return found
+
+    def holdings(
+        self, value: object, accounts: tuple[AccountConfig, ...]
+    ) -> tuple[HoldingConfig, ...]:
         out = []
         for i, tbl in enumerate(self.array(value, "holdings")):
             p = f"holdings[{i}]"
-            self.keys(tbl, ("coin", "amount", "label"), p)
+            self.keys(tbl, ("coin", "amount", "label", "account"), p)
+            account = self.account_ref(tbl, p, accounts)
             out.append(
                 HoldingConfig(
                     coin=self.coin(tbl, "coin", p),
                     amount=self.number(tbl, "amount", p, minimum=0.0),
                     label=str(self.string(tbl, "label", p, "")),
+                    account=None if account is None else account.name,
                 )
             )
         return tuple(out)
 
-    def hedges(self, value: object, holdings: tuple[HoldingConfig, ...]) -> tuple[HedgeConfig, ...]:
+    def hedges(
+        self,
+        value: object,
+        holdings: tuple[HoldingConfig, ...],
+        accounts: tuple[AccountConfig, ...],
+    ) -> tuple[HedgeConfig, ...]:
         allowed = (
             "id",
             "venue",
@@ -554,6 +698,7 @@ class _Validator:
             "leverage",
             "hedges",
             "beta",
+            "account",
         )
         out: list[HedgeConfig] = []
         ids: set[str] = set()
@@ -572,6 +717,13 @@ class _Validator:
             if hid in ids:
                 raise self.fail(f"{p}.id", "duplicate hedge id", hid)
             ids.add(hid)
+            account = self.account_ref(tbl, p, accounts)
+            if account is not None and account.venue != spec.venue:
+                raise self.fail(
+                    f"{p}.account",
+                    f"is a {account.venue.value} account; this hedge is on {spec.venue}",
+                    account.name,
+                )
             side = self.string(tbl, "side", p, "short", choices=SIDES)
             if "contracts" in tbl and "size_usd" in tbl:
                 raise self.fail(f"{p}.size_usd", "give contracts or size_usd, not both", None)
@@ -628,6 +780,7 @@ class _Validator:
                     leverage=leverage,
                     hedges=hedged,
                     beta=beta,
+                    account=None if account is None else account.name,
                 )
             )
         return tuple(out)

@@ -88,11 +88,28 @@ def describe(cfg: Any) -> str:
         lines.append("config: none found: the demo portfolio on the built-in simulator")
     else:
         lines.append(f"config: {cfg.source}")
+    lines.append("accounts:")
+    if not cfg.accounts:
+        lines.append("  (none: every holding and hedge is kept by hand)")
+    for a in cfg.accounts:
+        names = [a.api_key_env, a.api_secret_env, *([a.passphrase_env] if a.passphrase_env else [])]
+        where = ", ".join(
+            f"{what} {url}"
+            for what, url in (("REST", a.rest_url), ("private ws", a.private_ws_url))
+            if url
+        )
+        lines.append(
+            f"  {a.name}: {a.venue.value}, keys from ${', $'.join(names)}, "
+            + ("trading allowed" if a.trading else "read only")
+            + (", sandbox (testnet)" if a.sandbox else "")
+            + (f", {where}" if where else "")
+        )
     lines.append("holdings:")
     if not cfg.holdings:
         lines.append("  (none)")
     for h in cfg.holdings:
         label = f"  ({h.label})" if h.label else ""
+        label += f"  [account {h.account}]" if h.account else ""
         lines.append(f"  {h.coin:<6} {_num(h.amount)} {h.coin}{label}")
     lines.append("hedges:")
     if not cfg.hedges:
@@ -110,7 +127,7 @@ def describe(cfg: Any) -> str:
         lines.append(
             f"  {h.id}: {h.venue} {h.symbol} {h.side} {h.contracts} contracts = "
             f"{_num(size)} USD face, {entry}, margin {_num(h.margin_coin)} {h.coin} "
-            f"{h.margin_mode}{lev}; {what}"
+            f"{h.margin_mode}{lev}; {what}" + (f"; account {h.account}" if h.account else "")
         )
         unit = "USD" if spec.qty_unit.value == "usd" else "contracts"
         funding = (
@@ -191,6 +208,8 @@ def describe(cfg: Any) -> str:
         f"database: {db}; snapshot every {cfg.snapshot_interval_ms} ms, recorded every "
         f"{cfg.record_interval_ms} ms"
     )
+    if cfg.export_dir is not None:
+        lines.append(f"export: CSV into {cfg.export_dir}")
     if cfg.theme:
         lines.append(f"theme: {cfg.theme}")
     if cfg.keys:
