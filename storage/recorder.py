@@ -34,7 +34,7 @@ from typing import Any
 
 from core.events import AlertEvent, Fill, FundingEvent
 from core.snapshot import PortfolioSnapshot
-from storage import schema
+from storage import migrations, schema
 from storage.events import insert_alerts, insert_fills, insert_funding
 from storage.rollup import COMPACTED_UNTIL, compact, get_meta
 
@@ -100,7 +100,7 @@ class Recorder:
             )
         self._compact_ms = compact_every_ms
         try:
-            self._conn = schema.connect(self.db_path, check_same_thread=False)
+            self._conn = migrations.connect(self.db_path, check_same_thread=False)
         except (sqlite3.Error, schema.SchemaError, OSError) as exc:
             raise StorageError(f"cannot open database {self.db_path}: {exc}") from exc
         # WAL checkpoints (copying the log into the file, with an fsync) would otherwise run

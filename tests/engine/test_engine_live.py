@@ -11,7 +11,7 @@ from core import inverse
 from core.config import parse_config
 from core.events import AlertEvent, AlertState, FeedState, Fill, FundingEvent
 from core.ledger import MemoryLedger
-from core.live import LiveSession
+from core.session import LiveSession
 from core.sim.model import Settlement
 from core.snapshot import PortfolioSnapshot
 

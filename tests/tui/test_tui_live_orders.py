@@ -12,7 +12,7 @@ from tui_fakes import FakeTrader, ScriptedSource, portfolio
 
 from core.brokers.ccxt_live import OrderFailed, OrderResult
 from core.engine import ResizePlan
-from core.live import LiveOrder
+from core.session import LiveOrder
 from tui.app import HedgetopApp
 from tui.screens.preview import PreviewScreen
 from tui.widgets.panes import TextPane

@@ -66,7 +66,7 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from core.calc import CalcError, CalcInput, compute
-    from tui.cli import UsageError
+    from tui.usage import UsageError
 
     inp = CalcInput(
         venue=args.venue,
