@@ -50,6 +50,7 @@ class LiveSession:
     """See the module docstring. ``config=None`` is the demo portfolio on the simulator.
 
     ``sim_interval_ms`` is the simulator's push interval (wall ms per update per instrument);
+    with ``sim_autostep=False`` its market moves only on ``sim.advance`` (tests step it);
     ``urls`` overrides feed URLs per (venue, socket) after the config's (tests).
     ``refresh_specs`` (off the simulator only; off by default so that tests and benchmarks never
     reach for the network: the commands turn it on) refreshes contract specs in the background
@@ -72,6 +73,7 @@ class LiveSession:
         wall_clock: Callable[[], int] = wall_ms,
         tick_ms: int | None = None,
         sim_interval_ms: float = 100.0,
+        sim_autostep: bool = True,
         urls: Mapping[tuple[str, str], str] | None = None,
         refresh_specs: bool = False,
         spec_loader: SpecLoader | None = None,
@@ -90,7 +92,9 @@ class LiveSession:
         self._wall = wall_clock
         self.tick_ms = tick_ms or config.snapshot_interval_ms
         self._urls = dict(urls or {})
-        self.sim: SimExchange | None = build_simulator(config, interval_ms=sim_interval_ms)
+        self.sim: SimExchange | None = build_simulator(
+            config, interval_ms=sim_interval_ms, autostep=sim_autostep
+        )
         self.engine = Engine(config, specs, self.ledger, self.now_ms())
         self.alerts = AlertEngine(config.alerts)
         self.on_snapshot: list[Callable[[PortfolioSnapshot], None]] = []

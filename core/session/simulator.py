@@ -11,9 +11,12 @@ if TYPE_CHECKING:
     from core.sim import SimExchange
 
 
-def build_simulator(config: Config, *, interval_ms: float) -> SimExchange | None:
+def build_simulator(
+    config: Config, *, interval_ms: float, autostep: bool = True
+) -> SimExchange | None:
     """The simulator the config asks for (not started), or None when it asks for none.
-    ``interval_ms``: wall ms between two updates of one instrument."""
+    ``interval_ms``: wall ms between two updates of one instrument; ``autostep=False``: the
+    market moves only when the caller awaits ``advance`` (tests step simulated time)."""
     if not config.simulator.enabled:
         return None
     from core.session.sim_accounts import seed_from_config
@@ -28,4 +31,5 @@ def build_simulator(config: Config, *, interval_ms: float) -> SimExchange | None
         chaos=parse_chaos(s.chaos) if s.chaos else None,
         interval_ms=interval_ms,
         accounts=seed_from_config(config),
+        autostep=autostep,
     )
