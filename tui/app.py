@@ -105,7 +105,6 @@ class HedgetopApp(App[int]):
         state_path: Path | None = None,
         history_db: Path | None = None,
         recorder: Flushable | None = None,
-        on_fill: Callable[[Fill], None] | None = None,
         source_label: str = "the built-in simulator",
         feed_label: Callable[[FeedHealth], str] | None = None,
         no_trader_reason: str = "no broker in this session",
@@ -136,7 +135,6 @@ class HedgetopApp(App[int]):
         self.state_path = state_path
         self.history_db = history_db
         self.recorder = recorder
-        self.on_fill = on_fill
         self.source_label = source_label
         self.feed_label = feed_label
         self.paused = False
@@ -470,8 +468,6 @@ class HedgetopApp(App[int]):
                 log.warning("real order failed: %s", exc)
                 self._order_problem(f"order failed: {exc}")
                 return
-            if outcome.fill is not None and self.on_fill is not None:
-                self.on_fill(outcome.fill)
             if outcome.problem:
                 self._order_problem(outcome.message)
             else:
@@ -493,8 +489,6 @@ class HedgetopApp(App[int]):
             log.exception("execute failed")
             self.notify(f"order failed: {exc}", severity="error", timeout=15)
             return
-        if self.on_fill is not None:
-            self.on_fill(fill)
         self.notify(
             f"filled {fill.side.value} {fill.contracts:,} contracts {fill.symbol} @ "
             f"{fill.price:,.2f} USD; now {fill.contracts_after:,} contracts",

@@ -43,7 +43,7 @@ async def test_demo_session_runs_and_resizes() -> None:
         assert btc.price_usd == pytest.approx(session.sim.price("BTC"), rel=0.01)
         by_id = {h.hedge_id: h for h in snap.hedges}
         # the 1x short: Bybit's maintenance margin is fixed on the entry value, so it has a
-        # liquidation price, P0/mmr, far beyond 10x the mark (it used to say None: wrong)
+        # liquidation price, P0/mmr, far beyond 10x the mark (not None: it does have one)
         one_x = by_id["btc-bybit"]
         assert one_x.liq_price is not None
         assert one_x.entry is not None
