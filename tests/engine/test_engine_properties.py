@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from core.config import parse_config
@@ -52,6 +52,15 @@ venues = st.sampled_from([("bybit", "BTCUSD"), ("binance", "BTCUSD_PERP"), ("okx
     move=st.floats(0.5, 2.0),
     target=st.floats(0.0, 1.2),
 )
+@example(  # found by hypothesis: buying back moves the wallet by the realised PnL
+    vs=("binance", "BTCUSD_PERP"),
+    spot=0.0,
+    margin=2.0774810739692287,
+    hedged=1.4544735677934861,
+    entry=127179.0,
+    move=0.6560470967328516,
+    target=1.1,
+)
 def test_target_is_reached_within_one_lot(  # noqa: PLR0917 (hypothesis arguments)
     vs: tuple[str, str],
     spot: float,
@@ -84,10 +93,15 @@ def test_target_is_reached_within_one_lot(  # noqa: PLR0917 (hypothesis argument
     if plan.contracts_after == 0:  # closing is the furthest a target can go
         assert ratio == 0.0
         return
-    # rounding to the nearest lot: at most half a lot of hedged coins (added at the fill
-    # price, removed at the entry), over the exposure after the fill
-    lot_coins = spec.face_value_usd * spec.lot_contracts / min(mark, entry) * 1.002
-    assert abs(ratio - target) <= lot_coins / exposure_after * 0.5 + 1e-9
+    # rounding to the nearest lot: at most half of one lot's step in the ratio. A lot moves
+    # the hedged coins by a lot (added at the fill price, removed at the entry) and, when it
+    # is bought back, the wallet by that lot's realised PnL, so the step is
+    # (lot + ratio · realised per lot) / exposure after the fill.
+    face_lot = spec.face_value_usd * spec.lot_contracts
+    lot_coins = face_lot / min(mark, entry) * 1.002
+    realised_per_lot = face_lot * abs(1 / mark - 1 / entry)
+    step = (lot_coins + ratio * realised_per_lot) / exposure_after
+    assert abs(ratio - target) <= step * 0.5 + 1e-9
 
 
 @settings(max_examples=60, deadline=None)
