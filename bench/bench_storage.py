@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from core.snapshot import HedgeSnapshot, HoldingSnapshot, PortfolioSnapshot
-from storage import schema
+from storage import migrations, schema
 from storage.history import open_history
 from storage.recorder import Recorder
 from storage.rollup import COMPACTED_UNTIL, compact, set_meta
@@ -222,7 +222,7 @@ def build_30_days(path: Path) -> dict[str, float]:
     compacted by ``storage.rollup.compact`` as the recorder does: one sample a minute for the
     first 28 days (folded into the rollups, then pruned from the detail like retention does),
     then one a second for the last ``RAW_DAYS`` days, compacted every 5 minutes."""
-    conn = schema.connect(path)
+    conn = migrations.connect(path)
     conn.execute("PRAGMA synchronous = OFF")
     conn.execute("PRAGMA wal_autocheckpoint = 0")
     sids = schema.ensure_subjects(

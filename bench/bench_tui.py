@@ -145,7 +145,7 @@ async def wait_until(pred: Any, timeout: float) -> bool:
 
 
 async def _load(seconds: float, interval_ms: int = 100) -> dict[str, Any]:
-    from core.live import LiveSession
+    from core.session import LiveSession
     from storage.recorder import Recorder
     from tui.commands._session import wire_recorder
     from tui.widgets import format as fmt
@@ -244,7 +244,7 @@ async def _load(seconds: float, interval_ms: int = 100) -> dict[str, Any]:
 
 async def _baseline(seconds: float, interval_ms: int) -> dict[str, Any]:
     """The same feeds, engine and recorder without the app: what the UI adds is the rest."""
-    from core.live import LiveSession
+    from core.session import LiveSession
     from storage.recorder import Recorder
     from tui.commands._session import wire_recorder
 
@@ -272,7 +272,7 @@ async def _baseline(seconds: float, interval_ms: int) -> dict[str, Any]:
 
 
 async def _first() -> dict[str, Any]:
-    from core.live import LiveSession
+    from core.session import LiveSession
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-tui-"))
     session = LiveSession(None)  # the demo portfolio on the in-process simulator
@@ -292,7 +292,7 @@ async def _memory(seconds: float) -> dict[str, Any]:
     import dataclasses
 
     from core.demo import demo_config
-    from core.live import LiveSession
+    from core.session import LiveSession
 
     cfg = demo_config()
     cfg = dataclasses.replace(cfg, simulator=dataclasses.replace(cfg.simulator, speed=120.0))

@@ -10,8 +10,8 @@ A few holdings hedged on the two venues the simulator speaks (Bybit inverse, Bin
 - SOL: hedged by proxy with a Binance BTC short (beta 1.5 to BTC), 2x, about half the exposure.
 
 Two holdings are kept on an exchange, so that both venues' simulated spot accounts hold coins:
-the XRP ("exchange": where it is hedged, Bybit) and the SOL (on Binance); ``core.sim_accounts``
-reads the labels.
+the XRP ("exchange": where it is hedged, Bybit) and the SOL (on Binance);
+``core.session.sim_accounts`` reads the labels.
 
 Entries are the simulator's start prices, so the session opens near flat.
 """

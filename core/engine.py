@@ -30,6 +30,7 @@ from core.config import SPOT_VENUES, Config, HedgeConfig
 from core.events import FeedHealth, Fill, FundingEvent, Kind, OrderSide, Quote
 from core.instruments import ContractSpec, lookup, size_usd_from_contracts
 from core.ledger import Ledger
+from core.resize import PlanRefused, ResizePlan
 from core.snapshot import HedgeSnapshot, HoldingSnapshot, PortfolioSnapshot
 
 H8_MS = 8 * 3600 * 1000
@@ -37,49 +38,9 @@ HOUR_MS = 3600 * 1000
 RECENT_FILLS = 10
 
 
-class PlanRefused(ValueError):  # noqa: N818 (reads better at the call site)
-    """``execute`` was handed a plan that cannot run (refused, or the position moved)."""
-
-
 def spot_symbol(venue: str, coin: str) -> str:
     """The venue-native USDT spot pair of ``coin`` (Bybit/Binance ``BTCUSDT``, OKX ``BTC-USDT``)."""
     return f"{coin}-USDT" if venue == "okx" else f"{coin}USDT"
-
-
-@dataclass(frozen=True, slots=True)
-class ResizePlan:
-    """A previewed order on one hedge, and the portfolio as it would be after it.
-
-    ``refusal`` is None when ``execute`` may run it; otherwise it says why not (would flip the
-    hedge, exceeds the per-action maximum, no price, nothing to do...).
-    """
-
-    hedge_id: str
-    venue: str
-    symbol: str
-    created_ms: int
-    side: OrderSide | None  # None: no order
-    contracts: int  # >= 0, a multiple of the lot
-    size_usd: float
-    mark: float | None
-    expected_price: float | None
-    fee_coin: float | None
-    coin: str
-    contracts_before: int
-    contracts_after: int
-    ratio_before: float | None
-    ratio_after: float | None
-    target_ratio: float | None
-    net_delta_after_coin: float | None
-    net_delta_after_usd: float | None
-    liq_price_after: float | None
-    hedge_after: HedgeSnapshot | None
-    holding_after: HoldingSnapshot | None
-    refusal: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.refusal is None and self.contracts > 0 and self.side is not None
 
 
 @dataclass(slots=True)

@@ -13,7 +13,7 @@ import threading
 from pathlib import Path
 
 from core.events import Fill, FundingEvent
-from storage import schema
+from storage import migrations, schema
 from storage.events import (
     FILL_COLS,
     FUNDING_COLS,
@@ -31,7 +31,9 @@ class SqliteLedger:
     def __init__(self, db_path: str | Path) -> None:
         self.db_path = Path(db_path)
         try:
-            self._conn = schema.connect(self.db_path, synchronous="FULL", check_same_thread=False)
+            self._conn = migrations.connect(
+                self.db_path, synchronous="FULL", check_same_thread=False
+            )
         except (sqlite3.Error, schema.SchemaError, OSError) as exc:
             raise StorageError(f"cannot open ledger database {self.db_path}: {exc}") from exc
         self._lock = threading.Lock()

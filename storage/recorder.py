@@ -34,7 +34,7 @@ from typing import Any
 
 from core.events import AlertEvent, Fill, FundingEvent
 from core.snapshot import PortfolioSnapshot
-from storage import schema
+from storage import migrations, schema
 from storage.events import insert_alerts, insert_fills, insert_funding
 from storage.rollup import COMPACTED_UNTIL, compact, get_meta
 
@@ -76,6 +76,8 @@ class Recorder:
     ``StorageError`` here, every later storage problem is reported through ``health()``.
     ``on_connect`` is called with the writer's connection once opened (tests use it to impose
     ``PRAGMA max_page_count`` or ``query_only`` to simulate a full or read-only disk).
+    ``clock`` (monotonic seconds, read on the writer thread) decides when a batch and a
+    checkpoint are due; tests step it instead of waiting.
     """
 
     def __init__(
@@ -89,8 +91,10 @@ class Recorder:
         compact_every_ms: int = schema.COMPACT_MS,
         checkpoint_every_ms: int = 5_000,
         on_connect: Callable[[sqlite3.Connection], None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.db_path = Path(db_path)
+        self._clock = clock  # monotonic seconds: when batches and checkpoints are due
         self._interval_s = max(batch_interval_ms, 0) / 1000.0
         self._max_pending = max_pending
         self._retention_ms = raw_retention_ms
@@ -100,7 +104,7 @@ class Recorder:
             )
         self._compact_ms = compact_every_ms
         try:
-            self._conn = schema.connect(self.db_path, check_same_thread=False)
+            self._conn = migrations.connect(self.db_path, check_same_thread=False)
         except (sqlite3.Error, schema.SchemaError, OSError) as exc:
             raise StorageError(f"cannot open database {self.db_path}: {exc}") from exc
         # WAL checkpoints (copying the log into the file, with an fsync) would otherwise run
@@ -109,7 +113,7 @@ class Recorder:
         # ``checkpoint_every_ms``): with no commit under way the checkpoint completes and the
         # next batch restarts the log, which stays a few seconds long even in a backlog.
         self._ckpt_s = max(checkpoint_every_ms, 0) / 1000.0
-        self._last_ckpt = time.monotonic()
+        self._last_ckpt = self._clock()
         self._conn.execute("PRAGMA wal_autocheckpoint = 0")
         if on_connect is not None:
             on_connect(self._conn)
@@ -224,13 +228,13 @@ class Recorder:
     # --- writer thread -----------------------------------------------------------------------
 
     def _run(self) -> None:
-        deadline = time.monotonic() + self._interval_s
+        deadline = self._clock() + self._interval_s
         while True:
             waiters: list[tuple[threading.Event, list[bool]]] = []
             closing = False
             # nothing waiting to be written: sleep until something arrives (no polling)
             pending = bool(self._snaps or self._events)
-            timeout = max(0.0, deadline - time.monotonic()) if pending else None
+            timeout = max(0.0, deadline - self._clock()) if pending else None
             try:
                 item: tuple[str, Any] | None = self._queue.get(timeout=timeout)
             except queue.Empty:
@@ -249,17 +253,17 @@ class Recorder:
                     item = self._queue.get_nowait()
                 except queue.Empty:
                     item = None
-            if waiters or closing or time.monotonic() >= deadline:
+            if waiters or closing or self._clock() >= deadline:
                 ok = self._write_batch()
                 # after a failure, retry no faster than RETRY_S (no busy loop on a full disk)
                 wait = self._interval_s if ok else max(self._interval_s, RETRY_S)
-                deadline = time.monotonic() + wait
+                deadline = self._clock() + wait
                 for done, box in waiters:
                     box.append(ok)
                     done.set()
                 if closing:
                     return
-                if ok and time.monotonic() - self._last_ckpt >= self._ckpt_s:
+                if ok and self._clock() - self._last_ckpt >= self._ckpt_s:
                     self._checkpoint()
 
     def _write_batch(self) -> bool:
@@ -307,7 +311,7 @@ class Recorder:
         except sqlite3.Error:
             return  # a full disk shows in the next batch; the log simply grows meanwhile
         finally:
-            self._last_ckpt = time.monotonic()
+            self._last_ckpt = self._clock()
         st = self._stats
         st["checkpoints"] += 1
         st["max_checkpoint_ms"] = max(st["max_checkpoint_ms"], (time.perf_counter() - t0) * 1000.0)

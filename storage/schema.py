@@ -1,4 +1,5 @@
-"""The history database: tables, rollup layout, pragmas and migrations.
+"""The history database's layout: tables, columns, rollup tiers (opening a file and
+migrating it to this layout: ``storage.migrations``).
 
 Layout (one file, SQLite in WAL mode):
 
@@ -28,18 +29,15 @@ Layout (one file, SQLite in WAL mode):
 
 Column names carry their unit (``_usd``, ``_coin``, ``_pct``, ``_ms``); ``funding_rate`` and
 ``hedge_ratio``/``target_ratio`` are plain fractions. A change to the layout is a new entry in
-``MIGRATIONS``, never an edit of an applied one.
+``storage.migrations.MIGRATIONS``, never an edit of an applied one.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
-
-import sqlite_utils
 
 from core.snapshot import HedgeSnapshot, HoldingSnapshot, PortfolioSnapshot
 
@@ -263,238 +261,13 @@ def hedge_row(h: HedgeSnapshot) -> tuple[Any, ...]:
     )
 
 
-# --- DDL -------------------------------------------------------------------------------------
-
-
-def _columns_ddl(spec: KindSpec) -> str:
-    return ",\n  ".join(f"{c.name} {c.sql_type}" for c in spec.columns)
-
-
-def _raw_ddl(spec: KindSpec) -> str:
-    return (
-        f"CREATE TABLE IF NOT EXISTS {spec.raw_table} (\n  sid INTEGER NOT NULL,\n"
-        f"  ts_ms INTEGER NOT NULL,\n  {_columns_ddl(spec)},\n  PRIMARY KEY (sid, ts_ms)\n"
-        ") WITHOUT ROWID"
-    )
-
-
-def _recent_ddl(spec: KindSpec) -> str:
-    return (
-        f"CREATE TABLE IF NOT EXISTS {spec.recent_table} (\n  sid INTEGER NOT NULL,\n"
-        f"  ts_ms INTEGER NOT NULL,\n  {_columns_ddl(spec)},\n  PRIMARY KEY (ts_ms, sid)\n"
-        ") WITHOUT ROWID"
-    )
-
-
-def _rollup_ddl(spec: KindSpec, res: str) -> str:
-    cols = ",\n  ".join(f"{n} {t}" for n, t in spec.rollup_columns())
-    return (
-        f"CREATE TABLE IF NOT EXISTS {spec.rollup_table(res)} (\n  sid INTEGER NOT NULL,\n"
-        f"  bucket_ms INTEGER NOT NULL,\n  {cols},\n  PRIMARY KEY (sid, bucket_ms)\n"
-        ") WITHOUT ROWID"
-    )
-
-
-def _v1(conn: sqlite3.Connection) -> None:
-    """Sessions, subjects, one-second detail and the event tables."""
-    db = sqlite_utils.Database(conn)
-    db.table("sessions").create(
-        {"id": int, "start_ms": int, "end_ms": int, "ticks": int},
-        pk="id",
-        not_null={"start_ms"},
-        if_not_exists=True,
-    )
-    db.table("sessions").create_index(["start_ms"], unique=True, if_not_exists=True)
-    db.table("subjects").create(
-        {
-            "sid": int,
-            "kind": str,
-            "key": str,
-            "venue": str,
-            "symbol": str,
-            "coin": str,
-            "hedged_coin": str,
-            "label": str,
-        },
-        pk="sid",
-        not_null={"kind", "key"},
-        if_not_exists=True,
-    )
-    db.table("subjects").create_index(["kind", "key"], unique=True, if_not_exists=True)
-    for spec in KINDS.values():
-        conn.execute(_raw_ddl(spec))
-    db.table("fills").create(
-        {
-            "id": int,
-            "ts_ms": int,
-            "hedge_id": str,
-            "venue": str,
-            "symbol": str,
-            "side": str,
-            "contracts": int,
-            "size_usd": float,
-            "price_usd": float,
-            "fee_coin": float,
-            "realized_pnl_coin": float,
-            "contracts_after": int,
-            "entry_after_usd": float,
-            "broker": str,
-        },
-        pk="id",
-        not_null={"ts_ms", "hedge_id", "side", "contracts", "contracts_after"},
-        if_not_exists=True,
-    )
-    db.table("fills").create_index(
-        ["ts_ms", "hedge_id", "side", "contracts", "contracts_after"],
-        index_name="fills_natural",
-        unique=True,
-        if_not_exists=True,
-    )
-    db.table("funding").create(
-        {
-            "id": int,
-            "ts_ms": int,
-            "hedge_id": str,
-            "venue": str,
-            "symbol": str,
-            "rate": float,
-            "mark_usd": float,
-            "size_usd": float,
-            "amount_coin": float,
-        },
-        pk="id",
-        not_null={"ts_ms", "hedge_id"},
-        if_not_exists=True,
-    )
-    db.table("funding").create_index(
-        ["ts_ms", "hedge_id"], index_name="funding_natural", unique=True, if_not_exists=True
-    )
-    db.table("alerts").create(
-        {
-            "id": int,
-            "ts_ms": int,
-            "key": str,
-            "rule": str,
-            "subject": str,
-            "state": str,
-            "message": str,
-            "value": float,
-        },
-        pk="id",
-        not_null={"ts_ms", "key", "state"},
-        if_not_exists=True,
-    )
-    db.table("alerts").create_index(
-        ["ts_ms", "key", "state"], index_name="alerts_natural", unique=True, if_not_exists=True
-    )
-
-
-def _v2(conn: sqlite3.Connection) -> None:
-    """Recent rows, minute and hour rollups (back-filled from the detail already stored)."""
-    conn.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER)")
-    for spec in KINDS.values():
-        conn.execute(_recent_ddl(spec))
-        for res, _ms in RESOLUTIONS:
-            conn.execute(_rollup_ddl(spec, res))
-    from storage.rollup import rebuild_rollups  # rollup imports this module
-
-    rebuild_rollups(conn)
-
-
-def _v3(conn: sqlite3.Connection) -> None:
-    """``fills.mark_usd``: the mark when the order filled, so that the hedge review can
-    measure each fill's slippage against it (NULL for fills recorded before)."""
-    if "mark_usd" not in table_columns(conn, "fills"):
-        conn.execute("ALTER TABLE fills ADD COLUMN mark_usd REAL")
-
-
-Migration = Callable[[sqlite3.Connection], None]
-MIGRATIONS: tuple[Migration, ...] = (_v1, _v2, _v3)  # MIGRATIONS[i] brings the file to version i+1
-
-
-# --- opening ---------------------------------------------------------------------------------
-
-
-def _pragmas(conn: sqlite3.Connection, *, synchronous: str) -> None:
-    conn.execute("PRAGMA busy_timeout = 5000")
-    conn.execute("PRAGMA foreign_keys = OFF")
-    if conn.execute("PRAGMA page_count").fetchone()[0] == 0:
-        conn.execute(f"PRAGMA page_size = {PAGE_SIZE}")
-    mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-    if str(mode).lower() != "wal":
-        raise SchemaError(f"cannot switch database to WAL mode (got {mode})")
-    conn.execute(f"PRAGMA synchronous = {synchronous}")
-    conn.execute("PRAGMA cache_size = -16000")  # 16 MB
-
-
 def user_version(conn: sqlite3.Connection) -> int:
     row = conn.execute("SELECT version FROM schema_version").fetchone()
     return int(row[0]) if row else 0
 
 
-def migrate(conn: sqlite3.Connection, *, target: int = SCHEMA_VERSION) -> int:
-    """Bring the file up to ``target``, one migration per transaction; returns the version.
-
-    Safe when two connections (recorder and ledger) open the same new file at once: each step
-    runs under ``BEGIN IMMEDIATE`` and re-reads the version inside the transaction.
-    """
-    conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
-    while True:
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            version = user_version(conn)
-            if version > len(MIGRATIONS):
-                raise SchemaError(
-                    f"database schema version {version} is newer than this hedgetop "
-                    f"understands ({len(MIGRATIONS)})"
-                )
-            if version >= target:
-                conn.execute("COMMIT")
-                return version
-            MIGRATIONS[version](conn)
-            conn.execute("DELETE FROM schema_version")
-            conn.execute("INSERT INTO schema_version (version) VALUES (?)", (version + 1,))
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
-
-
-def connect(
-    path: str | Path,
-    *,
-    synchronous: str = "NORMAL",
-    check_same_thread: bool = True,
-    target: int = SCHEMA_VERSION,
-) -> sqlite3.Connection:
-    """Open (creating if needed) a read-write connection, set pragmas, migrate.
-
-    Autocommit mode (``isolation_level=None``): callers manage their transactions.
-    """
-    conn = sqlite3.connect(
-        str(path), isolation_level=None, check_same_thread=check_same_thread, timeout=5.0
-    )
-    try:
-        _pragmas(conn, synchronous=synchronous)
-        migrate(conn, target=target)
-    except sqlite3.DatabaseError as exc:
-        conn.close()
-        if isinstance(exc, sqlite3.OperationalError):
-            raise
-        raise SchemaError(f"{path}: not a hedgetop database ({exc})") from exc
-    except BaseException:
-        conn.close()
-        raise
-    return conn
-
-
 def table_columns(conn: sqlite3.Connection, table: str) -> list[str]:
     return [r[1] for r in conn.execute(f"PRAGMA table_info({table})")]
-
-
-def subject_key(kind: str, key: str) -> str:
-    return f"{kind}:{key}"
 
 
 def ensure_subjects(

@@ -5,7 +5,7 @@ when it is a new snapshot, pushes it into the widgets inside one ``batch_update`
 repaints only what changed. Nothing renders while paused or while another full screen (history)
 hides the main one. Resizes go through a preview that only ``enter`` confirms.
 
-Real orders: when the trader says ``live_trading`` (``core.live.LiveSession`` with every config
+Real orders: when the trader says ``live_trading`` (``core.session.LiveSession`` with every config
 gate open) the header shows LIVE TRADING, the preview says "REAL ORDER on <venue>" and only
 ``Y`` confirms it; the order then runs in a worker on the app's loop
 (``trader.execute_live``), one at a time, and its outcome is a notification (plus a line in the
@@ -27,8 +27,9 @@ from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.screen import ModalScreen
 
-from core.engine import ResizePlan
+from core.clock import wall_ms
 from core.events import AlertState, FeedHealth, Fill, Kind
+from core.resize import ResizePlan
 from core.snapshot import PortfolioSnapshot
 from tui import themes as theme_files
 from tui.palette import HedgetopCommands
@@ -38,7 +39,7 @@ log = logging.getLogger(__name__)
 
 
 class SnapshotSource(Protocol):
-    """What the dashboard reads: ``core.live.LiveSession`` or a test fake."""
+    """What the dashboard reads: ``core.session.LiveSession`` or a test fake."""
 
     @property
     def latest(self) -> PortfolioSnapshot | None: ...
@@ -49,7 +50,7 @@ class SnapshotSource(Protocol):
 
 
 class Trader(Protocol):
-    """What resizing needs: ``core.live.LiveSession`` (plan at the session's clock, then
+    """What resizing needs: ``core.session.LiveSession`` (plan at the session's clock, then
     execute a confirmed plan; ``execute`` raises for a refused or outdated plan)."""
 
     def plan_resize(
@@ -68,10 +69,6 @@ class Flushable(Protocol):
     def flush(self) -> None: ...
 
     def close(self) -> None: ...
-
-
-def wall_ms() -> int:
-    return time.time_ns() // 1_000_000
 
 
 class HedgetopApp(App[int]):
@@ -111,7 +108,6 @@ class HedgetopApp(App[int]):
         state_path: Path | None = None,
         history_db: Path | None = None,
         recorder: Flushable | None = None,
-        on_fill: Callable[[Fill], None] | None = None,
         source_label: str = "the built-in simulator",
         feed_label: Callable[[FeedHealth], str] | None = None,
         no_trader_reason: str = "no broker in this session",
@@ -142,7 +138,6 @@ class HedgetopApp(App[int]):
         self.state_path = state_path
         self.history_db = history_db
         self.recorder = recorder
-        self.on_fill = on_fill
         self.source_label = source_label
         self.feed_label = feed_label
         self.paused = False
@@ -506,7 +501,7 @@ class HedgetopApp(App[int]):
 
     async def _execute_live(self, plan: ResizePlan) -> None:
         """Send a confirmed real order (off the UI's way: awaited in a worker) and report."""
-        trader: Any = self.trader  # core.live.LiveSession: ``execute_live`` is async
+        trader: Any = self.trader  # core.session.LiveSession: ``execute_live`` is async
         try:
             self.notify(
                 f"sending REAL order: {plan.side.value if plan.side else '?'} "
@@ -519,8 +514,6 @@ class HedgetopApp(App[int]):
                 log.warning("real order failed: %s", exc)
                 self._order_problem(f"order failed: {exc}")
                 return
-            if outcome.fill is not None and self.on_fill is not None:
-                self.on_fill(outcome.fill)
             if outcome.problem:
                 self._order_problem(outcome.message)
             else:
@@ -542,8 +535,6 @@ class HedgetopApp(App[int]):
             log.exception("execute failed")
             self.notify(f"order failed: {exc}", severity="error", timeout=15)
             return
-        if self.on_fill is not None:
-            self.on_fill(fill)
         self.notify(
             f"filled {fill.side.value} {fill.contracts:,} contracts {fill.symbol} @ "
             f"{fill.price:,.2f} USD; now {fill.contracts_after:,} contracts",

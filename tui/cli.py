@@ -16,6 +16,10 @@ import os
 import sys
 from collections.abc import Mapping, Sequence
 
+from tui.usage import UsageError
+
+__all__ = ["COMMANDS", "UsageError", "apply_environment", "build_parser", "main"]
+
 COMMANDS = (
     "dashboard",
     "calc",
@@ -31,10 +35,6 @@ COMMANDS = (
 )
 #: Environment variables standing in for flags that are not given: (dest, variable).
 ENV_FLAGS = (("config", "HEDGETOP_CONFIG"), ("db", "HEDGETOP_DB"))
-
-
-class UsageError(Exception):
-    """A user error: printed as one line, exit code 2."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -74,13 +74,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--read-only", action="store_true", help="disable every key that acts")
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
     for name in COMMANDS:
-        try:
-            module = importlib.import_module(f"tui.commands.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"tui.commands.{name}":
-                raise
-            continue
-        module.register(sub)
+        importlib.import_module(f"tui.commands.{name}").register(sub)
+    # a command that describes the command line (completion) builds it again from this
+    parser.set_defaults(build_parser=build_parser)
     return parser
 
 
@@ -103,11 +99,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         apply_environment(args, os.environ)
         if args.command is None:
-            try:
-                from tui.commands import dashboard
-            except ModuleNotFoundError:
-                parser.print_help()
-                return 0
+            from tui.commands import dashboard
+
             return dashboard.run(args)
         return int(args.func(args))
     except UsageError as exc:
@@ -119,7 +112,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 if __name__ == "__main__":
     # Run the importable module's main: under ``python -m tui.cli`` this file is ``__main__``,
-    # and the commands' ``from tui.cli import UsageError`` would be another class.
+    # and the commands' ``from tui.usage import UsageError`` would be another class.
     from tui.cli import main as _main
 
     sys.exit(_main())

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 if TYPE_CHECKING:
-    from tui.app import HedgetopApp
+    from tui.host import DashboardHost
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,7 +23,7 @@ class PaletteCommand:
     action: str  # the app action it runs (``action_<name>``)
 
 
-def commands(app: HedgetopApp) -> Iterator[PaletteCommand]:
+def commands(app: DashboardHost) -> Iterator[PaletteCommand]:
     """The commands on offer now: those the app allows on the current screen (no resizing
     over the history screen), the read-only toggle saying which way it goes."""
     for cmd in _all_commands(app):
@@ -31,7 +31,7 @@ def commands(app: HedgetopApp) -> Iterator[PaletteCommand]:
             yield cmd
 
 
-def _all_commands(app: HedgetopApp) -> Iterator[PaletteCommand]:
+def _all_commands(app: DashboardHost) -> Iterator[PaletteCommand]:
     step = f"{app.ratio_step * 100:g} pts"
     yield PaletteCommand(
         "Resize: hedge ratio up", f"preview raising the selected hedge by {step}", "ratio_up"
@@ -74,7 +74,7 @@ class HedgetopCommands(Provider):
     """The palette's provider for ``commands``."""
 
     @property
-    def hedgetop(self) -> HedgetopApp:
+    def hedgetop(self) -> DashboardHost:
         return self.app  # type: ignore[return-value]
 
     def _run(self, action: str) -> Callable[[], None]:

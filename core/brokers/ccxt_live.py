@@ -28,7 +28,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from core.config import BrokerConfig
-from core.engine import ResizePlan
 from core.instruments import (
     ContractSpec,
     contracts_from_size_usd,
@@ -36,6 +35,7 @@ from core.instruments import (
     size_usd_from_venue_qty,
     venue_qty_from_size_usd,
 )
+from core.resize import ResizePlan
 
 log = logging.getLogger("hedgetop.broker")
 

@@ -17,7 +17,6 @@ import asyncio
 import contextlib
 import logging
 import random
-import time
 from collections import deque
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
@@ -25,16 +24,12 @@ from typing import Any
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidURI
 
+from core.clock import wall_ms
 from core.events import FeedHealth, FeedState, Quote
 from core.feeds.base import Adapter
 from core.feeds.replay import FeedCounters
 
 log = logging.getLogger("hedgetop.feeds")
-
-
-def wall_ms() -> int:
-    """Wall-clock milliseconds since the epoch (the default ``now_ms``)."""
-    return time.time_ns() // 1_000_000
 
 
 class FeedRunner:

@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_engine_modules_import_neither_ccxt_nor_textual() -> None:
     code = (
-        "import sys; import core.live, core.engine, core.config, core.alerts, core.demo, "
+        "import sys; import core.session, core.engine, core.config, core.alerts, core.demo, "
         "core.brokers.ccxt_live, tui.commands.record, tui.commands.config; "
         "bad = [m for m in ('ccxt', 'textual', 'storage') if m in sys.modules]; "
         "print(','.join(bad))"

@@ -4,6 +4,7 @@ runners, the engine, funding settlement on the accelerated clock, stale feeds an
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 import pytest
 
@@ -11,7 +12,7 @@ from core import inverse
 from core.config import parse_config
 from core.events import AlertEvent, AlertState, FeedState, Fill, FundingEvent
 from core.ledger import MemoryLedger
-from core.live import LiveSession
+from core.session import LiveSession
 from core.sim.model import Settlement
 from core.snapshot import PortfolioSnapshot
 
@@ -42,7 +43,7 @@ async def test_demo_session_runs_and_resizes() -> None:
         assert btc.price_usd == pytest.approx(session.sim.price("BTC"), rel=0.01)
         by_id = {h.hedge_id: h for h in snap.hedges}
         # the 1x short: Bybit's maintenance margin is fixed on the entry value, so it has a
-        # liquidation price, P0/mmr, far beyond 10x the mark (it used to say None: wrong)
+        # liquidation price, P0/mmr, far beyond 10x the mark (not None: it does have one)
         one_x = by_id["btc-bybit"]
         assert one_x.liq_price is not None
         assert one_x.entry is not None
@@ -90,24 +91,58 @@ stale_after_ms = 2000
 """
 
 
+async def _until(condition: Callable[[], bool], timeout_s: float = 20.0) -> None:
+    """Wait until ``condition()`` holds (checked as the loop runs), bounded generously: a wait
+    on state, never a sleep that paces the test."""
+
+    async def holds() -> None:
+        while not condition():
+            await asyncio.sleep(0.005)
+
+    await asyncio.wait_for(holds(), timeout_s)
+
+
+def _quotes_at(session: LiveSession, ts_ms: int) -> Callable[[], bool]:
+    """Every hedge's latest quote is the one the simulator published at ``ts_ms``."""
+    keys = [(h.venue, h.symbol) for h in session.config.hedges]
+
+    def arrived() -> bool:
+        quotes = [session.engine.quote(*k) for k in keys]
+        return all(q is not None and q.exchange_ms == ts_ms for q in quotes)
+
+    return arrived
+
+
 async def test_funding_is_settled_on_the_simulator_schedule() -> None:
+    """Simulated time is stepped (no autostep, no tick of its own): after each step both
+    feeds' quotes arrive, then one tick settles what fell due, so a loaded machine sees the
+    same steps as an idle one."""
     ledger = MemoryLedger()
-    session = LiveSession(parse_config(FAST), ledger=ledger, tick_ms=50, sim_interval_ms=50)
-    assert session.sim is not None
+    session = LiveSession(
+        parse_config(FAST),
+        ledger=ledger,
+        tick_ms=3_600_000,  # the test ticks; the loop's first tick is the only other one
+        sim_interval_ms=50,
+        sim_autostep=False,
+    )
+    sim = session.sim
+    assert sim is not None
     settled: list[Settlement] = []
-    session.sim.on_settlement = settled.append
+    sim.on_settlement = settled.append
     funding: list[FundingEvent] = []
-    got_both = asyncio.Event()
-
-    def on_funding(ev: FundingEvent) -> None:
-        funding.append(ev)
-        if {e.hedge_id for e in funding} == {"b", "n"}:
-            got_both.set()
-
-    session.on_funding.append(on_funding)
+    session.on_funding.append(funding.append)
     async with session:
-        await asyncio.wait_for(got_both.wait(), timeout=20)
+        # every feed's connection is served (Binance pushes only on change: a step before
+        # its connection is registered would never reach it)
+        await _until(lambda: len(sim.hub.conns) == len(session.runners))
+        for _ in range(200):  # 8 h of funding interval is ~29 steps of 1000 s
+            await sim.advance(sim.step_ms)
+            await _until(_quotes_at(session, sim.now_ms()))
+            session.tick()
+            if {e.hedge_id for e in funding} == {"b", "n"}:
+                break
         snap = session.latest
+    assert {e.hedge_id for e in funding} == {"b", "n"}
     assert snap is not None
     assert ledger.funding == funding
     for ev in funding[:2]:

@@ -17,7 +17,7 @@ from core.engine import Engine, PlanRefused
 from core.events import AlertEvent, Fill, Kind, OrderSide, Quote
 from core.instruments import lookup
 from core.ledger import MemoryLedger
-from core.live import LiveSession
+from core.session import LiveSession
 
 NOW = 1_764_100_000_000
 KEY, SECRET, PASS = "Kq7sEcReTkEy0001", "Zz9topSECRETvalue42", "pa55phr4se-okx"

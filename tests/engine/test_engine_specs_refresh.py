@@ -20,7 +20,7 @@ from core.engine import Engine
 from core.events import Kind, Quote
 from core.instruments import ContractSpec, MarginTier, lookup
 from core.ledger import MemoryLedger
-from core.live import LiveSession
+from core.session import LiveSession
 
 H4 = 4 * 3600 * 1000
 INF = float("inf")

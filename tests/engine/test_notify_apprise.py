@@ -21,8 +21,8 @@ import pytest
 from core.config import NotifyConfig
 from core.demo import demo_config
 from core.events import AlertEvent, AlertState
-from core.live import LiveSession
 from core.notify import Notifier
+from core.session import LiveSession
 from core.snapshot import PortfolioSnapshot
 
 T0 = 1_764_100_000_000

@@ -12,8 +12,8 @@ import ccxt.async_support as ccxt
 import pytest
 
 from core.demo import demo_config
+from core.session.sim_accounts import seed_from_config
 from core.sim.seed import MarginMode, PositionSide
-from core.sim_accounts import seed_from_config
 
 ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT = 30.0  # a cold interpreter start on a busy 2-core machine

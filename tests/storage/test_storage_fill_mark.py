@@ -8,7 +8,7 @@ from pathlib import Path
 import msgspec
 import storage_factories as fx
 
-from storage import schema
+from storage import migrations, schema
 from storage.ledger import SqliteLedger
 
 
@@ -24,7 +24,7 @@ def test_a_fill_keeps_its_mark_through_the_ledger(tmp_path: Path) -> None:
 
 def test_upgrade_from_v2_adds_the_column_and_keeps_old_fills(tmp_path: Path) -> None:
     path = tmp_path / "old.db"
-    conn = schema.connect(path, target=2)
+    conn = migrations.connect(path, target=2)
     assert "mark_usd" not in schema.table_columns(conn, "fills")
     conn.execute(
         "INSERT INTO fills (ts_ms, hedge_id, venue, symbol, side, contracts, size_usd, "

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import storage_factories as fx
 
-from storage import schema
+from storage import migrations, schema
 from storage.history import HistoryError, open_history
 from storage.recorder import Recorder, StorageError
 from storage.rollup import compact, rebuild_rollups
@@ -29,7 +29,7 @@ def _approx_rows(a: list[tuple[object, ...]], b: list[tuple[object, ...]]) -> No
 
 
 def test_fresh_file_is_current_and_matches_the_spec(tmp_path: Path) -> None:
-    conn = schema.connect(tmp_path / "h.db")
+    conn = migrations.connect(tmp_path / "h.db")
     assert schema.user_version(conn) == schema.SCHEMA_VERSION
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert conn.execute("PRAGMA page_size").fetchone()[0] == schema.PAGE_SIZE
@@ -41,7 +41,7 @@ def test_fresh_file_is_current_and_matches_the_spec(tmp_path: Path) -> None:
             assert cols == ["sid", "bucket_ms", *(n for n, _t in spec.rollup_columns())]
     # connecting again is a no-op
     conn.close()
-    conn = schema.connect(tmp_path / "h.db")
+    conn = migrations.connect(tmp_path / "h.db")
     assert schema.user_version(conn) == schema.SCHEMA_VERSION
     conn.close()
 
@@ -55,7 +55,7 @@ def test_upgrade_from_v1_backfills_the_rollups(tmp_path: Path) -> None:
             rec.submit_snapshot(s)
     # a v1 file: detail only, written the way v1 wrote it
     old = tmp_path / "old.db"
-    conn = schema.connect(old, target=1)
+    conn = migrations.connect(old, target=1)
     assert schema.user_version(conn) == 1
     assert "hedge_1m" not in {
         r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
@@ -78,7 +78,7 @@ def test_upgrade_from_v1_backfills_the_rollups(tmp_path: Path) -> None:
         assert not hist.has_rollups
         v1_series = hist.series(fx.T0, fx.T0 + 200_000, subject="bybit-btc", max_points=3)
 
-    conn = schema.connect(old)  # migrates
+    conn = migrations.connect(old)  # migrates
     assert schema.user_version(conn) == schema.SCHEMA_VERSION
     refc.execute("BEGIN")
     compact(refc, fx.T0 + 86_400_000)  # the reference, compacted through the end
@@ -123,7 +123,7 @@ def test_incremental_rollups_equal_a_rebuild_across_restarts(tmp_path: Path) -> 
 
 def test_newer_schema_is_refused_with_its_version(tmp_path: Path) -> None:
     path = tmp_path / "h.db"
-    conn = schema.connect(path)
+    conn = migrations.connect(path)
     conn.execute("UPDATE schema_version SET version = 99")
     conn.close()
     with pytest.raises(StorageError, match="version 99 is newer"):

@@ -246,12 +246,14 @@ def test_wal_stays_short_when_batches_come_back_to_back(tmp_path: Path) -> None:
     path = tmp_path / "h.db"
     wal = Path(str(path) + "-wal")
     sizes = []
-    with Recorder(path, batch_interval_ms=0, checkpoint_every_ms=20) as rec:
+    now = [0.0]  # the writer's clock: 10 ms pass per batch, a checkpoint is due every second
+    with Recorder(path, batch_interval_ms=0, checkpoint_every_ms=20, clock=lambda: now[0]) as rec:
         assert rec._conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
         for s in fx.market(5, 2000):
             rec.submit_snapshot(s)
             assert rec.flush()
             sizes.append(wal.stat().st_size)
+            now[0] += 0.010
         assert rec.health().checkpoints > 10
     assert max(sizes) < 3_000_000  # of ~30 MB of frames written in all
     conn = sqlite3.connect(path)

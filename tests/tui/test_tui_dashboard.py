@@ -12,6 +12,7 @@ from tui_fakes import T0, FakeTrader, ScriptedSource, alert, portfolio
 from core.events import OrderSide
 from tui.app import HedgetopApp
 from tui.screens.help import HelpScreen
+from tui.screens.main import MainScreen
 from tui.screens.preview import PreviewScreen
 from tui.widgets.panes import TextPane
 from tui.widgets.table import HedgeTable
@@ -131,8 +132,7 @@ async def test_plus_previews_and_enter_confirms(tmp_path: Path) -> None:
     source = ScriptedSource([portfolio()])
     trader = FakeTrader(source)
     app = make_app(tmp_path, source, trader=trader, ratio_step=0.05)
-    fills: list[Any] = []
-    app.on_fill = fills.append
+    fills = trader.fills  # what the trader filled (and recorded: the session's listeners)
     async with app.run_test(size=(100, 30)) as pilot:
         app.tick()
         await pilot.pause()
@@ -311,13 +311,17 @@ async def test_keymap_remaps_and_help_lists_it(tmp_path: Path) -> None:
 
 async def test_no_snapshot_yet_shows_waiting_and_keys_do_not_crash(tmp_path: Path) -> None:
     source = ScriptedSource([])
-    app = make_app(tmp_path, source)
+    trader = FakeTrader(source)
+    app = make_app(tmp_path, source, trader=trader)
     async with app.run_test(size=(100, 30)) as pilot:
         app.tick()
         await pilot.pause()
         await pilot.press("plus", "h")
         assert "waiting for prices" in screen_text(app)
-        assert app.screen.query_one("#header", TextPane).updates >= 0
+        assert trader.plans == []  # nothing to plan on yet
+        assert isinstance(app.screen, MainScreen)  # no preview, no history screen
+        assert app.frames == 0
+        assert app.screen.query_one("#header", TextPane).updates >= 1  # the waiting header
 
 
 async def test_theme_picker_applies_and_remembers(tmp_path: Path) -> None:

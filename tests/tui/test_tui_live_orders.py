@@ -12,7 +12,7 @@ from tui_fakes import FakeTrader, ScriptedSource, portfolio
 
 from core.brokers.ccxt_live import OrderFailed, OrderResult
 from core.engine import ResizePlan
-from core.live import LiveOrder
+from core.session import LiveOrder
 from tui.app import HedgetopApp
 from tui.screens.preview import PreviewScreen
 from tui.widgets.panes import TextPane
@@ -110,8 +110,7 @@ async def test_live_preview_needs_the_distinct_key(tmp_path: Path) -> None:
     source = ScriptedSource([portfolio()])
     trader = FakeLiveTrader(source)
     app = make_app(tmp_path, source, trader)
-    fills: list[Any] = []
-    app.on_fill = fills.append
+    fills = trader.fills  # what the trader filled (and recorded: the session's listeners)
     async with app.run_test(size=(110, 32)) as pilot:
         app.tick()
         await pilot.pause()

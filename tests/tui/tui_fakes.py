@@ -236,6 +236,7 @@ class FakeTrader:
         self.refuse = refuse
         self.plans: list[dict[str, Any]] = []
         self.executed: list[ResizePlan] = []
+        self.fills: list[Fill] = []
 
     def plan_resize(
         self,
@@ -308,6 +309,7 @@ class FakeTrader:
         self.source.latest = replace(
             portfolio(now_ms=snap.ts_ms, contracts=plan.contracts_after), recent_fills=(fill,)
         )
+        self.fills.append(fill)
         return fill
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tui.cli import UsageError
+from tui.usage import UsageError
 
 if TYPE_CHECKING:
     from core.config import Config

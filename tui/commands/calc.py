@@ -74,7 +74,7 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from core.calc import CalcError, CalcInput, compute
-    from tui.cli import UsageError
+    from tui.usage import UsageError
 
     inp = CalcInput(
         venue=args.venue,
@@ -117,7 +117,7 @@ def _linear(report: dict[str, Any], day_open: float | None) -> dict[str, Any]:
     """The ``linear_*`` keys: the same coins shorted on a USDT-margined contract."""
     from core.instruments import lookup
     from core.linear import compare
-    from tui.cli import UsageError
+    from tui.usage import UsageError
 
     if day_open is not None and not (math.isfinite(day_open) and 1e-8 <= day_open <= 1e9):
         raise UsageError(f"--day-open {day_open:g}: must be a price in USD from 1e-08 to 1e+09")

@@ -49,9 +49,7 @@ def _mark_files(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import shtab
 
-    from tui.cli import build_parser
-
-    parser = build_parser()
+    parser: argparse.ArgumentParser = args.build_parser()
     _mark_files(parser)
     print(shtab.complete(parser, shell=args.shell), end="")
     return 0

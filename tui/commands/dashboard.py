@@ -75,8 +75,8 @@ def keymap_from_config(keys: dict[str, str], source: str) -> tuple[dict[str, str
 
 
 def run(args: argparse.Namespace) -> int:
-    from tui.cli import UsageError
     from tui.commands._session import load, open_database
+    from tui.usage import UsageError
 
     cfg = load(getattr(args, "config", None))
     keymap, error = keymap_from_config(dict(cfg.keys), str(cfg.source or "config"))
@@ -135,7 +135,7 @@ def _run_app(
     db: Path,
     keymap: dict[str, str],
 ) -> int:
-    from core.live import LiveSession
+    from core.session import LiveSession
     from tui.app import HedgetopApp
     from tui.commands._session import notify_lock_path, wire_recorder
     from tui.themes import default_state_path

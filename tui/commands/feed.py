@@ -55,7 +55,7 @@ def _symbols(venue: str, socket: str | None, text: str) -> list[str]:
 def run(args: argparse.Namespace) -> int:
     import math
 
-    from tui.cli import UsageError
+    from tui.usage import UsageError
 
     if args.seconds is not None and not (math.isfinite(args.seconds) and args.seconds > 0):
         raise UsageError(f"--seconds must be a positive number, not {args.seconds:g}")

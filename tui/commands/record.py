@@ -33,7 +33,7 @@ def register(subparsers: Any) -> None:
 
 
 def _seconds(text: str | None) -> float | None:
-    from tui.cli import UsageError
+    from tui.usage import UsageError
 
     if text is None:
         return None
@@ -86,7 +86,7 @@ async def _record(
 ) -> dict[str, Any]:
     import asyncio
 
-    from core.live import LiveSession
+    from core.session import LiveSession
     from tui.commands._session import notify_lock_path, wire_recorder
 
     session = LiveSession(cfg, ledger=ledger, refresh_specs=True, notify_lock=notify_lock_path(db))

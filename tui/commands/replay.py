@@ -34,8 +34,8 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from core.feeds import make_adapter
-    from tui.cli import UsageError
     from tui.commands._feedout import quote_printer, silence_stdout
+    from tui.usage import UsageError
 
     socket = args.socket
     if socket is None:
@@ -55,10 +55,10 @@ def _replay(args: argparse.Namespace, adapter: Any, show: Any) -> int:
     import sys
     from pathlib import Path
 
+    from core.clock import wall_ms
     from core.feeds.replay import replay_lines
-    from core.feeds.runner import wall_ms
-    from tui.cli import UsageError
     from tui.commands._feedout import summary_json, summary_text
+    from tui.usage import UsageError
 
     if args.file == "-":
         counters = replay_lines(adapter, sys.stdin.buffer, show, received_ms=wall_ms)

@@ -65,7 +65,7 @@ def register(subparsers: Any) -> None:
 
 
 def _port(text: str) -> int:
-    from tui.cli import UsageError
+    from tui.usage import UsageError
 
     try:
         port = int(text)
@@ -78,7 +78,7 @@ def _port(text: str) -> int:
 
 def _token(args: argparse.Namespace, loopback: bool) -> tuple[str | None, bool]:
     """(token or None, generated?)."""
-    from tui.cli import UsageError
+    from tui.usage import UsageError
 
     given = os.environ.get(TOKEN_ENV, "")
     if given:
@@ -108,9 +108,9 @@ def child_command(config: str | None, db: str, *, trading: bool) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from core.config import default_database_path
-    from tui.cli import UsageError
     from tui.commands._session import load
     from tui.serve import DashboardServer, child_environment, is_loopback
+    from tui.usage import UsageError
 
     port = _port(args.port)
     host = args.host.strip()
@@ -182,7 +182,7 @@ def _prepare_database(db: str) -> None:
 
     from storage.ledger import SqliteLedger
     from storage.recorder import StorageError
-    from tui.cli import UsageError
+    from tui.usage import UsageError
 
     path = Path(db)
     if path.is_dir():

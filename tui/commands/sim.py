@@ -62,7 +62,7 @@ def register(subparsers: Any) -> None:
 
 
 def _number(flag: str, text: str, *, kind: type, low: float, high: float | None = None) -> Any:
-    from tui.cli import UsageError
+    from tui.usage import UsageError
 
     try:
         value = kind(text)
@@ -81,7 +81,7 @@ def _number(flag: str, text: str, *, kind: type, low: float, high: float | None 
 def run(args: argparse.Namespace) -> int:
     import asyncio  # here, not at module level: `hedgetop calc` need not load it
 
-    from tui.cli import UsageError
+    from tui.usage import UsageError
 
     port = _number("--port", args.port, kind=int, low=0, high=65530)
     seed = _number("--seed", args.seed, kind=int, low=-(2**63))
@@ -94,8 +94,8 @@ def run(args: argparse.Namespace) -> int:
         chaos = parse_chaos(args.chaos)
     except ChaosSpecError as exc:
         raise UsageError(f"--chaos: {exc}") from None
+    from core.session.sim_accounts import seed_from_config
     from core.sim.model import COIN_TABLE
-    from core.sim_accounts import seed_from_config
 
     if not args.api_key.strip() or not args.api_secret.strip():
         raise UsageError("--api-key/--api-secret: must not be empty")
@@ -162,7 +162,7 @@ def _account_config(path: str | None) -> Any:
     the demo."""
     from core.config import ConfigError, load_config
     from core.demo import demo_config
-    from tui.cli import UsageError
+    from tui.usage import UsageError
 
     if path is None:
         return demo_config()
@@ -175,7 +175,7 @@ def _account_config(path: str | None) -> Any:
 async def _serve(ex: Any) -> int:
     import asyncio  # here, not at module level: `hedgetop calc` need not load it
 
-    from tui.cli import UsageError
+    from tui.usage import UsageError
 
     try:
         urls = await ex.start()

@@ -61,7 +61,7 @@ def register(subparsers: Any) -> None:
 
 
 def _pairs(flag: str, items: Sequence[str] | None, *, positive: bool) -> dict[str, float]:
-    from tui.cli import UsageError
+    from tui.usage import UsageError
 
     out: dict[str, float] = {}
     for item in items or ():
@@ -83,8 +83,8 @@ def _pairs(flag: str, items: Sequence[str] | None, *, positive: bool) -> dict[st
 
 def run(args: argparse.Namespace) -> int:
     from core.stress import DEFAULT_MOVES_PCT, parse_moves, scenario_from_coin_moves, stress_grid
-    from tui.cli import UsageError
     from tui.commands._session import load
+    from tui.usage import UsageError
 
     moves: tuple[float, ...] = DEFAULT_MOVES_PCT
     if args.moves is not None:
@@ -141,8 +141,8 @@ def _offline(
 def _from_feeds(cfg: Config) -> tuple[PortfolioSnapshot, dict[str, ContractSpec], str]:
     import asyncio
 
-    from core.live import LiveSession
-    from tui.cli import UsageError
+    from core.session import LiveSession
+    from tui.usage import UsageError
 
     def complete(s: PortfolioSnapshot) -> bool:
         return all(h.mark is not None for h in s.hedges) and all(

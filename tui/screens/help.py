@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar, cast
 
 from rich.markup import escape
 from textual.app import ComposeResult
@@ -10,6 +10,9 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Static
+
+if TYPE_CHECKING:
+    from tui.host import DashboardHost
 
 DESCRIPTIONS = {
     "cursor_up": "select the row above",
@@ -70,11 +73,9 @@ class HelpScreen(ModalScreen[None]):
     """
 
     def compose(self) -> ComposeResult:
-        from tui.app import HedgetopApp
         from tui.widgets.table import HedgeTable
 
-        app = self.app
-        assert isinstance(app, HedgetopApp)
+        app = cast("DashboardHost", self.app)
         bindings = [b for b in HedgeTable.BINDINGS if isinstance(b, Binding)]
         bindings += [b for b in app.BINDINGS if isinstance(b, Binding)]
         lines = help_lines(bindings, dict(app.keymap_overrides), app.read_only)

@@ -22,7 +22,7 @@ from tui.widgets.rows import Row, build_rows
 from tui.widgets.table import HedgeTable
 
 if TYPE_CHECKING:
-    from tui.app import HedgetopApp
+    from tui.host import DashboardHost
 
 
 class MainScreen(Screen[None]):
@@ -33,7 +33,7 @@ class MainScreen(Screen[None]):
         self.snapshot: PortfolioSnapshot | None = None
 
     @property
-    def hedgetop(self) -> HedgetopApp:
+    def hedgetop(self) -> DashboardHost:
         return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:

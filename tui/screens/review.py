@@ -15,8 +15,8 @@ from textual.screen import ModalScreen
 from core.review import Review
 from storage.history import History, HistoryError
 from storage.review_queries import hedge_review
-from tui.commands._review import review_lines
 from tui.widgets.panes import TextPane, paint
+from tui.widgets.review_text import review_lines
 
 RANGES: tuple[tuple[str, int | None], ...] = (
     ("1h", 3_600_000),

@@ -97,13 +97,6 @@ class HedgeTable(Widget, can_focus=True):
                 changed += 1
         return changed
 
-    def select_key(self, key: str) -> bool:
-        for i, row in enumerate(self.rows):
-            if row.key == key:
-                self._move(i)
-                return True
-        return False
-
     # --- cursor ------------------------------------------------------------------------------
 
     def _move(self, index: int) -> None:

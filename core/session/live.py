@@ -1,52 +1,29 @@
-"""A live session: (optionally) the built-in simulator, one feed runner per venue socket, the
-engine, alerts and a fixed-rate tick, composed for the dashboard and for ``hedgetop record``.
-
-Flow: feed runners hand each quote to ``Engine.on_quote`` (which only stores it); every
-``config.snapshot_interval_ms`` the tick settles funding, computes a snapshot, evaluates the
-alerts and calls the listeners. Listeners are plain callables in lists (``on_snapshot``,
-``on_fill``, ``on_funding``, ``on_alert``), called on the event loop: keep them quick. A
-listener that raises is logged and counted; the tick goes on. Notifications (``core.notify``,
-apprise) are two such listeners when ``[notify]`` names URLs; they only queue, a thread sends.
-
-Clocks: the *market* clock (funding times, countdowns, snapshot ``ts_ms``) is the simulator's
-when the session runs on it (so an accelerated market settles funding on its own schedule),
-else the wall clock; receive times and staleness always use the wall clock.
-
-Contract specs: off the simulator, ``start()`` also refreshes the hedges' specs (margin tiers,
-tick, lot, funding interval) from ccxt markets in the background (``core.markets``: fresh disk
-cache, else ccxt, else stale cache, else the built-in table) and hands them to
-``Engine.update_specs`` on the loop. Until then, and whenever that fails, the built-in table
-serves; failures land in ``feed_errors`` and ``spec_notes``, never in a crash. On the
-simulator the demo keeps the built-in table; the simulator's accounts are seeded from the
-config (``core.sim_accounts``), ready for account reading through ccxt.
-
-Real orders: with ``[broker] kind = "ccxt"`` and ``trading_enabled = true`` (and not on the
-simulator) the session holds a ``CcxtLiveBroker`` (``live_trading`` is True); ``execute``
-(the paper path) then refuses, and ``execute_live(plan, confirmed=True)`` sends the order and
-records what the venue says filled through ``Engine.apply_fill``. When the config asks for
-ccxt but a gate is closed, ``trading_refusal`` says which and nothing executes at all.
-"""
+"""The ``LiveSession`` façade: lifecycle, the tick, listeners and acting (see ``core.session``)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import dataclasses
-import functools
 import logging
-import threading
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from core.alerts import AlertEngine
+from core.clock import wall_ms
 from core.config import Config
-from core.engine import Engine, PlanRefused, ResizePlan
-from core.events import AlertEvent, AlertState, FeedHealth, Fill, FundingEvent
+from core.engine import Engine
+from core.events import AlertEvent, AlertState, FeedHealth, Fill, FundingEvent, Quote
 from core.instruments import ContractSpec, size_usd_from_contracts
 from core.ledger import Ledger, MemoryLedger
+from core.resize import PlanRefused, ResizePlan
+from core.session.broker import choose_live_broker
+from core.session.feeds import build_runners, feed_urls
+from core.session.simulator import build_simulator
+from core.session.specs import SpecLoader, refresh_specs
+from core.session.threads import in_daemon_thread
 from core.snapshot import PortfolioSnapshot
 
 if TYPE_CHECKING:
@@ -56,14 +33,6 @@ if TYPE_CHECKING:
     from core.sim import SimExchange
 
 log = logging.getLogger("hedgetop.live")
-
-T = TypeVar("T")
-SpecLoader = Callable[..., Mapping[tuple[str, str], ContractSpec]]
-
-
-def wall_ms() -> int:
-    """Wall-clock milliseconds since the epoch."""
-    return time.time_ns() // 1_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +50,7 @@ class LiveSession:
     """See the module docstring. ``config=None`` is the demo portfolio on the simulator.
 
     ``sim_interval_ms`` is the simulator's push interval (wall ms per update per instrument);
+    with ``sim_autostep=False`` its market moves only on ``sim.advance`` (tests step it);
     ``urls`` overrides feed URLs per (venue, socket) after the config's (tests).
     ``refresh_specs`` (off the simulator only; off by default so that tests and benchmarks never
     reach for the network: the commands turn it on) refreshes contract specs in the background
@@ -103,6 +73,7 @@ class LiveSession:
         wall_clock: Callable[[], int] = wall_ms,
         tick_ms: int | None = None,
         sim_interval_ms: float = 100.0,
+        sim_autostep: bool = True,
         urls: Mapping[tuple[str, str], str] | None = None,
         refresh_specs: bool = False,
         spec_loader: SpecLoader | None = None,
@@ -121,21 +92,9 @@ class LiveSession:
         self._wall = wall_clock
         self.tick_ms = tick_ms or config.snapshot_interval_ms
         self._urls = dict(urls or {})
-        self.sim: SimExchange | None = None
-        if config.simulator.enabled:
-            from core.sim import SimExchange, parse_chaos
-            from core.sim.model import COIN_TABLE
-            from core.sim_accounts import seed_from_config
-
-            s = config.simulator
-            self.sim = SimExchange(
-                seed=s.seed,
-                speed=s.speed,
-                coins=[c for c in config.coins() if c in COIN_TABLE],
-                chaos=parse_chaos(s.chaos) if s.chaos else None,
-                interval_ms=sim_interval_ms,
-                accounts=seed_from_config(config),
-            )
+        self.sim: SimExchange | None = build_simulator(
+            config, interval_ms=sim_interval_ms, autostep=sim_autostep
+        )
         self.engine = Engine(config, specs, self.ledger, self.now_ms())
         self.alerts = AlertEngine(config.alerts)
         self.on_snapshot: list[Callable[[PortfolioSnapshot], None]] = []
@@ -176,23 +135,14 @@ class LiveSession:
         self._spec_task: asyncio.Task[None] | None = None
         self.spec_notes: list[str] = []  # what the spec refresh did or why it did not
         self.specs_done = asyncio.Event()
-        self.live_broker: CcxtLiveBroker | None = None
-        self.trading_refusal: str | None = None  # ccxt asked for, a gate closed: why
-        if config.broker.kind == "ccxt":
-            from core.brokers.ccxt_live import CcxtLiveBroker, TradingDisabled
-
-            try:
-                if self.sim is not None:
-                    raise TradingDisabled(
-                        "live trading is off while [simulator] enabled = true "
-                        "(its prices are not the venue's)"
-                    )
-                self.live_broker = CcxtLiveBroker(
-                    config.broker, environ=environ, exchange_factory=exchange_factory
-                )
-            except TradingDisabled as exc:
-                self.trading_refusal = str(exc)
-                log.warning("%s", exc)
+        self.live_broker: CcxtLiveBroker | None
+        self.trading_refusal: str | None  # ccxt asked for, a gate closed: why
+        self.live_broker, self.trading_refusal = choose_live_broker(
+            config,
+            on_simulator=self.sim is not None,
+            environ=environ,
+            exchange_factory=exchange_factory,
+        )
 
     @property
     def live_trading(self) -> bool:
@@ -213,49 +163,31 @@ class LiveSession:
     def feed_urls(self) -> dict[tuple[str, str], str]:
         """The URL of every (venue, socket) this session reads: explicit overrides, then the
         config's, then the simulator's (when it runs), then the real venues'."""
-        from core.feeds import DEFAULT_URLS
-
-        out: dict[tuple[str, str], str] = {}
         sim_urls = self.sim.urls if self.sim is not None else {}
-        for key in self.engine.subscriptions():
-            url = (
-                self._urls.get(key)
-                or self.config.feeds.urls.get(key)
-                or sim_urls.get(key)
-                or DEFAULT_URLS.get(key)
-            )
-            if url is not None:
-                out[key] = url
-        return out
+        return feed_urls(self.engine.subscriptions(), self._urls, self.config.feeds.urls, sim_urls)
 
     async def start(self) -> None:
         """Start the simulator (if any), the feeds and the tick. Returns once they run."""
         if self._started:
             return
         self._started = True
-        from core.feeds import make_adapter
-        from core.feeds.runner import FeedRunner
-
         self._ticked = asyncio.Condition()
         if self.sim is not None:
             await self.sim.start()
-        urls = self.feed_urls()
-        for key, symbols in self.engine.subscriptions().items():
-            url = urls.get(key)
-            if url is None:
-                self.feed_errors.append(f"no feed URL for {key[0]} {key[1]}")
-                continue
-            runner = FeedRunner(
-                make_adapter(*key),
-                url,
-                symbols,
-                self._on_quote,
-                stale_after_ms=self.config.feeds.stale_after_ms,
-                now_ms=self._wall,
-            )
+        runners = build_runners(
+            self.engine.subscriptions(),
+            self.feed_urls(),
+            self._on_quote,
+            stale_after_ms=self.config.feeds.stale_after_ms,
+            wall_clock=self._wall,
+            on_missing=self.feed_errors.append,
+        )
+        for key, runner in runners:
             self.runners.append(runner)
             self.runner_keys.append(key)
-            self._tasks.append(asyncio.create_task(self._run_feed(runner), name=f"feed {url}"))
+            self._tasks.append(
+                asyncio.create_task(self._run_feed(runner), name=f"feed {runner.url}")
+            )
         if self.notifier is not None:
             self.notifier.start()
         self._tick_task = asyncio.create_task(self._tick_loop(), name="hedgetop tick")
@@ -291,7 +223,7 @@ class LiveSession:
             await self.sim.stop()
         self.alerts.close()
         if self.notifier is not None:  # what waits goes out (a daemon: never holds the exit)
-            await _in_daemon_thread(self.notifier.close, name="hedgetop notify close")
+            await in_daemon_thread(self.notifier.close, name="hedgetop notify close")
 
     async def __aenter__(self) -> LiveSession:
         await self.start()
@@ -313,50 +245,19 @@ class LiveSession:
     # --- contract specs -------------------------------------------------------------------
 
     async def _refresh_specs(self) -> None:
-        """Load refreshed specs off the loop, then apply them on it (see the module doc)."""
-        pairs = list(dict.fromkeys((h.venue, h.symbol) for h in self.config.hedges))
-        errors: list[str] = []  # appended from the loader's thread
-        loader = self._spec_loader
-        cache_dir = self._spec_cache_dir
-        now = self._wall()
-
-        def load() -> Mapping[tuple[str, str], ContractSpec]:
-            nonlocal loader, cache_dir
-            if loader is None or cache_dir is None:
-                from core import markets  # ccxt itself is imported only when asked
-
-                # margin tiers too; Binance's signed bracket call with the trading keys, if set
-                loader = loader or functools.partial(
-                    markets.load_specs_for, tiers=True, credentials=_tier_credentials
-                )
-                cache_dir = cache_dir or markets.default_cache_dir()
-            return loader(pairs, now_ms=now, cache_dir=cache_dir, on_error=errors.append)
-
+        """Load refreshed specs off the loop, then apply them on it (``core.session.specs``)."""
         try:
-            specs = await _in_daemon_thread(load, name="hedgetop specs")
-            for err in errors:
-                self._spec_problem(f"contract specs: {err} (the cache or built-in table serves)")
-            warnings = self.engine.update_specs(specs)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            self._spec_problem(
-                f"contract specs not refreshed ({type(exc).__name__}: {exc}); "
-                "using the built-in table"
+            note = await refresh_specs(
+                self.engine,
+                list(dict.fromkeys((h.venue, h.symbol) for h in self.config.hedges)),
+                now_ms=self._wall(),
+                loader=self._spec_loader,
+                cache_dir=self._spec_cache_dir,
+                problem=self._spec_problem,
             )
-        else:
-            for warning in warnings:
-                self._spec_problem(f"contract specs: {warning}")
-            used = self.engine.specs()
-            sources = sorted(
-                {
-                    f"{s.venue} {s.symbol}: {s.source or 'built-in'}, "
-                    f"tiers {s.tier_source.describe()}"
-                    for s in used.values()
-                }
-            )
-            self.spec_notes.append("contract specs in use: " + "; ".join(sources))
-            log.info("%s", self.spec_notes[-1])
+            if note is not None:
+                self.spec_notes.append(note)
+                log.info("%s", note)
         finally:
             self.specs_done.set()
 
@@ -365,7 +266,7 @@ class LiveSession:
         self.feed_errors.append(msg)
         log.warning("%s", msg)
 
-    def _on_quote(self, quote: Any) -> None:
+    def _on_quote(self, quote: Quote) -> None:
         self.quotes += 1
         self.engine.on_quote(quote)
 
@@ -538,42 +439,3 @@ class LiveSession:
                 ),
             )
         return LiveOrder(result=result, fill=fill, message=message, problem=problem)
-
-
-async def _in_daemon_thread(fn: Callable[[], T], *, name: str) -> T:
-    """``fn()`` in a daemon thread, awaited on the loop. Unlike ``asyncio.to_thread`` (the
-    loop's default executor, which ``asyncio.run`` joins at exit), a slow call such as ccxt
-    waiting on an unreachable venue never holds up the program's exit; cancelling the
-    awaiting task abandons the result."""
-    loop = asyncio.get_running_loop()
-    fut: asyncio.Future[T] = loop.create_future()
-
-    def deliver(ok: bool, value: Any) -> None:
-        if fut.done():  # cancelled meanwhile
-            return
-        if ok:
-            fut.set_result(value)
-        else:
-            fut.set_exception(value)
-
-    def work() -> None:
-        try:
-            outcome: tuple[bool, Any] = (True, fn())
-        except Exception as exc:
-            outcome = (False, exc)
-        with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits any more
-            loop.call_soon_threadsafe(deliver, *outcome)
-
-    threading.Thread(target=work, name=name, daemon=True).start()
-    return await fut
-
-
-def _tier_credentials(venue: str) -> Mapping[str, str] | None:
-    """The venue's API keys from the environment (Binance's tiers are a signed call), or
-    None: without them the built-in tiers serve. Never logged."""
-    from core.brokers.ccxt_live import TradingDisabled, credentials_from_env
-
-    try:
-        return credentials_from_env(venue)
-    except TradingDisabled:
-        return None

@@ -1,0 +1,33 @@
+"""What the screens and the command palette read of the app that hosts them, as a protocol:
+they import this, never ``tui.app`` (which imports them), so that no import circle joins the
+app and its screens. ``tui.app.HedgetopApp`` satisfies it (mypy checks the app's uses)."""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Mapping
+from typing import Protocol
+
+from textual.binding import BindingType
+
+from core.events import FeedHealth
+
+
+class DashboardHost(Protocol):
+    """The dashboard's mode and the side facts its panes show beside the snapshot."""
+
+    BINDINGS: list[BindingType]
+    paused: bool
+    read_only: bool
+    read_only_reason: str
+    live_trading: bool
+    ratio_step: float
+    source_label: str
+    keymap_overrides: Mapping[str, str]
+    order_note: str | None
+    basis_history: Mapping[str, deque[float]]
+    feed_label: Callable[[FeedHealth], str] | None
+
+    def recorder_health(self) -> object | None: ...
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None: ...
