@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from core import inverse, liquidation, sizing
 from core.brokers.paper import PaperBroker
 from core.config import SPOT_VENUES, Config, HedgeConfig
-from core.events import FeedHealth, Fill, FundingEvent, OrderSide, Quote
+from core.events import FeedHealth, Fill, FundingEvent, Kind, OrderSide, Quote
 from core.instruments import ContractSpec, lookup, size_usd_from_contracts
 from core.ledger import Ledger
 from core.resize import PlanRefused, ResizePlan
@@ -152,6 +152,11 @@ class Engine:
 
     def quote(self, venue: str, symbol: str) -> Quote | None:
         return self._quotes.get((venue, symbol))
+
+    def quotes_of_kind(self, kind: Kind) -> tuple[Quote, ...]:
+        """The latest quote of every instrument of one kind (dated futures for the detail
+        pane's basis comparison)."""
+        return tuple(q for q in self._quotes.values() if q.kind is kind)
 
     def subscriptions(self) -> dict[tuple[str, str], tuple[str, ...]]:
         """What to subscribe: (venue, socket) -> venue-native symbols."""

@@ -28,7 +28,7 @@ from textual.binding import Binding, BindingType
 from textual.screen import ModalScreen
 
 from core.clock import wall_ms
-from core.events import AlertState, FeedHealth, Fill
+from core.events import AlertState, FeedHealth, Fill, Kind
 from core.resize import ResizePlan
 from core.snapshot import PortfolioSnapshot
 from tui import themes as theme_files
@@ -86,6 +86,7 @@ class HedgetopApp(App[int]):
         Binding("h", "history", "History", id="history"),
         # not in the footer (it is full at 80 columns): the help and the palette list it
         Binding("S", "stress", "Stress", id="stress", show=False),
+        Binding("L", "detail_view", "Linear/forecast", id="detail_view", show=False),
         Binding("T", "themes", "Theme", id="themes"),
         Binding("p", "pause", "Pause", id="pause"),
         Binding("q", "quit", "Quit", id="quit"),
@@ -150,6 +151,9 @@ class HedgetopApp(App[int]):
         self._detail_at = 0.0  # monotonic time of the last detail-pane refresh
         self._listening: list[Any] | None = None
         self._main = MainScreen()
+        from tui.widgets.risk_pane import DayOpen
+
+        self.day_open = DayOpen()  # the first mark of each hedge today: "today's PnL"
         dirs = (
             list(theme_dirs)
             if theme_dirs is not None
@@ -263,6 +267,7 @@ class HedgetopApp(App[int]):
         if snap is None or snap is self._rendered or not self.is_running:
             return  # (not running: shutting down, the widgets are being removed)
         self._sample(snap)
+        self.day_open.observe(snap.ts_ms, snap.hedges)
         self._alerts(snap)
         self._session_problems()
         if self.paused or not self.main_visible:
@@ -382,6 +387,30 @@ class HedgetopApp(App[int]):
         row = self._main.selected_row()
         subject = None if row is None else row.holding.split(":", 1)[0]
         self.push_screen(HistoryScreen(self.history_db, subject=subject, export_now=export))
+
+    def action_detail_view(self) -> None:
+        """The detail pane's liquidation section, or the linear twin, the funding forecast
+        and a dated future (``tui.widgets.risk_pane``)."""
+        from tui.widgets.panes import DetailPane
+        from tui.widgets.risk_pane import dated_for, risk_markup
+
+        pane = self._main.query_one(DetailPane)
+        if pane.alt is not None:
+            pane.alt = None
+        else:
+
+            def alt(h: Any) -> str:
+                engine = getattr(self.source, "engine", None)
+                kinds = getattr(engine, "quotes_of_kind", None)
+                snap = self.source.latest
+                dated = None
+                if h is not None and snap is not None and callable(kinds):
+                    dated = dated_for(h, kinds(Kind.INVERSE_FUTURE), snap.ts_ms)
+                day = self.day_open.of(h.hedge_id) if h is not None else None
+                return risk_markup(h, day_open=day, dated=dated)
+
+            pane.alt = alt
+        self._main.show_detail()
 
     def action_stress(self) -> None:
         """The stress grid and funding forecast of the live book (``tui.screens.stress``)."""

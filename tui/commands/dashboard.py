@@ -22,6 +22,7 @@ ACTIONS = (
     "close_hedge",
     "history",
     "stress",
+    "detail_view",
     "themes",
     "pause",
     "quit",

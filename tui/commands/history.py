@@ -362,7 +362,7 @@ def _review(args: argparse.Namespace, hist: Any, start: int, end: int) -> int:
     import json
 
     from storage.review_queries import hedge_review
-    from tui.commands._review import render_review, review_json
+    from tui.widgets.review_text import render_review, review_json
 
     sides: dict[str, str] = {}
     if getattr(args, "config", None):

@@ -23,6 +23,7 @@ DESCRIPTIONS = {
     "close_hedge": "close the selected hedge (preview first)",
     "history": "history of the selected holding (or the portfolio)",
     "stress": "stress grid: the book at price moves, first liquidation, funding forecast",
+    "detail_view": "detail pane: liquidation, or the linear twin, funding forecast, dated",
     "themes": "choose a colour theme (remembered)",
     "pause": "pause / resume screen updates",
     "help": "this help",

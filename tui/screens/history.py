@@ -143,6 +143,7 @@ class HistoryScreen(Screen[None]):
         Binding("right,right_square_bracket", "step(1)", "Later", id="history_forward"),
         Binding("s", "next_subject", "Subject", id="history_subject"),
         Binding("e", "export", "Export CSV", id="history_export"),
+        Binding("v", "review", "Review", id="history_review"),
     ]
     DEFAULT_CSS = """
     HistoryScreen #history-title { height: 2; padding: 0 1; background: $panel; }
@@ -286,7 +287,7 @@ class HistoryScreen(Screen[None]):
             f"{fmt_time(start, span + 3 * 24 * HOUR_MS)} → {fmt_time(end, span + 3 * 24 * HOUR_MS)}"
             f" UTC   {len(self.events)} event{'' if len(self.events) == 1 else 's'}\n"
             f"[$muted]{escape(str(self.db_path))}: recorded {_full(first)} → {_full(last)}"
-            f"   marks: │ fill, funding, alert   r range  [ ] step  s subject  e CSV[/]"
+            f"   marks: │ fill, funding, alert   r range  [ ] step  s subject  e CSV  v review[/]"
         )
         for i, plot in enumerate(self.query(PlotextPlot)):
             self._draw(plot, self.charts[i] if i < len(self.charts) else None, start, end)
@@ -352,6 +353,18 @@ class HistoryScreen(Screen[None]):
         if self.subjects:
             self.subject_index = (self.subject_index + 1) % len(self.subjects)
             self.reload()
+
+    def action_review(self) -> None:
+        """What the hedge did over this range (``tui.screens.review``)."""
+        if self.hist is None or self.bounds is None:
+            self.notify("nothing recorded to review", severity="warning")
+            return
+        from tui.screens.review import RANGES as REVIEW_RANGES
+        from tui.screens.review import ReviewScreen
+
+        label = RANGES[self.range_index][0]
+        index = next((i for i, r in enumerate(REVIEW_RANGES) if r[0] == label), 1)
+        self.app.push_screen(ReviewScreen(self.hist, (self.bounds[0], self.end_ms), index))
 
     def action_export(self) -> None:
         if self.hist is None or self.bounds is None:

@@ -90,6 +90,11 @@ class MainScreen(Screen[None]):
             text += "\n" + paint(note, "alert")
         self.query_one("#alerts", TextPane).set_text(text)
 
+    def show_detail(self) -> None:
+        """Redraw the detail pane now (e.g. after its view was toggled)."""
+        if self.snapshot is not None:
+            self._show_detail()
+
     def _show_detail(self) -> None:
         row = self.selected_row()
         app = self.hedgetop

@@ -321,6 +321,10 @@ class DetailPane(Vertical):
     DetailPane #detail-fills { width: 2fr; height: 4; text-wrap: nowrap; text-overflow: ellipsis; }
     """
 
+    #: The alternative to the liquidation section (``L``: the linear twin, the funding
+    #: forecast, a dated future; ``tui.widgets.risk_pane``); None shows the liquidation.
+    alt: Callable[[HedgeSnapshot | None], str] | None = None
+
     def compose(self) -> ComposeResult:
         with Horizontal():
             yield TextPane(id="detail-position", classes="col")
@@ -348,7 +352,8 @@ class DetailPane(Vertical):
         position.set_text(position_markup(h) if h else paint("no hedge on this holding", "warn"))
         self.query_one("#detail-margin", TextPane).set_text(margin_markup(h) if h else "")
         self.query_one("#detail-holding", TextPane).set_text(holding_markup(hold) if hold else "")
-        self.query_one("#detail-liq", TextPane).set_text(liquidation_markup(h))
+        liq = self.alt(h) if self.alt is not None else liquidation_markup(h)
+        self.query_one("#detail-liq", TextPane).set_text(liq)
         label = self.query_one("#basis-label", TextPane)
         if h is not None and basis:
             label.set_text(

@@ -1,5 +1,6 @@
-"""``hedgetop history --review``: what the hedge did over the range, as text or JSON
-(``core.review`` computes, ``storage.review_queries`` reads)."""
+"""What the hedge did over a range, as text or JSON: ``hedgetop history --review`` and the
+history screen's review (``v``) show the same lines (``core.review`` computes,
+``storage.review_queries`` reads)."""
 
 from __future__ import annotations
 
