@@ -25,7 +25,7 @@ import contextlib
 import hmac
 import logging
 import signal
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from urllib.parse import urlencode, urlsplit
 
 import aiohttp_jinja2
@@ -156,7 +156,7 @@ class DashboardServer(Server):
         app.middlewares.append(self.guard)
         return app
 
-    async def handle_index(self, request: web.Request) -> web.StreamResponse:  # type: ignore[override]
+    async def handle_index(self, request: web.Request) -> web.StreamResponse:
         """textual-serve's page, its URLs built from the request (or ``public_url``)."""
         base = self.fixed_public_url or f"{request.scheme}://{request.host}"
         base = base.rstrip("/")
@@ -229,7 +229,9 @@ def _harden(response: web.StreamResponse) -> None:
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
 
 
-def child_environment(environ: dict[str, str], *, allow_trading: bool, drop: Iterable[str]) -> None:
+def child_environment(
+    environ: MutableMapping[str, str], *, allow_trading: bool, drop: Iterable[str]
+) -> None:
     """Remove from ``environ`` (the server's, inherited by every app process) what a browser
     session must not hold: the serve token and the other named variables always; the venue API
     keys unless trading is allowed."""

@@ -46,10 +46,10 @@ def run(args: argparse.Namespace) -> int:
     if cmd == "path":
         given = getattr(args, "config", None)
         if given:
-            path = Path(given).expanduser()
-            state = "exists" if path.is_file() else "absent"
-            print(f"{path} ({state}; given by --config or HEDGETOP_CONFIG)")
-            return 0 if path.is_file() else 2
+            given_path = Path(given).expanduser()
+            state = "exists" if given_path.is_file() else "absent"
+            print(f"{given_path} ({state}; given by --config or HEDGETOP_CONFIG)")
+            return 0 if given_path.is_file() else 2
         candidates = config_candidates()
         found = next((p for p in candidates if p.is_file()), None)
         for p in candidates:
@@ -61,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
     if cmd != "check":
         print("hedgetop config: say 'check [PATH]' or 'path'", file=sys.stderr)
         return 2
-    path = getattr(args, "path", None) or getattr(args, "config", None)
+    path: Path | None = getattr(args, "path", None) or getattr(args, "config", None)
     try:
         cfg = load_config(path)
     except ConfigError as exc:

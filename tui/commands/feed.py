@@ -88,7 +88,8 @@ async def _main(args: argparse.Namespace, adapter: Any, url: str, symbols: list[
     import logging
     import signal
 
-    from core.feeds.runner import FeedRunner, wall_ms
+    from core.clock import wall_ms
+    from core.feeds.runner import FeedRunner
     from tui.commands._feedout import (
         quote_printer,
         silence_stdout,

@@ -59,6 +59,7 @@ def run(args: argparse.Namespace) -> int:
         stats = asyncio.run(_record(cfg, opened.ledger, recorder, seconds, db))
     finally:
         opened.close()
+    assert recorder is not None  # open_database opens one for recording
     health = recorder.health()
     feeds = ", ".join(
         f"{key[0]} {key[1]} {h.state.value} {h.quotes} quotes" for key, h in stats["feeds"]

@@ -357,19 +357,19 @@ def render(
         out.append(f"\nhedge {h.hedge_id} ({h.venue} {h.symbol}, {h.margin_mode})\n")
         rows = []
         for r in grid.rows:
-            c = r.hedge(h.hedge_id)
-            assert c is not None
+            hc = r.hedge(h.hedge_id)
+            assert hc is not None
             rows.append(
                 [
                     r.scenario.label,
-                    num(c.mark),
-                    coin(c.pnl_coin, h.coin, sign=True),
-                    usd(c.pnl_usd, sign=True),
-                    coin(c.equity_coin, h.coin),
-                    pct(c.margin_ratio_pct, sign=False),
+                    num(hc.mark),
+                    coin(hc.pnl_coin, h.coin, sign=True),
+                    usd(hc.pnl_usd, sign=True),
+                    coin(hc.equity_coin, h.coin),
+                    pct(hc.margin_ratio_pct, sign=False),
                     "LIQUIDATED"
-                    if c.liquidated
-                    else (pct(c.liq_distance_pct) if c.liq_distance_pct is not None else "none"),
+                    if hc.liquidated
+                    else (pct(hc.liq_distance_pct) if hc.liq_distance_pct is not None else "none"),
                 ]
             )
         out.append(

@@ -15,7 +15,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from core.engine import ResizePlan
+from core.resize import ResizePlan
 from tui.widgets import format as fmt
 
 
