@@ -279,9 +279,27 @@ def resolve_config_path(cli_path: str | Path | None) -> Path | None:
     if cli_path is not None and str(cli_path) != "":
         path = Path(cli_path).expanduser()
         if not path.is_file():
-            raise ConfigError(str(path), "", "no such config file", has_value=False)
+            raise ConfigError(str(path), "", not_a_config_file(path), has_value=False)
         return path
     return next((p for p in config_candidates() if p.is_file()), None)
+
+
+def not_a_config_file(path: Path) -> str:
+    """Why ``path`` (not a regular file) cannot be read as a config: a directory, a FIFO or a
+    device is named as such, so that the user does not look for a missing file."""
+    import stat
+
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        return "no such config file"
+    except OSError as exc:
+        return f"cannot read: {exc.strerror}"
+    if stat.S_ISDIR(mode):
+        return "is a directory, not a config file"
+    if stat.S_ISFIFO(mode):
+        return "is a FIFO (named pipe), not a regular file"
+    return "not a regular file"
 
 
 def load_config(path: Path | str | None) -> Config:
@@ -318,12 +336,31 @@ def parse_config(text: str, *, source: Path | str = "<config>") -> Config:
         raise ConfigError(
             name, "", f"TOML syntax error: {msg}", has_value=False, line=line
         ) from None
-    return _Validator(name, text).config(data, Path(source) if name != "<config>" else None)
+    except RecursionError:
+        # tomllib parses nested arrays and inline tables recursively
+        raise ConfigError(
+            name,
+            "",
+            "TOML nested too deeply to read (arrays or tables inside each other)",
+            has_value=False,
+        ) from None
+    try:
+        return _Validator(name, text).config(data, Path(source) if name != "<config>" else None)
+    except RecursionError:
+        raise ConfigError(name, "", "values nested too deeply", has_value=False) from None
 
 
 # --- validation -------------------------------------------------------------------------------
 
 _MISSING = object()
+#: Bounds on every configured number, so that the math stays finite and SQLite can store it:
+#: an amount, a margin or a USD size beyond 1e15 (a quadrillion) or contracts beyond 1e12
+#: is a typing error, not a portfolio. Prices (entries) are bounded tighter.
+MAX_NUMBER = 1e15
+MAX_INTEGER = 10**12
+MAX_CONTRACTS = 10**12
+MIN_PRICE, MAX_PRICE = 1e-8, 1e9
+MIN_LEVERAGE = 0.01
 _COIN_RE = re.compile(r"^[A-Z0-9]{2,10}$")
 _ID_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,40}$")
 _ACTION_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
@@ -448,9 +485,16 @@ class _Validator:
             return default
         if isinstance(v, bool) or not isinstance(v, int | float):
             raise self.fail(path, "must be a number", v)
-        f = float(v)
+        try:
+            f = float(v)
+        except OverflowError:  # an integer beyond the float range
+            raise self.fail(path, "must be a finite number", v) from None
         if not math.isfinite(f):
             raise self.fail(path, "must be a finite number", v)
+        if maximum is None or maximum > MAX_NUMBER:
+            maximum = MAX_NUMBER  # beyond this the math and SQLite stop being exact or finite
+        if minimum is None or minimum < -MAX_NUMBER:
+            minimum = -MAX_NUMBER
         if positive and f <= 0:
             raise self.fail(path, "must be greater than 0", v)
         if minimum is not None and f < minimum:
@@ -474,6 +518,10 @@ class _Validator:
             return default
         if isinstance(v, bool) or not isinstance(v, int):
             raise self.fail(path, "must be a whole number", v)
+        if maximum is None or maximum > MAX_INTEGER:
+            maximum = MAX_INTEGER  # SQLite holds 64-bit integers; the float math 2**53
+        if minimum is None or minimum < -MAX_INTEGER:
+            minimum = -MAX_INTEGER
         if minimum is not None and v < minimum:
             raise self.fail(path, f"must be at least {minimum}", v)
         if maximum is not None and v > maximum:
@@ -566,7 +614,7 @@ class _Validator:
             notify=self.notify(data.get("notify", {})),
             feeds=self.feeds(data.get("feeds", {}), hedges),
             broker=self.broker(data.get("broker", {})),
-            simulator=self.simulator(data.get("simulator", {})),
+            simulator=self.simulator(data.get("simulator", {}), holdings, hedges),
             database=database,
             snapshot_interval_ms=int(snap),
             record_interval_ms=int(rec),
@@ -728,12 +776,16 @@ class _Validator:
             if "contracts" in tbl and "size_usd" in tbl:
                 raise self.fail(f"{p}.size_usd", "give contracts or size_usd, not both", None)
             if "contracts" in tbl:
-                contracts = int(self.integer(tbl, "contracts", p, minimum=0))
+                contracts = int(self.integer(tbl, "contracts", p, minimum=0, maximum=MAX_CONTRACTS))
             elif "size_usd" in tbl:
                 size = self.number(tbl, "size_usd", p, minimum=0.0)
                 from core.instruments import contracts_from_size_usd
 
                 contracts = contracts_from_size_usd(spec, size)
+                if contracts > MAX_CONTRACTS:
+                    raise self.fail(
+                        f"{p}.size_usd", f"more than {MAX_CONTRACTS:.0e} contracts", tbl["size_usd"]
+                    )
                 if size > 0 and contracts == 0:
                     lot = spec.face_value_usd * spec.lot_contracts
                     raise self.fail(
@@ -743,10 +795,14 @@ class _Validator:
                     )
             else:
                 raise self.fail(f"{p}.contracts", "is required (or size_usd)")
-            entry = self.number(tbl, "entry", p, None, positive=True)
+            entry = self.number(
+                tbl, "entry", p, None, positive=True, minimum=MIN_PRICE, maximum=MAX_PRICE
+            )
             if entry is None and contracts > 0:
                 raise self.fail(f"{p}.entry", "is required for an open position")
-            leverage = self.number(tbl, "leverage", p, None, positive=True, maximum=200.0)
+            leverage = self.number(
+                tbl, "leverage", p, None, positive=True, minimum=MIN_LEVERAGE, maximum=200.0
+            )
             mode = self.string(tbl, "margin_mode", p, "isolated", choices=MARGIN_MODES)
             size_usd = contracts * spec.face_value_usd
             if "margin" in tbl:
@@ -956,9 +1012,19 @@ class _Validator:
             sandbox=self.boolean(t, "sandbox", p, False),
         )
 
-    def simulator(self, value: object) -> SimulatorConfig:
+    def simulator(
+        self,
+        value: object,
+        holdings: tuple[HoldingConfig, ...] = (),
+        hedges: tuple[HedgeConfig, ...] = (),
+    ) -> SimulatorConfig:
         p = "simulator"
         t = self.table(value, p)
+        if t.get("enabled") is True and not holdings and not hedges:
+            # (coins the simulator does not trade: core.session.simulator says so)
+            raise self.fail(
+                f"{p}.enabled", "nothing to simulate: add [[holdings]] or [[hedges]]", True
+            )
         self.keys(t, ("enabled", "seed", "speed", "chaos"), p)
         chaos = str(self.string(t, "chaos", p, ""))
         if chaos.strip():

@@ -89,11 +89,22 @@ def apply_environment(args: argparse.Namespace, environ: Mapping[str, str]) -> N
         if getattr(args, dest, None) or not value:
             continue
         if dest == "config" and not os.path.isfile(os.path.expanduser(value)):
-            raise UsageError(f"config error: {var}={value}: no such config file")
+            from pathlib import Path
+
+            from core.config import not_a_config_file
+
+            why = not_a_config_file(Path(value).expanduser())
+            raise UsageError(f"config error: {var}={value}: {why}")
         setattr(args, dest, value)
 
 
+DEBUG_VAR = "HEDGETOP_DEBUG"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command. A user error is one line and exit 2; anything unexpected is one line
+    and exit 1 (the traceback only with ``HEDGETOP_DEBUG`` set); a reader that went away
+    (``hedgetop config check | head -1``) ends the command quietly."""
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
@@ -101,13 +112,49 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command is None:
             from tui.commands import dashboard
 
-            return dashboard.run(args)
-        return int(args.func(args))
+            code = dashboard.run(args)
+        else:
+            code = int(args.func(args))
+        sys.stdout.flush()  # here, so that a closed pipe is caught below, not at exit
+        return code
     except UsageError as exc:
         print(f"hedgetop: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        _quiet_stdout()
+        return 0
+    except Exception as exc:
+        from core.config import ConfigError
+
+        if isinstance(exc, ConfigError):  # found past the loading (e.g. building the session)
+            print(f"hedgetop: config error: {exc}", file=sys.stderr)
+            return 2
+        if os.environ.get(DEBUG_VAR, "").strip() not in {"", "0"}:
+            raise
+        print(f"hedgetop: {unexpected(exc)}", file=sys.stderr)
+        return 1
+
+
+def unexpected(exc: BaseException) -> str:
+    """One line for an error no command expected: its type and message, at most 300
+    characters, and how to see the traceback."""
+    text = " ".join(str(exc).split()) or "no message"
+    if len(text) > 240:
+        text = text[:239] + "…"
+    return f"unexpected error ({type(exc).__name__}: {text}); set {DEBUG_VAR}=1 for the traceback"
+
+
+def _quiet_stdout() -> None:
+    """After a broken pipe, point stdout at /dev/null: Python's own flush at exit would
+    otherwise raise again and print 'Exception ignored ... BrokenPipeError'."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # a captured stdout has no descriptor
+        pass
 
 
 if __name__ == "__main__":

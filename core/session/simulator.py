@@ -24,10 +24,21 @@ def build_simulator(
     from core.sim.model import COIN_TABLE
 
     s = config.simulator
+    coins = [c for c in config.coins() if c in COIN_TABLE]
+    if not coins:
+        from core.config import ConfigError
+
+        raise ConfigError(
+            str(config.source or "<config>"),
+            "simulator.enabled",
+            f"none of the coins ({', '.join(config.coins()) or 'none'}) is one the simulator "
+            f"trades ({', '.join(sorted(COIN_TABLE))})",
+            has_value=False,
+        )
     return SimExchange(
         seed=s.seed,
         speed=s.speed,
-        coins=[c for c in config.coins() if c in COIN_TABLE],
+        coins=coins,
         chaos=parse_chaos(s.chaos) if s.chaos else None,
         interval_ms=interval_ms,
         accounts=seed_from_config(config),
