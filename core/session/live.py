@@ -142,6 +142,7 @@ class LiveSession:
             on_simulator=self.sim is not None,
             environ=environ,
             exchange_factory=exchange_factory,
+            feed_urls=self.feed_urls(),
         )
 
     @property
@@ -162,9 +163,16 @@ class LiveSession:
 
     def feed_urls(self) -> dict[tuple[str, str], str]:
         """The URL of every (venue, socket) this session reads: explicit overrides, then the
-        config's, then the simulator's (when it runs), then the real venues'."""
+        config's, then the simulator's (when it runs), then the testnets' (``[broker]
+        sandbox``: where its orders go), then the real venues'."""
+        from core.session.endpoints import TESTNET_URLS
+
         sim_urls = self.sim.urls if self.sim is not None else {}
-        return feed_urls(self.engine.subscriptions(), self._urls, self.config.feeds.urls, sim_urls)
+        b = self.config.broker
+        testnets = TESTNET_URLS if b.kind == "ccxt" and b.sandbox else {}
+        return feed_urls(
+            self.engine.subscriptions(), self._urls, self.config.feeds.urls, sim_urls, testnets
+        )
 
     async def start(self) -> None:
         """Start the simulator (if any), the feeds and the tick. Returns once they run."""

@@ -194,6 +194,15 @@ def describe(cfg: Any) -> str:
         + (f" and {b.max_usd_per_action:,.0f} USD" if b.max_usd_per_action else "")
         + f" per action, step {b.step_pct:g} pts"
     )
+    if b.kind == "ccxt" and not s.enabled:
+        from core.session.broker import endpoint_mismatch
+        from core.session.endpoints import TESTNET_URLS
+        from core.session.feeds import feed_urls
+
+        urls = feed_urls(engine.subscriptions(), cfg.feeds.urls, TESTNET_URLS if b.sandbox else {})
+        why = endpoint_mismatch(cfg, urls)
+        if why is not None:
+            lines.append(f"  warning: {why}")
     a = cfg.alerts
     cmd = " ".join(a.on_raise_command) if a.on_raise_command else "none"
     lines.append(

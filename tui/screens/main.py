@@ -62,6 +62,7 @@ class MainScreen(Screen[None]):
                 source=app.source_label,
             )
             + (f"  [b]{paint(' LIVE TRADING ', 'warn')}[/b]" if app.live_trading else "")
+            + _gate_line(app)
         )
 
     def show(self, snap: PortfolioSnapshot, *, detail: bool = True) -> None:
@@ -106,3 +107,12 @@ class MainScreen(Screen[None]):
 
     def on_hedge_table_selected(self, _event: HedgeTable.Selected) -> None:
         self._show_detail()
+
+
+def _gate_line(app: DashboardHost) -> str:
+    """A closed live-trading gate, with its reason, on a line of the header (issue 8 item 2:
+    e.g. orders to the real venue priced by a simulator's feed)."""
+    refusal = getattr(getattr(app, "trader", None), "trading_refusal", None)
+    if not refusal:
+        return ""
+    return "\n" + paint(f"LIVE TRADING OFF: {refusal}", "warn")
