@@ -35,6 +35,7 @@ from typing import Any
 from core.events import AlertEvent, Fill, FundingEvent
 from core.snapshot import PortfolioSnapshot
 from storage import migrations, schema
+from storage.dblock import DatabaseBusy, DatabaseUnfit, RecorderLock, preflight
 from storage.events import insert_alerts, insert_fills, insert_funding
 from storage.rollup import COMPACTED_UNTIL, compact, get_meta
 
@@ -61,10 +62,22 @@ class RecorderHealth:
     last_batch_ms: float  # writer-thread time of the last successful batch
     max_batch_ms: float
     total_write_ms: float
+    failures: int = 0  # write attempts failed in a row (0: the last one succeeded)
+    retry_in_s: float = 0.0  # after a failure: the wait before the next attempt (backoff)
+
+
+def retry_delay(failures: int) -> float:
+    """The wait before the next write attempt after ``failures`` failed ones in a row: capped
+    exponential backoff (1, 2, 4 ... 30 s), so that a locked or full database is retried
+    calmly for as long as it lasts, never given up (the batch is kept)."""
+    if failures <= 0:
+        return 0.0
+    return min(RETRY_S * 2.0 ** min(failures - 1, 16), RETRY_MAX_S)
 
 
 PRUNE_STEP_MS = 3_600_000
 RETRY_S = 1.0
+RETRY_MAX_S = 30.0
 _FLUSH = "flush"
 _CLOSE = "close"
 
@@ -92,6 +105,9 @@ class Recorder:
         checkpoint_every_ms: int = 5_000,
         on_connect: Callable[[sqlite3.Connection], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
+        on_problem: Callable[[str], None] | None = None,
+        lock: bool = True,
+        busy_timeout_ms: int = 5000,
     ) -> None:
         self.db_path = Path(db_path)
         self._clock = clock  # monotonic seconds: when batches and checkpoints are due
@@ -103,10 +119,24 @@ class Recorder:
                 f"compact_every_ms must be whole minutes dividing an hour, got {compact_every_ms}"
             )
         self._compact_ms = compact_every_ms
+        self._on_problem = on_problem
         try:
             self._conn = migrations.connect(self.db_path, check_same_thread=False)
         except (sqlite3.Error, schema.SchemaError, OSError) as exc:
             raise StorageError(f"cannot open database {self.db_path}: {exc}") from exc
+        # fail fast: a damaged or read-only file, or one another recorder writes, is refused
+        # here rather than after a whole session that saved nothing
+        self._db_lock: RecorderLock | None = RecorderLock(self.db_path) if lock else None
+        try:
+            preflight(self._conn, self.db_path)
+            if self._db_lock is not None:
+                self._db_lock.acquire()
+        except (DatabaseUnfit, DatabaseBusy, OSError, sqlite3.Error) as exc:
+            self._conn.close()
+            if isinstance(exc, DatabaseBusy):
+                raise StorageError(f"{self.db_path}: {exc}") from None
+            raise StorageError(str(exc)) from None
+        self._conn.execute(f"PRAGMA busy_timeout = {max(0, int(busy_timeout_ms))}")
         # WAL checkpoints (copying the log into the file, with an fsync) would otherwise run
         # inside some commits: 15-25 ms stalls every ~200 batches, in the middle of a tick's
         # write. The writer runs them itself between batches instead (PASSIVE, every
@@ -149,6 +179,8 @@ class Recorder:
             "last_batch_ms": 0.0,
             "max_batch_ms": 0.0,
             "total_write_ms": 0.0,
+            "failures": 0,
+            "retry_in_s": 0.0,
         }
         self._closed = False
         self._thread = threading.Thread(target=self._run, name="hedgetop-recorder", daemon=True)
@@ -207,6 +239,8 @@ class Recorder:
             with contextlib.suppress(sqlite3.Error):
                 self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             self._conn.close()
+        if self._db_lock is not None:
+            self._db_lock.release()
         return ok
 
     def __enter__(self) -> Recorder:
@@ -255,8 +289,13 @@ class Recorder:
                     item = None
             if waiters or closing or self._clock() >= deadline:
                 ok = self._write_batch()
-                # after a failure, retry no faster than RETRY_S (no busy loop on a full disk)
-                wait = self._interval_s if ok else max(self._interval_s, RETRY_S)
+                # after a failure, back off (1, 2, 4 ... 30 s): no busy loop on a full disk,
+                # no giving up on a locked one; the batch waits in memory (bounded)
+                wait = (
+                    self._interval_s
+                    if ok
+                    else max(self._interval_s, retry_delay(self._stats["failures"]))
+                )
                 deadline = self._clock() + wait
                 for done, box in waiters:
                     box.append(ok)
@@ -291,6 +330,13 @@ class Recorder:
             return False
         dt = (time.perf_counter() - t0) * 1000.0
         st = self._stats
+        if st["failures"]:
+            self._report(
+                f"writing again after {st['failures']} failed attempts: "
+                f"{snaps} snapshots and {events} events kept meanwhile are saved"
+            )
+        st["failures"] = 0
+        st["retry_in_s"] = 0.0
         st["ok"] = True
         st["batches"] += 1
         st["snapshots_written"] += snaps
@@ -316,11 +362,30 @@ class Recorder:
         st["checkpoints"] += 1
         st["max_checkpoint_ms"] = max(st["max_checkpoint_ms"], (time.perf_counter() - t0) * 1000.0)
 
+    def _report(self, message: str) -> None:
+        """Tell the caller of a storage problem as it happens (headless ``record`` prints it on
+        stderr); a callback that fails must not stop the writer."""
+        if self._on_problem is None:
+            return
+        with contextlib.suppress(Exception):
+            self._on_problem(f"{self.db_path}: {message}")
+
     def _failed(self, exc: Exception) -> None:
         st = self._stats
         st["ok"] = False
         st["errors"] += 1
         st["last_error"] = f"{type(exc).__name__}: {exc}"
+        kept = isinstance(exc, sqlite3.OperationalError)
+        if kept:
+            st["failures"] += 1
+            st["retry_in_s"] = max(self._interval_s, retry_delay(st["failures"]))
+            pending = len(self._snaps) + len(self._events)
+            self._report(
+                f"write failed ({st['last_error']}); {pending} items kept, retry "
+                f"{st['failures'] + 1} in {st['retry_in_s']:g} s"
+            )
+        else:
+            self._report(f"batch refused for its data and dropped ({st['last_error']})")
         # The database is the truth: forget what we believed it held.
         self._until = None
         self._last_ts = None

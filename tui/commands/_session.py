@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -38,9 +39,17 @@ def load(config_path: str | None) -> Config:
         raise UsageError(f"config error: {exc}") from None
 
 
-def open_database(config: Config, db_arg: str | None, *, record: bool = True) -> Opened:
+def open_database(
+    config: Config,
+    db_arg: str | None,
+    *,
+    record: bool = True,
+    on_problem: Callable[[str], None] | None = None,
+) -> Opened:
     """Open the history database named by ``--db``, else the config's, else the default:
-    the durable ledger and (``record``) the batched recorder share the file."""
+    the durable ledger and (``record``) the batched recorder share the file. The recorder
+    refuses a damaged or read-only file and one another recorder holds (a usage error, exit
+    2); ``on_problem`` hears of each later storage problem as it happens."""
     from core.config import default_database_path
     from storage.ledger import SqliteLedger
     from storage.recorder import Recorder, StorageError
@@ -59,10 +68,11 @@ def open_database(config: Config, db_arg: str | None, *, record: bool = True) ->
     if not record:
         return Opened(config, db, ledger, None)
     try:
-        recorder = Recorder(db, batch_interval_ms=1000)
+        recorder = Recorder(db, batch_interval_ms=1000, on_problem=on_problem)
     except StorageError as exc:
         ledger.close()
-        raise UsageError(f"--db {db}: {exc}") from None
+        text = str(exc)
+        raise UsageError(text if text.startswith(str(db)) else f"--db {db}: {text}") from None
     return Opened(config, db, ledger, recorder)
 
 

@@ -281,6 +281,8 @@ def print_table(
 
 
 def run(args: argparse.Namespace) -> int:
+    import sqlite3
+
     from core.config import ConfigError
     from storage.export import write_csv, write_json
     from storage.history import HistoryError, open_history
@@ -355,6 +357,8 @@ def run(args: argparse.Namespace) -> int:
                     out.close()
         except (HistoryError, ValueError) as exc:
             return fail(str(exc))
+        except sqlite3.DatabaseError as exc:  # corrupted pages show up only when read
+            return fail(f"--db {db}: database is damaged or unreadable ({exc}): restore a copy")
     return 0
 
 

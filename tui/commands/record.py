@@ -53,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
 
     seconds = _seconds(getattr(args, "seconds", None))
     cfg = load(getattr(args, "config", None))
-    opened = open_database(cfg, getattr(args, "db", None))
+    opened = open_database(cfg, getattr(args, "db", None), on_problem=_storage_problem)
     db, recorder = opened.db, opened.recorder
     try:
         stats = asyncio.run(_record(cfg, opened.ledger, recorder, seconds, db))
@@ -80,6 +80,13 @@ def run(args: argparse.Namespace) -> int:
         + (f"; {stats['notified']}" if "notified" in stats else "")
     )
     return 0 if health.ok else 1
+
+
+def _storage_problem(message: str) -> None:
+    """A storage problem as it happens (disk full, locked, read-only), on stderr: a headless
+    recorder must not write nothing in silence until it exits. Called on the writer thread."""
+    with contextlib.suppress(OSError, ValueError):  # stderr gone: the summary counts them
+        print(f"hedgetop record: storage: {message}", file=sys.stderr, flush=True)
 
 
 async def _record(
