@@ -44,6 +44,10 @@ class StorageError(Exception):
     """The database cannot be opened at all (message names the path and the reason)."""
 
 
+class RecorderBusy(StorageError):  # noqa: N818 (reads better at the call site)
+    """Another recorder (another process) holds the database: the message names its pid."""
+
+
 @dataclass(frozen=True, slots=True)
 class RecorderHealth:
     ok: bool  # the last write attempt succeeded (or none was needed)
@@ -134,7 +138,7 @@ class Recorder:
         except (DatabaseUnfit, DatabaseBusy, OSError, sqlite3.Error) as exc:
             self._conn.close()
             if isinstance(exc, DatabaseBusy):
-                raise StorageError(f"{self.db_path}: {exc}") from None
+                raise RecorderBusy(f"{self.db_path}: {exc}") from None
             raise StorageError(str(exc)) from None
         self._conn.execute(f"PRAGMA busy_timeout = {max(0, int(busy_timeout_ms))}")
         # WAL checkpoints (copying the log into the file, with an fsync) would otherwise run

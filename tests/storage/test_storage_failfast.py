@@ -181,3 +181,28 @@ def test_headless_record_prints_a_full_disk_as_it_happens(
         assert "retry 2 in" in err
     finally:
         rec.close()
+
+
+def test_the_dashboard_beside_a_recorder_opens_without_one_and_says_why(tmp_path: Path) -> None:
+    from core.config import parse_config
+    from tui.commands._session import open_database
+    from tui.usage import UsageError
+
+    path = tmp_path / "h.db"
+    cfg = parse_config("")
+    first = Recorder(path)
+    try:
+        with pytest.raises(UsageError, match=rf"pid {os.getpid()}"):
+            open_database(cfg, str(path))  # `record` twice: refused
+        opened = open_database(cfg, str(path), shared_ok=True)  # the dashboard: watches
+        try:
+            assert opened.recorder is None
+            assert f"pid {os.getpid()}" in str(opened.busy)
+        finally:
+            opened.close()
+    finally:
+        first.close()
+    opened = open_database(cfg, str(path), shared_ok=True)
+    assert opened.recorder is not None
+    assert opened.busy is None
+    opened.close()

@@ -22,6 +22,7 @@ class Opened:
     db: Path
     ledger: SqliteLedger
     recorder: Recorder | None  # None: a session that only reads (served to a browser)
+    busy: str | None = None  # another process records to the file: why this one does not
 
     def close(self) -> None:
         if self.recorder is not None:
@@ -45,14 +46,17 @@ def open_database(
     *,
     record: bool = True,
     on_problem: Callable[[str], None] | None = None,
+    shared_ok: bool = False,
 ) -> Opened:
     """Open the history database named by ``--db``, else the config's, else the default:
     the durable ledger and (``record``) the batched recorder share the file. The recorder
     refuses a damaged or read-only file and one another recorder holds (a usage error, exit
-    2); ``on_problem`` hears of each later storage problem as it happens."""
+    2); ``on_problem`` hears of each later storage problem as it happens. With ``shared_ok``
+    (the dashboard beside a ``record``), a database another recorder holds is opened without
+    a recorder, ``busy`` saying why."""
     from core.config import default_database_path
     from storage.ledger import SqliteLedger
-    from storage.recorder import Recorder, StorageError
+    from storage.recorder import Recorder, RecorderBusy, StorageError
 
     db = Path(db_arg).expanduser() if db_arg else (config.database or default_database_path())
     if db.is_dir():
@@ -69,6 +73,11 @@ def open_database(
         return Opened(config, db, ledger, None)
     try:
         recorder = Recorder(db, batch_interval_ms=1000, on_problem=on_problem)
+    except RecorderBusy as exc:
+        if shared_ok:
+            return Opened(config, db, ledger, None, busy=str(exc))
+        ledger.close()
+        raise UsageError(str(exc)) from None
     except StorageError as exc:
         ledger.close()
         text = str(exc)

@@ -85,9 +85,11 @@ def run(args: argparse.Namespace) -> int:
     served = getattr(args, "served", None)
     if served is not None:
         cfg = served_config(cfg)
-    opened = open_database(cfg, getattr(args, "db", None), record=served is None)
+    opened = open_database(cfg, getattr(args, "db", None), record=served is None, shared_ok=True)
     try:
-        return _run_app(args, cfg, opened.ledger, opened.recorder, db=opened.db, keymap=keymap)
+        return _run_app(
+            args, cfg, opened.ledger, opened.recorder, db=opened.db, keymap=keymap, busy=opened.busy
+        )
     finally:
         opened.close()
 
@@ -134,6 +136,7 @@ def _run_app(
     *,
     db: Path,
     keymap: dict[str, str],
+    busy: str | None = None,
 ) -> int:
     from core.session import LiveSession
     from tui.app import HedgetopApp
@@ -154,6 +157,10 @@ def _run_app(
     why = "no broker in this session"
     if served is not None:
         trader, why = served_trader(session, served, db)
+    elif busy is not None:
+        # beside a running `record`: watch, but neither record nor act (its paper positions
+        # and this session's would interleave in one ledger)
+        trader, why = None, f"not recording, read-only: {busy}"
     label = "the built-in simulator" if cfg.simulator.enabled else "the exchanges"
     app = HedgetopApp(
         session,
