@@ -10,7 +10,6 @@ import signal
 import sys
 from typing import Any
 
-
 CHAOS_HELP = """\
 faults (--chaos, a comma list such as drop=2,stall=5:3,garbage=0.01):
   drop=N          every N seconds close every open websocket (alternately a TCP abort
@@ -32,12 +31,10 @@ REST (Bybit and Binance hosts):
 
 
 def register(subparsers: Any) -> None:
-    import argparse as _argparse
-
     p = subparsers.add_parser(
         "sim",
         help="run the built-in exchange simulator on loopback",
-        formatter_class=_argparse.RawDescriptionHelpFormatter,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
         description=(
             "Serve a simulated Bybit v5, Binance COIN-M/spot, OKX v5 and Deribit on 127.0.0.1:\n"
             "market streams of all four (perpetuals, two quarterly futures per coin, spot),\n"
