@@ -21,6 +21,9 @@ from core.events import Kind, Quote
 from core.feeds.base import Adapter, Emit, Heartbeat, MergedState, contract_kind, num, whole
 
 _PONGS = ("pong", b"pong")
+# Quotes that take the underlying's index: swaps and dated futures (BTC-USD-SWAP and
+# BTC-USD-261225 both price against BTC-USD; a dated basis needs it).
+_INDEXED = (Kind.INVERSE_PERP, Kind.INVERSE_FUTURE)
 
 
 class _Data(msgspec.Struct, gc=False):
@@ -153,7 +156,7 @@ class OkxAdapter(Adapter):
         self._index[uly] = value
         emitted = 0
         for inst, state in self._state.items():
-            if state.kind is Kind.INVERSE_PERP and underlying(inst) == uly:
+            if state.kind in _INDEXED and underlying(inst) == uly:
                 state.index = value
                 emit(self._quote(inst, state, d.ts, received_ms))
                 emitted += 1

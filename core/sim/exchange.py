@@ -4,8 +4,10 @@
 One server per real host, as the venues split them: Bybit's stream host (``/v5/public/*`` and
 ``/v5/private``), Binance COIN-M's stream host (market streams and the user data stream),
 Binance spot's stream host, then the REST hosts (Bybit ``api``, Binance ``dapi``, Binance
-``api``). With ``port=P`` > 0 they listen on P, P+1, … in the order of ``ENDPOINT_PORTS``;
-with 0 each gets an ephemeral port.
+``api``), then OKX's host (``/ws/v5/public`` and ``/api/v5/public/instruments``) and
+Deribit's (JSON-RPC at ``/ws/api/v2`` and ``/api/v2/public/*``). With ``port=P`` > 0 they
+listen on P, P+1, … P+7 (see ``_port_plan``); with 0 each gets an ephemeral port. OKX and
+Deribit serve public market data only (no accounts).
 
 Clock: with ``autostep`` (the default) a task advances the model in fixed simulated steps of
 ``interval_ms · speed`` and publishes once per ``interval_ms`` of wall time, so the price path
@@ -29,6 +31,8 @@ from core.sim.seed import AccountSeed
 from core.sim.venues.base import Endpoint, SimVenue
 from core.sim.venues.binance import BinanceVenue
 from core.sim.venues.bybit import BybitVenue
+from core.sim.venues.deribit import DeribitVenue
+from core.sim.venues.okx import OkxVenue
 
 MAX_CATCH_UP_STEPS = 50
 log = logging.getLogger("hedgetop.sim")
@@ -102,7 +106,9 @@ class SimExchange:
         self.binance = BinanceVenue(
             self.hub, self.coins, self.seed_accounts, rate_limits=rate_limits
         )
-        self.venues: list[SimVenue] = [self.bybit, self.binance]
+        self.okx = OkxVenue(self.hub, self.coins)
+        self.deribit = DeribitVenue(self.hub, self.coins)
+        self.venues: list[SimVenue] = [self.bybit, self.binance, self.okx, self.deribit]
         self.on_settlement: Callable[[Settlement], None] | None = None
         self._steps = 0
         self._tasks: list[asyncio.Task[None]] = []
@@ -112,7 +118,7 @@ class SimExchange:
     @staticmethod
     def port_count() -> int:
         """Servers opened (see ``_port_plan``)."""
-        return 6
+        return 8
 
     # -- public --------------------------------------------------------------------------------
 
@@ -183,11 +189,11 @@ class SimExchange:
 
     def _port_plan(self) -> list[tuple[int, ...]]:
         """Ports per venue: Bybit stream P, Binance streams P+1 and P+2, then Bybit REST P+3,
-        Binance dapi P+4 and api P+5 (all 0 when ``port`` is 0)."""
+        Binance dapi P+4 and api P+5, OKX P+6, Deribit P+7 (all 0 when ``port`` is 0)."""
         if not self.port:
             return [tuple(0 for _ in range(v.port_count())) for v in self.venues]
         p = self.port
-        fixed = [(p, p + 3), (p + 1, p + 2, p + 4, p + 5)]  # Bybit, Binance
+        fixed = [(p, p + 3), (p + 1, p + 2, p + 4, p + 5), (p + 6,), (p + 7,)]
         return [ports[: v.port_count()] for v, ports in zip(self.venues, fixed, strict=True)]
 
     async def stop(self) -> None:

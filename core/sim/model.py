@@ -18,14 +18,26 @@ What it models, and why:
   funding time (every 8 h of simulated time, on 00:00/08:00/16:00 UTC) it is settled, recorded
   as a ``Settlement``, the average restarts and the next funding time moves on by 8 h.
 - Spot is the index with a little noise, quoted on a spot tick.
+- Four venues each have their perpetual of every coin (Bybit, Binance, OKX, Deribit). Deribit's
+  funding is continuous, so its perpetual has no settlements. OKX's and Deribit's perpetuals
+  and every dated future draw from a random stream of their own, so adding them left the
+  Bybit / Binance paths of a seed as they were.
+- Dated quarterly futures (every venue, every coin; each venue lists the ones it has): the
+  next two quarterly expiries after the start (the last Friday of March, June, September and
+  December, 08:00 UTC). A future trades at ``index·(1 + p + b·τ)``: its own mean-reverting
+  premium p like a perpetual's, plus the basis ``b`` (annualised, ``ModelParams.future_basis``)
+  over the years left τ, so the basis to the perpetual is about ``b·τ`` and shrinks to 0 at
+  expiry (after it, the future keeps quoting at the index: no delivery is simulated).
 """
 
 from __future__ import annotations
 
+import calendar
 import math
 import random
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 MS_PER_YEAR = 365 * 24 * 3600 * 1000
 HOUR_MS = 3600 * 1000
@@ -35,7 +47,13 @@ PREMIUM_CLAMP = 0.0005  # ±0.05 % around the interest rate
 FUNDING_CAP = 0.005  # hard cap of the published rate
 
 DEFAULT_COINS: tuple[str, ...] = ("BTC", "ETH", "SOL", "ADA", "XRP", "DOT")
-VENUES: tuple[str, ...] = ("bybit", "binance")
+VENUES: tuple[str, ...] = ("bybit", "binance", "okx", "deribit")
+#: The venues whose perpetuals draw from the model's first random stream (the original two).
+FIRST_STREAM_VENUES: tuple[str, ...] = ("bybit", "binance")
+#: Venues whose perpetual funds continuously (no funding times, no settlements).
+CONTINUOUS_FUNDING: tuple[str, ...] = ("deribit",)
+QUARTER_MONTHS = (3, 6, 9, 12)
+DATED_COUNT = 2  # quarterlies listed: the current quarter's and the next
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +104,7 @@ class ModelParams:
     clamp: float = PREMIUM_CLAMP
     cap: float = FUNDING_CAP
     funding_interval_ms: int = FUNDING_INTERVAL_MS
+    future_basis: float = 0.08  # annualised basis of the dated futures over the index
 
 
 class UnknownCoinError(ValueError):
@@ -123,6 +142,23 @@ def next_funding_after(t_ms: int, interval_ms: int = FUNDING_INTERVAL_MS) -> int
     """The first funding time strictly after ``t_ms`` (funding times are multiples of the
     interval since the epoch: 00:00, 08:00, 16:00 UTC for 8 h)."""
     return (t_ms // interval_ms + 1) * interval_ms
+
+
+def quarterly_expiries(after_ms: int, count: int = DATED_COUNT) -> tuple[int, ...]:
+    """The next ``count`` quarterly expiries strictly after ``after_ms``: the last Friday of
+    March, June, September and December at 08:00 UTC (Binance, Bybit, OKX and Deribit all
+    deliver their quarterlies then)."""
+    out: list[int] = []
+    year = datetime.fromtimestamp(after_ms / 1000, UTC).year
+    while len(out) < count:
+        for month in QUARTER_MONTHS:
+            last = calendar.monthrange(year, month)[1]
+            day = max(d for d in range(last - 6, last + 1) if calendar.weekday(year, month, d) == 4)
+            t = int(datetime(year, month, day, 8, tzinfo=UTC).timestamp() * 1000)
+            if t > after_ms and len(out) < count:
+                out.append(t)
+        year += 1
+    return tuple(out)
 
 
 def round_to_tick(x: float, tick: float) -> float:
@@ -165,6 +201,7 @@ class PerpState:
     high_24h: float = 0.0
     low_24h: float = 0.0
     tick_direction: str = "ZeroPlusTick"
+    expiry_ms: int | None = None  # a dated future's delivery time (None: the perpetual)
     _prem_sum: float = 0.0  # ∫ premium dt over the running interval
     _prem_ms: float = 0.0
 
@@ -191,6 +228,8 @@ class CoinState:
     log_index: float
     spot: SpotState
     perps: dict[str, PerpState] = field(default_factory=dict)
+    # dated futures per venue, nearest expiry first (``PerpState`` with ``expiry_ms`` set)
+    futures: dict[str, list[PerpState]] = field(default_factory=dict)
 
 
 class MarketModel:
@@ -213,10 +252,13 @@ class MarketModel:
         self.params = params or ModelParams()
         self.now_ms = int(start_ms)
         self._rng = random.Random(seed)
+        # OKX's and Deribit's perpetuals and the dated futures: a stream of their own.
+        self._rng2 = random.Random(seed * 1_000_003 + 29)
         self._venues = tuple(venues)
         self._kappa = math.log(2.0) / self.params.premium_half_life_ms
         self._hour_mark = self.now_ms // HOUR_MS
         self._day_mark = self.now_ms // (24 * HOUR_MS)
+        self.expiries = quarterly_expiries(self.now_ms)
         self.settlements: list[Settlement] = []
         self.coins: dict[str, CoinState] = {}
         for name in coins:
@@ -230,15 +272,29 @@ class MarketModel:
                 spot=SpotState(p.coin),
             )
             for venue in self._venues:
-                prem = p.premium_mean + p.premium_std * self._rng.gauss(0.0, 1.0)
+                rng = self._rng_of(venue, None)
+                prem = p.premium_mean + p.premium_std * rng.gauss(0.0, 1.0)
                 perp = PerpState(venue=venue, coin=p.coin, premium=prem)
                 perp.next_funding_ms = next_funding_after(
                     self.now_ms, self.params.funding_interval_ms
                 )
-                perp.open_interest = int(self._rng.uniform(2e7, 6e8) / max(1.0, p.beta))
+                perp.open_interest = int(rng.uniform(2e7, 6e8) / max(1.0, p.beta))
                 cs.perps[venue] = perp
+            for venue in self._venues:
+                dated: list[PerpState] = []
+                for exp in self.expiries:
+                    prem = p.premium_mean + p.premium_std * self._rng2.gauss(0.0, 1.0)
+                    fut = PerpState(venue=venue, coin=p.coin, premium=prem, expiry_ms=exp)
+                    fut.open_interest = int(self._rng2.uniform(5e6, 1e8) / max(1.0, p.beta))
+                    dated.append(fut)
+                cs.futures[venue] = dated
             self.coins[p.coin] = cs
             self._quote(cs, first=True)
+
+    def _rng_of(self, venue: str, expiry_ms: int | None) -> random.Random:
+        if expiry_ms is None and venue in FIRST_STREAM_VENUES:
+            return self._rng
+        return self._rng2
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -254,6 +310,10 @@ class MarketModel:
     def price(self, coin: str) -> float:
         """The current index price of ``coin`` in USD."""
         return self.coins[coin.upper()].index
+
+    def futures(self, venue: str, coin: str) -> list[PerpState]:
+        """``venue``'s dated futures of ``coin``, nearest expiry first."""
+        return self.coins[coin.upper()].futures.get(venue, [])
 
     # -- stepping ------------------------------------------------------------------------------
 
@@ -280,6 +340,11 @@ class MarketModel:
             cs.log_index += p.beta * market + idio
             cs.index = math.exp(cs.log_index)
             for perp in cs.perps.values():
+                if perp.venue in CONTINUOUS_FUNDING:
+                    perp._prem_sum += perp.premium * dt_ms
+                    perp._prem_ms += dt_ms
+                    self._revert(perp, p, decay)
+                    continue
                 # Settlements inside the step use the premium path up to the funding time:
                 # the old premium is held until then (the step is short next to the interval).
                 seg_start = t0
@@ -297,10 +362,10 @@ class MarketModel:
                     seg_start = ft
                 perp._prem_sum += perp.premium * (t1 - seg_start)
                 perp._prem_ms += t1 - seg_start
-                std = p.premium_std * math.sqrt(max(0.0, 1.0 - decay * decay))
-                perp.premium = (
-                    p.premium_mean + (perp.premium - p.premium_mean) * decay + std * rng.gauss(0, 1)
-                )
+                self._revert(perp, p, decay)
+            for dated in cs.futures.values():
+                for fut in dated:
+                    self._revert(fut, p, decay)
             self._quote(cs, first=False, dt_ms=dt_ms)
         self.now_ms = t1
         hour = t1 // HOUR_MS
@@ -308,7 +373,7 @@ class MarketModel:
         if hour != self._hour_mark:
             self._hour_mark = hour
             for cs in self.coins.values():
-                for perp in cs.perps.values():
+                for perp in _contracts(cs):
                     perp.prev_price_1h = perp.last
         if day != self._day_mark:
             self._day_mark = day
@@ -316,6 +381,21 @@ class MarketModel:
                 _roll_day(cs)
         self.settlements.extend(out)
         return out
+
+    def _revert(self, perp: PerpState, p: CoinParams, decay: float) -> None:
+        """One exact Ornstein-Uhlenbeck step of ``perp``'s premium."""
+        rng = self._rng_of(perp.venue, perp.expiry_ms)
+        std = p.premium_std * math.sqrt(max(0.0, 1.0 - decay * decay))
+        perp.premium = (
+            p.premium_mean + (perp.premium - p.premium_mean) * decay + std * rng.gauss(0, 1)
+        )
+
+    def basis(self, fut: PerpState) -> float:
+        """The dated future's basis term ``b·τ`` (years left, 0 once expired)."""
+        if fut.expiry_ms is None:
+            return 0.0
+        years = max(0, fut.expiry_ms - self.now_ms) / MS_PER_YEAR
+        return self.params.future_basis * years
 
     def shock(self, coin: str, rel: float) -> None:
         """Move ``coin``'s index by ``rel`` (0.05: 5 % up) at once, as a jump would, and
@@ -332,42 +412,52 @@ class MarketModel:
         pr = self.params
         return bybit_funding_rate(avg, interest=pr.interest_rate, clamp=pr.clamp, cap=pr.cap)
 
+    def _quote_contract(self, perp: PerpState, cs: CoinState, *, first: bool, dt_ms: int) -> None:
+        """Quote one perpetual or dated future: mark from the index, its premium and (dated)
+        the basis; a one- or two-tick spread around it; sizes, volume, 24 h statistics."""
+        rng = self._rng_of(perp.venue, perp.expiry_ms)
+        p = cs.params
+        perp.mark = cs.index * (1.0 + perp.premium + self.basis(perp))
+        bid = math.floor(perp.mark / p.perp_tick) * p.perp_tick
+        if bid <= 0:
+            bid = p.perp_tick
+        spread = 1 if rng.random() < 0.8 else 2
+        perp.bid = round_to_tick(bid, p.perp_tick)
+        perp.ask = round_to_tick(bid + spread * p.perp_tick, p.perp_tick)
+        last = perp.bid if rng.random() < 0.5 else perp.ask
+        if not first:
+            if last > perp.last:
+                perp.tick_direction = "PlusTick"
+            elif last < perp.last:
+                perp.tick_direction = "MinusTick"
+            elif perp.tick_direction in ("PlusTick", "ZeroPlusTick"):
+                perp.tick_direction = "ZeroPlusTick"
+            else:
+                perp.tick_direction = "ZeroMinusTick"
+        perp.last = last
+        perp.bid_size = int(rng.expovariate(1.0 / 50_000.0)) + 1
+        perp.ask_size = int(rng.expovariate(1.0 / 50_000.0)) + 1
+        if dt_ms:
+            traded = int(rng.expovariate(1.0 / (2_000.0 * dt_ms / 100.0)))
+            perp.volume_24h += traded
+            perp.turnover_24h += traded / last
+            perp.open_interest = max(1_000, perp.open_interest + int(rng.gauss(0, 1) * traded))
+        if first:
+            perp.prev_price_24h = perp.prev_price_1h = last
+            perp.high_24h = perp.low_24h = last
+        perp.high_24h = max(perp.high_24h, last)
+        perp.low_24h = min(perp.low_24h, last)
+
     def _quote(self, cs: CoinState, *, first: bool, dt_ms: int = 0) -> None:
         """Derive the quoted prices (mark, last, bid/ask, spot) from the index and premium."""
         rng = self._rng
         p = cs.params
         for perp in cs.perps.values():
-            perp.mark = cs.index * (1.0 + perp.premium)
-            bid = math.floor(perp.mark / p.perp_tick) * p.perp_tick
-            if bid <= 0:
-                bid = p.perp_tick
-            spread = 1 if rng.random() < 0.8 else 2
-            perp.bid = round_to_tick(bid, p.perp_tick)
-            perp.ask = round_to_tick(bid + spread * p.perp_tick, p.perp_tick)
-            last = perp.bid if rng.random() < 0.5 else perp.ask
-            if not first:
-                if last > perp.last:
-                    perp.tick_direction = "PlusTick"
-                elif last < perp.last:
-                    perp.tick_direction = "MinusTick"
-                elif perp.tick_direction in ("PlusTick", "ZeroPlusTick"):
-                    perp.tick_direction = "ZeroPlusTick"
-                else:
-                    perp.tick_direction = "ZeroMinusTick"
-            perp.last = last
-            perp.bid_size = int(rng.expovariate(1.0 / 50_000.0)) + 1
-            perp.ask_size = int(rng.expovariate(1.0 / 50_000.0)) + 1
+            self._quote_contract(perp, cs, first=first, dt_ms=dt_ms)
             perp.funding_rate = self._rate(perp)
-            if dt_ms:
-                traded = int(rng.expovariate(1.0 / (2_000.0 * dt_ms / 100.0))) if dt_ms else 0
-                perp.volume_24h += traded
-                perp.turnover_24h += traded / last
-                perp.open_interest = max(1_000, perp.open_interest + int(rng.gauss(0, 1) * traded))
-            if first:
-                perp.prev_price_24h = perp.prev_price_1h = last
-                perp.high_24h = perp.low_24h = last
-            perp.high_24h = max(perp.high_24h, last)
-            perp.low_24h = min(perp.low_24h, last)
+        for dated in cs.futures.values():
+            for fut in dated:
+                self._quote_contract(fut, cs, first=first, dt_ms=dt_ms)
         s = cs.spot
         mid = cs.index * (1.0 + self.params.spot_noise * rng.gauss(0.0, 1.0))
         s.bid = round_to_tick(math.floor(mid / p.spot_tick) * p.spot_tick, p.spot_tick)
@@ -406,8 +496,16 @@ def _jumps(rng: random.Random, intensity: float, std: float) -> float:
     return total
 
 
+def _contracts(cs: CoinState) -> list[PerpState]:
+    """Every perpetual and dated future of one coin."""
+    out = list(cs.perps.values())
+    for dated in cs.futures.values():
+        out.extend(dated)
+    return out
+
+
 def _roll_day(cs: CoinState) -> None:
-    for perp in cs.perps.values():
+    for perp in _contracts(cs):
         perp.prev_price_24h = perp.last
         perp.high_24h = perp.low_24h = perp.last
         perp.volume_24h = 0

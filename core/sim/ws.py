@@ -25,6 +25,14 @@ def not_found(path: str) -> Response:
     return Response(int(HTTPStatus.NOT_FOUND), "Not Found", headers, body)
 
 
+def json_response(obj: Any, status: HTTPStatus = HTTPStatus.OK) -> Response:
+    """A plain HTTP answer with a JSON body, for the REST paths a websocket host also serves
+    (OKX and Deribit answer REST on their websocket hosts)."""
+    body = dumps(obj).encode()
+    headers = Headers([("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+    return Response(int(status), status.phrase, headers, body)
+
+
 def bound_port(server: Server) -> int:
     for sock in server.sockets:
         return int(sock.getsockname()[1])

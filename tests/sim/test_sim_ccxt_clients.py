@@ -1,5 +1,7 @@
 """Clients written by others use the simulator unchanged: ccxt.pro's Bybit and Binance
-websocket clients, pointed at the loopback URLs (markets handed in offline, no REST)."""
+websocket clients, pointed at the loopback URLs (markets handed in offline, no REST), and its
+OKX and Deribit clients, which load their markets from the simulator's own public REST
+(OKX ``/api/v5/public/instruments``, Deribit ``/api/v2/public/get_instruments``)."""
 
 from __future__ import annotations
 
@@ -96,5 +98,69 @@ async def test_ccxt_pro_binance_coinm_bids_asks_and_mark_price(make_sim: Any) ->
         mark = await asyncio.wait_for(client.watch_mark_price("BTC/USD:BTC"), TIMEOUT)
         assert mark["markPrice"] == pytest.approx(ex.price("BTC"), rel=0.01)
         assert mark["indexPrice"] == pytest.approx(ex.price("BTC"), rel=0.001)
+    finally:
+        await client.close()
+
+
+async def test_ccxt_pro_okx_tickers_funding_and_mark_from_the_simulator(make_sim: Any) -> None:
+    import ccxt.pro as ccxtpro
+
+    ex, urls = await make_sim(coins=("BTC", "SOL"))
+    client = ccxtpro.okx(
+        # no options market: ccxt would ask for its underlyings first
+        {
+            "enableRateLimit": False,
+            "options": {"fetchMarkets": {"types": ["spot", "future", "swap"]}},
+        }
+    )
+    try:
+        client.urls["api"]["rest"] = ex.endpoint("okx", "rest")
+        client.urls["api"]["ws"] = urls[("okx", "inverse")].removesuffix("/public")
+        await asyncio.wait_for(client.load_markets(), TIMEOUT)
+        assert client.markets["BTC/USD:BTC"]["inverse"] is True
+        assert client.markets["BTC/USD:BTC"]["contractSize"] == 100
+        assert client.markets["SOL/USD:SOL"]["contractSize"] == 10
+        dated = sorted(s for s, m in client.markets.items() if m["future"] and m["base"] == "BTC")
+        assert len(dated) == 2
+        t = await asyncio.wait_for(client.watch_ticker("BTC/USD:BTC"), TIMEOUT)
+        assert t["symbol"] == "BTC/USD:BTC"
+        assert t["bid"] < t["ask"]
+        assert t["last"] == pytest.approx(ex.price("BTC"), rel=0.01)
+        spot = await asyncio.wait_for(client.watch_ticker("SOL/USDT"), TIMEOUT)
+        assert spot["last"] == pytest.approx(ex.price("SOL"), rel=0.01)
+        fut = await asyncio.wait_for(client.watch_ticker(dated[0]), TIMEOUT)
+        assert fut["last"] > t["last"]  # the quarterly's basis
+        fr = await asyncio.wait_for(client.watch_funding_rate("BTC/USD:BTC"), TIMEOUT)
+        assert fr["fundingRate"] == pytest.approx(ex.model.perp("okx", "BTC").funding_rate)
+        assert fr["fundingTimestamp"] == ex.model.perp("okx", "BTC").next_funding_ms
+        assert fr["interval"] == "8h"
+        mark = await asyncio.wait_for(client.watch_mark_price("BTC/USD:BTC"), TIMEOUT)
+        assert mark["markPrice"] == pytest.approx(ex.price("BTC"), rel=0.01)
+    finally:
+        await client.close()
+
+
+async def test_ccxt_pro_deribit_tickers_from_the_simulator(make_sim: Any) -> None:
+    import ccxt.pro as ccxtpro
+
+    ex, urls = await make_sim(coins=("BTC", "ETH"))
+    client = ccxtpro.deribit({"enableRateLimit": False})
+    try:
+        client.urls["api"]["rest"] = ex.endpoint("deribit", "rest")
+        client.urls["api"]["ws"] = urls[("deribit", "inverse")]
+        await asyncio.wait_for(client.load_markets(), TIMEOUT)
+        assert client.markets["BTC/USD:BTC"]["contractSize"] == 10
+        assert client.markets["ETH/USD:ETH"]["contractSize"] == 1
+        dated = sorted(s for s, m in client.markets.items() if m["future"] and m["base"] == "BTC")
+        assert len(dated) == 2
+        t = await asyncio.wait_for(client.watch_ticker("BTC/USD:BTC"), TIMEOUT)
+        assert t["symbol"] == "BTC/USD:BTC"
+        assert t["bid"] < t["ask"]
+        assert t["markPrice"] == pytest.approx(ex.price("BTC"), rel=0.01)
+        assert t["indexPrice"] == pytest.approx(ex.price("BTC"), rel=0.001)
+        eth = await asyncio.wait_for(client.watch_ticker("ETH/USD:ETH"), TIMEOUT)
+        assert eth["last"] == pytest.approx(ex.price("ETH"), rel=0.01)
+        fut = await asyncio.wait_for(client.watch_ticker(dated[0]), TIMEOUT)
+        assert fut["markPrice"] > t["markPrice"]
     finally:
         await client.close()

@@ -42,7 +42,13 @@ async def test_urls_mirror_the_real_paths(make_sim: Any) -> None:
         ("bybit", "spot"),
         ("binance", "inverse"),
         ("binance", "spot"),
+        ("okx", "inverse"),
+        ("okx", "spot"),
+        ("deribit", "inverse"),
     }
+    assert urls[("okx", "inverse")].endswith("/ws/v5/public")
+    assert urls[("okx", "spot")] == urls[("okx", "inverse")]  # one OKX socket carries both
+    assert urls[("deribit", "inverse")].endswith("/ws/api/v2")
     assert urls[("bybit", "inverse")].endswith("/v5/public/inverse")
     assert urls[("bybit", "spot")].endswith("/v5/public/spot")
     assert urls[("binance", "inverse")].endswith("/stream")
@@ -349,7 +355,9 @@ async def test_settlement_on_the_wire_next_funding_time_advances(make_sim: Any) 
         ("bybit", "ETH"),
         ("binance", "BTC"),
         ("binance", "ETH"),
-    }
+        ("okx", "BTC"),
+        ("okx", "ETH"),
+    }  # Deribit funds continuously: no settlement
     assert {s.ts_ms for s in settled} == {boundary}
     for s in settled:
         assert ex.model.perp(s.venue, s.coin).last_settled_rate == s.rate

@@ -10,21 +10,45 @@ import signal
 import sys
 from typing import Any
 
+CHAOS_HELP = """\
+faults (--chaos, a comma list such as drop=2,stall=5:3,garbage=0.01):
+  drop=N          every N seconds close every open websocket (alternately a TCP abort
+                  and a clean close frame 1001): clients must reconnect
+  stall=N         after N seconds keep connections open but send nothing at all (no
+                  data, no replies, no heartbeats) for good: a silent exchange
+  stall=N:D       the same stall for D seconds only, then data resumes (e.g. stall=5:3:
+                  silent from 5 s to 8 s after start); N and D are wall seconds
+  garbage=P       replace each data frame, with probability P, by a malformed one
+  reorder[=P]     repeat or swap data frames now and then (P, default 0.05)
+  refuse=SYMBOL   refuse subscriptions of a coin (BTC) or a venue symbol (BTCUSD,
+                  BTC-USD-SWAP); repeat it or join with + (refuse=BTC+ETH)
+REST (Bybit and Binance hosts):
+  http500=P       answer a request with HTTP 500, doing nothing, with probability P
+  slow=MS         answer every request MS milliseconds late
+  ratelimit[=P]   answer with the venue's rate-limit reply (P, default 0.1)
+  drop-response=P do the request, then drop the connection before the reply
+"""
+
 
 def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "sim",
         help="run the built-in exchange simulator on loopback",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
         description=(
-            "Serve a simulated Bybit v5 and Binance COIN-M/spot on 127.0.0.1: market streams, "
-            "REST and private streams of one account, with a seeded market and optional faults. "
-            "With --port P the servers listen on P (Bybit streams), P+1 (Binance COIN-M "
-            "streams and user data stream), P+2 (Binance spot streams), P+3 (Bybit REST), P+4 "
-            "(Binance dapi REST) and P+5 (Binance spot REST)."
+            "Serve a simulated Bybit v5, Binance COIN-M/spot, OKX v5 and Deribit on 127.0.0.1:\n"
+            "market streams of all four (perpetuals, two quarterly futures per coin, spot),\n"
+            "REST and private streams of one account on Bybit and Binance, with a seeded\n"
+            "market and optional faults. With --port P the servers listen on P (Bybit\n"
+            "streams), P+1 (Binance COIN-M streams and user data stream), P+2 (Binance spot\n"
+            "streams), P+3 (Bybit REST), P+4 (Binance dapi REST), P+5 (Binance spot REST),\n"
+            "P+6 (OKX public websocket and instruments REST) and P+7 (Deribit JSON-RPC over\n"
+            "websocket and HTTP)."
         ),
+        epilog=CHAOS_HELP,
     )
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
-    p.add_argument("--port", default="0", help="first of six ports; 0 = ephemeral (default)")
+    p.add_argument("--port", default="0", help="first of eight ports; 0 = ephemeral (default)")
     p.add_argument("--seed", default="1", help="random seed of the market (default 1)")
     p.add_argument("--speed", default="1", help="simulated seconds per wall second (default 1)")
     p.add_argument(
@@ -41,8 +65,8 @@ def register(subparsers: Any) -> None:
         "--chaos",
         default="",
         help=(
-            "faults (comma list): drop=N, stall=N[:D], garbage=P, reorder[=P], refuse=SYMBOL; "
-            "REST: http500=P, slow=MS, ratelimit[=P], drop-response=P"
+            "faults (comma list, explained below): drop=N, stall=N[:D], garbage=P, reorder[=P], "
+            "refuse=SYMBOL; REST: http500=P, slow=MS, ratelimit[=P], drop-response=P"
         ),
     )
     p.add_argument("--api-key", default="demo", help="the account's API key (default demo)")
@@ -83,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
 
     from tui.usage import UsageError
 
-    port = _number("--port", args.port, kind=int, low=0, high=65530)
+    port = _number("--port", args.port, kind=int, low=0, high=65528)
     seed = _number("--seed", args.seed, kind=int, low=-(2**63))
     speed = _number("--speed", args.speed, kind=float, low=1e-6, high=1e6)
     interval = _number("--interval-ms", args.interval_ms, kind=float, low=0.1, high=60_000)
@@ -197,6 +221,17 @@ async def _serve(ex: Any) -> int:
         f"try: hedgetop feed --venue bybit --url {urls[('bybit', 'inverse')]} --symbols {first}USD",
         flush=True,
     )
+    print(
+        f"     hedgetop feed --venue okx --url {urls[('okx', 'inverse')]} "
+        f"--symbols {first}-USD-SWAP",
+        flush=True,
+    )
+    if ("deribit", "inverse") in urls and "BTC" in ex.coins:
+        print(
+            f"     hedgetop feed --venue deribit --url {urls[('deribit', 'inverse')]} "
+            "--symbols BTC-PERPETUAL",
+            flush=True,
+        )
     print("Ctrl-C to stop.", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

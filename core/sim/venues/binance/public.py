@@ -2,7 +2,9 @@
 futures/websocket-market-streams: Mark-Price-Stream, Individual-Symbol-Book-Ticker-Streams;
 spot web-socket-streams) and checked against ``shared/fixtures/ws``.
 
-COIN-M ``<symbol>@markPrice[@1s]`` (``markPriceUpdate``: e, E, s, p, P, i, r, T) and
+COIN-M ``<symbol>@markPrice[@1s]`` (``markPriceUpdate``: e, E, s, p, P, i, r, T; a dated
+quarterly such as ``btcusd_261225`` carries no funding, so no r/T, as the recorded
+``btcusd_200925@markPrice@1s`` shows) and
 ``<symbol>@bookTicker`` (u, e, s, ps, b, B, a, A, T, E); spot ``<symbol>@bookTicker`` (u, s, b,
 B, a, A: no event type, no times). Raw streams at ``/ws/<stream>[/<stream>]``, combined ones at
 ``/stream?streams=a/b`` wrapped as ``{"stream", "data"}``; the live methods SUBSCRIBE,
@@ -12,6 +14,7 @@ UNSUBSCRIBE and LIST_SUBSCRIPTIONS.
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 from websockets.asyncio.server import ServerConnection
@@ -27,6 +30,11 @@ SPOT = "binance_spot"
 
 def perp_symbol(coin: str) -> str:
     return f"{coin.upper()}USD_PERP"
+
+
+def dated_symbol(coin: str, expiry_ms: int) -> str:
+    """A quarterly's symbol: ``BTCUSD_261225`` (delivery date, YYMMDD)."""
+    return f"{coin.upper()}USD_{datetime.fromtimestamp(expiry_ms / 1000, UTC):%y%m%d}"
 
 
 def spot_symbol(coin: str) -> str:
@@ -46,15 +54,29 @@ def mark_price(p: CoinParams, perp: PerpState, index: float, event_ms: int) -> d
     }
 
 
-def book_ticker(p: CoinParams, perp: PerpState, update_id: int, event_ms: int) -> dict[str, Any]:
+def dated_mark_price(p: CoinParams, fut: PerpState, index: float, event_ms: int) -> dict[str, Any]:
+    assert fut.expiry_ms is not None
+    return {
+        "e": "markPriceUpdate",
+        "E": event_ms,
+        "s": dated_symbol(p.coin, fut.expiry_ms),
+        "p": fmt_fixed(fut.mark, 8),
+        "P": fmt_fixed(index, 8),
+        "i": fmt_fixed(index, 8),
+    }
+
+
+def book_ticker(
+    p: CoinParams, perp: PerpState, update_id: int, event_ms: int, symbol: str | None = None
+) -> dict[str, Any]:
     d = tick_decimals(p.perp_tick)
-    sym = perp_symbol(p.coin)
+    sym = symbol or perp_symbol(p.coin)
     # Sizes are contracts of face value (100 USD for BTC, 10 USD for the others).
     return {
         "u": update_id,
         "e": "bookTicker",
         "s": sym,
-        "ps": sym.removesuffix("_PERP"),
+        "ps": sym.split("_")[0],
         "b": fmt_fixed(perp.bid, d),
         "B": str(max(1, int(perp.bid_size / p.face_usd))),
         "a": fmt_fixed(perp.ask, d),
@@ -84,7 +106,12 @@ class PublicStreams:
         self.data: dict[tuple[str, str], dict[str, Any]] = {}
         self.text: dict[tuple[str, str, bool], str] = {}
         self.update_id = 1_000_000 + hub.rng.randrange(1_000_000)
+        self.dated_update_id = 5_000_000
         self.perp_coins = {perp_symbol(c).lower(): c for c in coins}
+        for c in coins:
+            for fut in hub.model.futures("binance", c):
+                assert fut.expiry_ms is not None
+                self.perp_coins[dated_symbol(c, fut.expiry_ms).lower()] = c
         self.spot_coins = {spot_symbol(c).lower(): c for c in coins}
 
     def refresh(self) -> None:
@@ -105,6 +132,19 @@ class PublicStreams:
             self.update_id += rng.randint(1, 900)
             ls = spot_symbol(coin).lower()
             self.data[(SPOT, f"{ls}@bookticker")] = spot_book_ticker(p, cs.spot, self.update_id)
+            for fut in m.futures("binance", coin):
+                # update ids of the quarterlies: their own counter, so the perpetuals' are as
+                # they were before the quarterlies were listed
+                assert fut.expiry_ms is not None
+                sym = dated_symbol(coin, fut.expiry_ms)
+                ld = sym.lower()
+                mark = dated_mark_price(p, fut, cs.index, ts)
+                self.data[(COINM, f"{ld}@markprice")] = mark
+                self.data[(COINM, f"{ld}@markprice@1s")] = mark
+                self.dated_update_id += 7
+                self.data[(COINM, f"{ld}@bookticker")] = book_ticker(
+                    p, fut, self.dated_update_id, ts, sym
+                )
 
     def frame(self, host: str, stream: str, combined: bool) -> str | None:
         """The encoded frame of ``stream`` for this tick (None: no such stream here)."""

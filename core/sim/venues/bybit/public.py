@@ -2,7 +2,10 @@
 ticker) and checked against the recorded messages in ``shared/fixtures/ws``.
 
 Inverse socket (``/v5/public/inverse``): a snapshot, then deltas carrying only the fields that
-changed; every value is a string; envelope ``topic, type, data, cs, ts``. Spot socket
+changed; every value is a string; envelope ``topic, type, data, cs, ts``. The inverse
+quarterlies of BTC and ETH (``BTCUSDZ26``: month code and year) travel on the same socket
+with ``deliveryTime``, ``basis``, ``basisRate`` and empty funding fields, as the recorded
+``tickers.BTCUSDU23`` shows. Spot socket
 (``/v5/public/spot``): always a full snapshot (no bid/ask), envelope ``topic, ts, type, cs,
 data``. Acks differ a little between the two (see ``ack``).
 """
@@ -10,6 +13,8 @@ data``. Acks differ a little between the two (see ``ack``).
 from __future__ import annotations
 
 import json
+import random
+from datetime import UTC, datetime
 from typing import Any
 
 from websockets.asyncio.server import ServerConnection
@@ -26,6 +31,39 @@ PRIVATE_PATH = "/v5/private"
 
 def inverse_symbol(coin: str) -> str:
     return f"{coin.upper()}USD"
+
+
+DATED_COINS = ("BTC", "ETH")  # Bybit lists inverse futures of these
+MONTH_CODES = "FGHJKMNQUVXZ"
+
+
+def dated_symbol(coin: str, expiry_ms: int) -> str:
+    d = datetime.fromtimestamp(expiry_ms / 1000, UTC)
+    return f"{coin.upper()}USD{MONTH_CODES[d.month - 1]}{d:%y}"
+
+
+def dated_ticker(p: CoinParams, fut: PerpState, index: float) -> dict[str, str]:
+    """The ``data`` of a dated inverse future's snapshot: the perpetual's fields with the
+    delivery ones, funding left empty."""
+    assert fut.expiry_ms is not None
+    row = inverse_ticker(p, fut, index)
+    d = max(2, tick_decimals(p.perp_tick))
+    row["symbol"] = dated_symbol(p.coin, fut.expiry_ms)
+    when = datetime.fromtimestamp(fut.expiry_ms / 1000, UTC)
+    out: dict[str, str] = {}
+    for k, v in row.items():
+        if k == "nextFundingTime":
+            out["deliveryTime"] = when.strftime("%Y-%m-%dT%H:%M:%SZ")
+            out["basisRate"] = fmt_fixed((fut.mark - index) / index if index else 0.0, 8)
+            out["deliveryFeeRate"] = "0.0005"
+            out["predictedDeliveryPrice"] = "0.00"
+            out["basis"] = fmt_fixed(fut.last - index, d)
+            out["nextFundingTime"] = ""
+        elif k == "fundingRate":
+            out["fundingRate"] = ""
+        else:
+            out[k] = v
+    return out
 
 
 def spot_symbol(coin: str) -> str:
@@ -129,6 +167,13 @@ class PublicTickers:
         self.inverse: dict[str, dict[str, str]] = {}
         self.spot_text: dict[str, str] = {}
         self.inverse_coins = {inverse_symbol(c): c for c in coins}
+        for c in coins:
+            if c in DATED_COINS:
+                for fut in hub.model.futures("bybit", c):
+                    assert fut.expiry_ms is not None
+                    self.inverse_coins[dated_symbol(c, fut.expiry_ms)] = c
+        # cs of the quarterlies: their own random source, so the perpetuals' are unchanged
+        self._dated_rng = random.Random(20_231)
         self.spot_coins = {spot_symbol(c): c for c in coins}
 
     def refresh(self) -> None:
@@ -143,6 +188,15 @@ class PublicTickers:
             if self.inverse.get(sym) != cur:
                 self.cs[sym] = self.cs.get(sym, 20_000_000_000) + hub.rng.randint(1, 40)
                 self.inverse[sym] = cur
+            if coin in DATED_COINS:
+                for fut in m.futures("bybit", coin):
+                    assert fut.expiry_ms is not None
+                    dsym = dated_symbol(coin, fut.expiry_ms)
+                    dcur = dated_ticker(p, fut, cs.index)
+                    if self.inverse.get(dsym) != dcur:
+                        step = self._dated_rng.randint(1, 40)
+                        self.cs[dsym] = self.cs.get(dsym, 12_000_000_000) + step
+                        self.inverse[dsym] = dcur
             ssym = spot_symbol(coin)
             spot_cs = self.cs.get(ssym, 100_000_000_000) + hub.rng.randint(1, 40)
             self.cs[ssym] = spot_cs
