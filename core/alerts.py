@@ -7,8 +7,9 @@ Every change is an ``AlertEvent`` (raised / cleared); ``key`` pairs them up.
 
 Rules: ``liq_distance`` (liquidation closer than a threshold), ``hedge_ratio`` (drift outside
 the target band), ``funding_against`` (the position pays funding beyond a threshold APR),
-``basis`` (|mark − index| beyond a threshold), ``feed_stale`` (a feed reconnecting or with stale
-symbols).
+``basis`` (|mark − index| beyond a threshold), ``feed_stale`` (a feed reconnecting for a while,
+with stale symbols, or refusing bad data; it raises and clears with a hold in time, see
+``FEED_DOWN_RAISE_MS``).
 
 An optional ``on_raise_command`` (argv, no shell) is started on each raise with ``{message}``,
 ``{rule}``, ``{subject}`` substituted; its output is discarded and it is never waited for.
@@ -46,6 +47,8 @@ class _Check:
     raise_now: bool  # condition beyond the raise threshold
     clear_now: bool  # recovered beyond threshold + margin
     message: str
+    raise_after_ms: int = 0  # the condition must hold this long (at least min_duration_ms)
+    clear_after_ms: int = 0  # the recovery must hold this long before the alert clears
 
 
 def _hold(key: str, rule: str, subject: str) -> _Check:
@@ -57,6 +60,18 @@ def _hold(key: str, rule: str, subject: str) -> _Check:
 class _State:
     since_ms: int | None = None
     raised: AlertEvent | None = None
+    clear_since_ms: int | None = None
+
+
+#: ``feed_stale`` hysteresis in time (it has no value to put a margin on): a feed merely
+#: reconnecting raises only after this long (a routine reconnect takes well under a second,
+#: its symbols go stale by themselves if it lasts), and a raised feed alert clears only
+#: after the feed has been healthy this long, so that one drop is not a raise and a clear
+#: within the same second.
+FEED_DOWN_RAISE_MS = 5_000
+FEED_CLEAR_MS = 5_000
+#: A feed that refused bad data (``FeedHealth.last_reject_ms``) within this is alerted on.
+FEED_REJECT_WINDOW_MS = 10_000
 
 
 class AlertEngine:
@@ -201,6 +216,21 @@ class AlertEngine:
                     bad,
                     not bad,
                     f"{f.venue} feed {what}",
+                    raise_after_ms=0 if f.stale_symbols else FEED_DOWN_RAISE_MS,
+                    clear_after_ms=FEED_CLEAR_MS,
+                )
+                # Bad numbers refused at the door (the symbols they were for go stale too).
+                at = f.last_reject_ms
+                refusing = at is not None and snap.ts_ms - at < FEED_REJECT_WINDOW_MS
+                yield _Check(
+                    f"feed_stale:{subject}:rejected",
+                    "feed_stale",
+                    subject,
+                    float(f.rejected),
+                    refusing,
+                    not refusing,
+                    f"{f.venue} feed sends bad data: {f.rejected} quotes refused "
+                    f"(last: {f.last_reject or 'unknown'})",
                 )
 
     # --- state machine --------------------------------------------------------------------
@@ -208,19 +238,23 @@ class AlertEngine:
     def _step(self, chk: _Check, ts_ms: int) -> AlertEvent | None:
         st = self._states.setdefault(chk.key, _State())
         if st.raised is not None:
-            if chk.clear_now:
-                st.raised = None
-                st.since_ms = None
-                return self._event(
-                    ts_ms, chk.key, chk.rule, chk.subject, False, "recovered", chk.value
-                )
-            return None
+            if not chk.clear_now:
+                st.clear_since_ms = None
+                return None
+            if st.clear_since_ms is None:
+                st.clear_since_ms = ts_ms
+            if ts_ms - st.clear_since_ms < chk.clear_after_ms:
+                return None
+            st.raised = None
+            st.since_ms = None
+            st.clear_since_ms = None
+            return self._event(ts_ms, chk.key, chk.rule, chk.subject, False, "recovered", chk.value)
         if not chk.raise_now:
             st.since_ms = None
             return None
         if st.since_ms is None:
             st.since_ms = ts_ms
-        if ts_ms - st.since_ms < self.config.min_duration_ms:
+        if ts_ms - st.since_ms < max(self.config.min_duration_ms, chk.raise_after_ms):
             return None
         ev = self._event(ts_ms, chk.key, chk.rule, chk.subject, True, chk.message, chk.value)
         st.raised = ev

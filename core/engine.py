@@ -122,6 +122,7 @@ class Engine:
             (h.venue for h in config.hedges if h.venue in SPOT_VENUES), None
         )
         self._quotes: dict[tuple[str, str], Quote] = {}
+        self.refused_quotes = 0  # quotes with a non-finite or non-positive price
         self._positions: dict[str, _Position] = {}
         for h in config.hedges:
             spec = (specs or {}).get((h.venue, h.symbol)) or lookup(h.venue, h.symbol)
@@ -147,7 +148,17 @@ class Engine:
     # --- inputs ---------------------------------------------------------------------------
 
     def on_quote(self, quote: Quote) -> None:
-        """Keep the latest quote; everything else waits for the tick."""
+        """Keep the latest quote; everything else waits for the tick. A quote with a price
+        that is not a finite positive number is refused (the feeds' gate already drops them;
+        this is the engine's own guard, counted in ``refused_quotes``)."""
+        for x in (quote.mark, quote.index, quote.last, quote.bid, quote.ask):
+            if x is not None and not 0.0 < x < math.inf:
+                self.refused_quotes += 1
+                return
+        rate = quote.funding_rate
+        if rate is not None and not math.isfinite(rate):
+            self.refused_quotes += 1
+            return
         self._quotes[(quote.venue, quote.symbol)] = quote
 
     def quote(self, venue: str, symbol: str) -> Quote | None:

@@ -74,6 +74,15 @@ class FeedHealth(msgspec.Struct, frozen=True, kw_only=True):
     stale_periods: int = 0
     last_message_ms: int | None = None
     stale_symbols: tuple[str, ...] = ()
+    # Bad data refused at the door (``core.feeds.validate``): counts, and the last refusal.
+    rejected: int = 0
+    out_of_order: int = 0
+    duplicates: int = 0
+    oversize: int = 0
+    resubscribes: int = 0
+    sub_errors: int = 0
+    last_reject: str | None = None
+    last_reject_ms: int | None = None
 
 
 class Side(StrEnum):

@@ -34,6 +34,7 @@ Column names carry their unit (``_usd``, ``_coin``, ``_pct``, ``_ms``); ``fundin
 
 from __future__ import annotations
 
+import math
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -210,54 +211,66 @@ KINDS: dict[str, KindSpec] = {k.kind: k for k in (PORTFOLIO, HOLDING, HEDGE)}
 # --- rows from snapshots --------------------------------------------------------------------
 
 
+def _real(row: tuple[Any, ...]) -> tuple[Any, ...]:
+    """A row SQLite may hold as data: NaN and ±inf (which the feeds' gate already refuses)
+    are stored as NULL, never as a number."""
+    return tuple(None if isinstance(v, float) and not math.isfinite(v) else v for v in row)
+
+
 def portfolio_row(s: PortfolioSnapshot) -> tuple[Any, ...]:
     pnl = [h.pnl_usd for h in s.hedges if h.pnl_usd is not None]
     acc = [h.funding_accrued_usd for h in s.hedges if h.funding_accrued_usd is not None]
-    return (
-        s.total_value_usd,
-        s.unhedged_value_usd,
-        s.net_delta_usd,
-        s.session_change_usd,
-        s.unhedged_session_change_usd,
-        sum(pnl) if pnl else None,
-        sum(acc) if acc else None,
-        int(s.stale),
+    return _real(
+        (
+            s.total_value_usd,
+            s.unhedged_value_usd,
+            s.net_delta_usd,
+            s.session_change_usd,
+            s.unhedged_session_change_usd,
+            sum(pnl) if pnl else None,
+            sum(acc) if acc else None,
+            int(s.stale),
+        )
     )
 
 
 def holding_row(h: HoldingSnapshot) -> tuple[Any, ...]:
-    return (
-        h.amount_coin,
-        h.margin_coin,
-        h.price_usd,
-        h.value_usd,
-        h.unhedged_value_usd,
-        h.net_delta_coin,
-        h.net_delta_usd,
-        h.hedge_ratio,
-        h.target_ratio,
-        int(h.stale),
+    return _real(
+        (
+            h.amount_coin,
+            h.margin_coin,
+            h.price_usd,
+            h.value_usd,
+            h.unhedged_value_usd,
+            h.net_delta_coin,
+            h.net_delta_usd,
+            h.hedge_ratio,
+            h.target_ratio,
+            int(h.stale),
+        )
     )
 
 
 def hedge_row(h: HedgeSnapshot) -> tuple[Any, ...]:
-    return (
-        h.contracts,
-        h.size_usd,
-        h.entry,
-        h.margin_coin,
-        h.mark,
-        h.index,
-        h.pnl_coin,
-        h.pnl_usd,
-        h.realized_pnl_coin,
-        h.equity_coin,
-        h.liq_price,
-        h.liq_distance_pct,
-        h.basis_pct,
-        h.funding_rate,
-        h.funding_accrued_coin,
-        int(h.stale),
+    return _real(
+        (
+            h.contracts,
+            h.size_usd,
+            h.entry,
+            h.margin_coin,
+            h.mark,
+            h.index,
+            h.pnl_coin,
+            h.pnl_usd,
+            h.realized_pnl_coin,
+            h.equity_coin,
+            h.liq_price,
+            h.liq_distance_pct,
+            h.basis_pct,
+            h.funding_rate,
+            h.funding_accrued_coin,
+            int(h.stale),
+        )
     )
 
 

@@ -19,10 +19,15 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from core.events import Kind, Quote
+from core.feeds.validate import Sequencer
 
 Emit = Callable[[Quote], None]
 
 H8_MS = 8 * 3600 * 1000
+
+#: The largest frame (live) or line (replay) read: beyond it the connection is closed by us
+#: and a replayed line is skipped, rather than held in memory.
+MAX_FRAME_BYTES = 2**23
 
 
 # A dated contract's expiry in each venue's naming: BTCUSDU23 (Bybit: month code + year),
@@ -143,6 +148,10 @@ class Adapter(ABC):
         self.outbox: list[str] = []
         # The venue's last refusal or error reply (a refused subscription...), for display.
         self.last_error: str | None = None
+        # Error replies to our requests (a refused subscription): counted, the runner logs them.
+        self.sub_errors = 0
+        # Old and repeated messages, dropped before they are merged (``Sequencer``).
+        self.order = Sequencer()
 
     # --- connection life cycle -------------------------------------------------------------
 
@@ -156,8 +165,15 @@ class Adapter(ABC):
 
     def reset(self) -> None:
         """Forget merged state: called on every (re)connect, before subscribing, so that a
-        delta from a new connection is never merged into an old snapshot."""
+        delta from a new connection is never merged into an old snapshot (and the new
+        connection's stamps are not compared with the old one's)."""
         self.outbox.clear()
+        self.order.forget()
+
+    def refused(self, error: str) -> None:
+        """Note an error reply from the venue (kept for display, counted)."""
+        self.last_error = error
+        self.sub_errors += 1
 
     def restrict(self, symbols: Iterable[str] | None) -> None:
         """Emit quotes only for ``symbols`` (venue-native); None: every symbol seen."""

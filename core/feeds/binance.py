@@ -36,6 +36,7 @@ class _Data(msgspec.Struct, gc=False):
     bid: _Loose = msgspec.field(default=None, name="b")
     ask: _Loose = msgspec.field(default=None, name="a")
     close: str | None = msgspec.field(default=None, name="c")
+    update_id: _Loose = msgspec.field(default=None, name="u")  # the book's update id
 
 
 class _Message(_Data, gc=False):
@@ -43,6 +44,9 @@ class _Message(_Data, gc=False):
     data: _Data | list[_Data] | None = None
     code: int | None = None
     msg: str | None = None
+
+
+_EVENTS = frozenset(("markPriceUpdate", "bookTicker", "24hrTicker"))
 
 
 def _text(value: str | int | list[Any] | None) -> float | None:
@@ -86,18 +90,25 @@ class BinanceAdapter(Adapter):
         if data is None:
             if msg.symbol is None:  # a reply ({"result": null, "id": 1}) or an error
                 if msg.code is not None:
-                    self.last_error = f"binance error {msg.code}: {msg.msg}"
+                    self.refused(f"binance error {msg.code}: {msg.msg}")
                 return 0
             data = msg  # an unwrapped (raw stream) message
         if isinstance(data, list):
-            return sum(self._one(d, received_ms, emit) for d in data)
-        return self._one(data, received_ms, emit)
+            return sum(self._one(d, raw, received_ms, emit) for d in data)
+        return self._one(data, raw, received_ms, emit)
 
-    def _one(self, d: _Data, received_ms: int, emit: Emit) -> int:
+    def _one(self, d: _Data, raw: str | bytes, received_ms: int, emit: Emit) -> int:
         symbol = d.symbol
         if symbol is None or (self.only is not None and symbol not in self.only):
             return 0
         event = d.event
+        if event not in _EVENTS and not (event is None and d.bid is not None):
+            return 0
+        # The mark stream and the book stream are ordered separately (the book by its id).
+        u = d.update_id
+        stamp = u if isinstance(u, int) else d.event_ms
+        if not self.order.admit(f"{symbol}@{event}", stamp, raw):
+            return 0
         state = self._state.get(symbol)
         if state is None:
             state = self._state[symbol] = MergedState()

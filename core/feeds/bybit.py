@@ -58,6 +58,7 @@ class _FastMessage(msgspec.Struct, gc=False):
     op: str | None = None
     success: bool | None = None
     ret_msg: str | None = None
+    cs: int | None = None  # cross sequence: orders the messages of one symbol
 
 
 class _Message(msgspec.Struct, gc=False):
@@ -69,6 +70,7 @@ class _Message(msgspec.Struct, gc=False):
     op: str | None = None
     success: bool | None = None
     ret_msg: str | None = None
+    cs: int | None = None  # cross sequence: orders the messages of one symbol
 
 
 class _State(MergedState):
@@ -149,7 +151,7 @@ class BybitAdapter(Adapter):
         data = msg.data
         if topic is None or not topic.startswith("tickers.") or data is None:
             if msg.success is False:
-                self.last_error = f"bybit refused {msg.op}: {msg.ret_msg}"
+                self.refused(f"bybit refused {msg.op}: {msg.ret_msg}")
             return 0
         if isinstance(data, list):  # another topic's payload
             return 0
@@ -157,15 +159,18 @@ class BybitAdapter(Adapter):
         if self.only is not None and symbol not in self.only:
             return 0
         kind = msg.type
+        state: _State | None = None
         if kind == "delta":
             state = self._state.get(symbol)
             if state is None:  # a delta with no snapshot to merge into: wait for one
                 return 0
-        elif kind == "snapshot":
-            state = _State()
-            self._state[symbol] = state
-        else:
+        elif kind != "snapshot":
             return 0
+        # Before merging: an old message must not overwrite newer fields.
+        if not self.order.admit(symbol, msg.cs if msg.cs is not None else msg.ts, raw):
+            return 0
+        if state is None:  # a snapshot starts afresh
+            state = self._state[symbol] = _State()
         if isinstance(data, _FastTicker):
             state.merge_fast(data)
         else:

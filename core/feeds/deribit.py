@@ -97,6 +97,8 @@ class DeribitAdapter(Adapter):
             kind = instrument_kind(name)
             if kind is None:
                 return 0
+            if not self.order.admit(name, t.timestamp, raw):
+                return 0
             perpetual = name.endswith("-PERPETUAL")
             emit(
                 Quote(
@@ -119,5 +121,5 @@ class DeribitAdapter(Adapter):
         if msg.method == "heartbeat" and params is not None and params.type == "test_request":
             self.outbox.append(self._request("public/test", {}))
         elif msg.error is not None:
-            self.last_error = f"deribit error {msg.error.code}: {msg.error.message}"
+            self.refused(f"deribit error {msg.error.code}: {msg.error.message}")
         return 0

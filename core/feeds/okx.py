@@ -112,13 +112,16 @@ class OkxAdapter(Adapter):
         arg = msg.arg
         if msg.data is None or arg is None:
             if msg.event == "error":
-                self.last_error = f"okx error {msg.code}: {msg.msg}"
+                self.refused(f"okx error {msg.code}: {msg.msg}")
             return 0
         channel = arg.channel
         emitted = 0
         for d in msg.data:
             inst = d.inst_id or arg.inst_id
             if inst is None:
+                continue
+            # Each channel is its own ordered stream: an old push is not merged.
+            if not self.order.admit(f"{channel}:{inst}", whole(d.ts), raw):
                 continue
             if channel == "index-tickers":
                 emitted += self._index_push(inst, d, received_ms, emit)

@@ -7,8 +7,16 @@ symbol stale when it has not updated for ``stale_after_ms`` (and unflag it when 
 returns), and keep per-feed health counters. A malformed or unexpected message is counted and
 dropped; nothing a server sends can end ``run()`` — only ``stop()`` does.
 
-Clocks: staleness and quote timestamps use the injected ``now_ms``; heartbeat and backoff
-timing use the event loop's monotonic clock (they pace I/O, they are not data).
+Every quote passes a ``QuoteGate`` (``core.feeds.validate``) before ``on_quote``: a bad number
+is counted (``rejected``) and dropped, so a symbol fed only bad data goes stale. A symbol that
+gets no data within ``subscribe_deadline_ms`` of subscribing is subscribed again on the same
+connection; if it still gets none, the socket is recycled (a server that swallowed the
+subscription keeps answering pings, so the silence timeout never fires). Error replies from
+the venue (a refused subscription) are counted and logged.
+
+Clocks: staleness, the subscription deadline and quote timestamps use the injected
+``now_ms``; heartbeat and backoff timing use the event loop's monotonic clock (they pace I/O,
+they are not data).
 """
 
 from __future__ import annotations
@@ -26,8 +34,9 @@ from websockets.exceptions import ConnectionClosed, InvalidURI
 
 from core.clock import wall_ms
 from core.events import FeedHealth, FeedState, Quote
-from core.feeds.base import Adapter
+from core.feeds.base import MAX_FRAME_BYTES, Adapter
 from core.feeds.replay import FeedCounters
+from core.feeds.validate import QuoteGate
 
 log = logging.getLogger("hedgetop.feeds")
 
@@ -62,6 +71,8 @@ class FeedRunner:
         on_stale: Callable[[str, bool, int], None] | None = None,
         rng: random.Random | None = None,
         healthy_session_s: float = 30.0,
+        subscribe_deadline_ms: int | None = 10_000,
+        gate: QuoteGate | None = None,
     ) -> None:
         self.adapter = adapter
         self.url = url
@@ -80,6 +91,8 @@ class FeedRunner:
         self.on_stale = on_stale
         self._rng = rng if rng is not None else random.Random()
         self.healthy_session_s = healthy_session_s
+        self.subscribe_deadline_ms = subscribe_deadline_ms
+        self.gate = gate if gate is not None else QuoteGate(adapter.venue)
 
         self.counters = FeedCounters()
         self.state = FeedState.CONNECTING
@@ -94,6 +107,15 @@ class FeedRunner:
         self._stop_event: asyncio.Event | None = None
         self._got_quotes = False
         self._close_reason: str | None = None
+        self.last_reject: str | None = None  # "BTCUSD: mark=nan: not a finite price"
+        self.last_reject_ms: int | None = None
+        # The subscription watchdog, per connection: the socket, when we (re)subscribed, the
+        # symbols that got data since, whether we already subscribed again.
+        self._ws: ClientConnection | None = None
+        self._sub_at: int | None = None
+        self._fed: set[str] = set()
+        self._resent = False
+        self._refused: set[str] = set()  # named in an error reply: not waited for
 
     # --- public ----------------------------------------------------------------------------
 
@@ -133,6 +155,7 @@ class FeedRunner:
             with contextlib.suppress(asyncio.CancelledError):
                 await stale_task
             self.connected.clear()
+            self._sync_counters()
             self.state = FeedState.STOPPED
 
     def stop(self) -> None:
@@ -161,6 +184,7 @@ class FeedRunner:
                 self._tell_stale(symbol, True, now_ms)
 
     def health(self, now_ms: int) -> FeedHealth:
+        self._sync_counters()
         c = self.counters
         stale = tuple(sorted(s for s in self._last_seen if self.is_stale(s, now_ms)))
         return FeedHealth(
@@ -175,7 +199,23 @@ class FeedRunner:
             stale_periods=c.stale_periods,
             last_message_ms=self.last_message_ms,
             stale_symbols=stale,
+            rejected=c.rejected,
+            out_of_order=c.out_of_order,
+            duplicates=c.duplicates,
+            oversize=c.oversize,
+            resubscribes=c.resubscribes,
+            sub_errors=c.sub_errors,
+            last_reject=self.last_reject,
+            last_reject_ms=self.last_reject_ms,
         )
+
+    def _sync_counters(self) -> None:
+        """Copy the adapter's own counts (old and repeated messages, error replies)."""
+        a = self.adapter
+        c = self.counters
+        c.out_of_order = a.order.older
+        c.duplicates = a.order.duplicates
+        c.sub_errors = a.sub_errors
 
     # --- internals -------------------------------------------------------------------------
 
@@ -199,7 +239,7 @@ class FeedRunner:
                 url,
                 open_timeout=self.open_timeout_s,
                 close_timeout=1.0,
-                max_size=2**23,
+                max_size=MAX_FRAME_BYTES,
                 max_queue=1024,
                 # Tickers are small and frequent: inflating every frame costs more CPU than
                 # the bandwidth it saves.
@@ -217,8 +257,12 @@ class FeedRunner:
         adapter = self.adapter
         adapter.reset()
         self._close_reason = None
+        self._fed = set()
+        self._resent = False
         for frame in adapter.subscribe_frames(self.symbols):
             await ws.send(frame)
+        self._sub_at = self._now_ms()
+        self._ws = ws
         self.state = FeedState.LIVE
         self.connected.set()
         log.info("%s: connected", self.url)
@@ -228,11 +272,16 @@ class FeedRunner:
         outbox = adapter.outbox
         counters = self.counters
         now_ms = self._now_ms
+        order = adapter.order
+        dropped = order.older + order.duplicates
+        errors = adapter.sub_errors
+        lost: ConnectionClosed | None = None
         try:
             while True:
                 try:
                     raw = await ws.recv(decode=False)  # bytes: msgspec reads them directly
-                except ConnectionClosed:
+                except ConnectionClosed as exc:
+                    lost = exc
                     break
                 counters.messages += 1
                 now = now_ms()
@@ -244,23 +293,59 @@ class FeedRunner:
                     outbox.clear()
                     continue
                 if n == 0:
-                    counters.ignored += 1
+                    now_dropped = order.older + order.duplicates
+                    if now_dropped != dropped:  # old or repeated: counted there
+                        dropped = now_dropped
+                    elif adapter.sub_errors != errors:
+                        errors = adapter.sub_errors
+                        self._venue_error(adapter.last_error or "error reply")
+                    else:
+                        counters.ignored += 1
                 if outbox:
                     for frame in outbox:
                         await ws.send(frame)
                     outbox.clear()
-            closed = f"closed by server: {ws.close_code} {ws.close_reason}".strip()
-            self.last_error = self._close_reason or closed
+            self.last_error = self._close_reason or self._describe_close(ws, lost)
+            if lost is not None and lost.rcvd is None and lost.sent is not None:
+                if lost.sent.code == 1009:
+                    counters.oversize += 1
+                log.warning("%s: %s", self.url, self.last_error)
         finally:
+            self._ws = None
+            self._sub_at = None
             self.connected.clear()
             beat.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await beat
 
+    @staticmethod
+    def _describe_close(ws: ClientConnection, lost: ConnectionClosed | None) -> str:
+        """Who closed the connection, and why: a frame over the size cap is closed by us
+        (1009), which websockets reports as an abnormal 1006 on the server's side."""
+        if lost is not None and lost.rcvd is None and lost.sent is not None:
+            if lost.sent.code == 1009:
+                return f"frame over the {MAX_FRAME_BYTES // 2**20} MB limit, closed by us"
+            return f"closed by us: {lost.sent.code} {lost.sent.reason}".strip()
+        if ws.close_code is None or ws.close_code == 1006:
+            return "connection lost without a close frame (1006)"
+        return f"closed by server: {ws.close_code} {ws.close_reason}".strip()
+
+    def _venue_error(self, error: str) -> None:
+        self.counters.sub_errors = self.adapter.sub_errors
+        log.warning("%s: the venue replied with an error: %s", self.url, error)
+        for s in self.symbols:
+            if s in error:
+                self._refused.add(s)
+
     def _emit(self, q: Quote) -> None:
+        symbol = q.symbol
+        self._fed.add(symbol)
+        reason = self.gate.check(q)
+        if reason is not None:
+            self._reject(q, reason)
+            return
         self.counters.quotes += 1
         self._got_quotes = True
-        symbol = q.symbol
         self._last_seen[symbol] = q.received_ms
         if self._stale and symbol in self._stale:
             self._stale.discard(symbol)
@@ -270,6 +355,20 @@ class FeedRunner:
             self.on_quote(q)
         except Exception:  # a consumer bug must not look like bad input or kill the feed
             self._callback_failed("on_quote")
+
+    def _reject(self, q: Quote, reason: str) -> None:
+        c = self.counters
+        c.rejected += 1
+        self.last_reject = f"{q.symbol}: {reason}"
+        self.last_reject_ms = q.received_ms
+        if c.rejected == 1 or c.rejected % 1000 == 0:
+            log.warning(
+                "%s %s: quote rejected (%s; %d so far)",
+                self.adapter.venue,
+                q.symbol,
+                reason,
+                c.rejected,
+            )
 
     def _tell_stale(self, symbol: str, stale: bool, now_ms: int) -> None:
         if self.on_stale is None:
@@ -315,4 +414,46 @@ class FeedRunner:
     async def _stale_loop(self) -> None:
         while True:
             await asyncio.sleep(self.stale_check_s)
-            self.check_stale(self._now_ms())
+            now = self._now_ms()
+            self.check_stale(now)
+            try:
+                await self.watch_subscriptions(now)
+            except Exception:  # never let the watchdog take the stale check down with it
+                self._callback_failed("watch_subscriptions")
+
+    async def watch_subscriptions(self, now_ms: int) -> None:
+        """The subscription deadline (called with the stale check): a symbol that got no data
+        within ``subscribe_deadline_ms`` of subscribing is subscribed again; after a second
+        deadline without data the connection is closed, so that the runner reconnects."""
+        ws = self._ws
+        deadline = self.subscribe_deadline_ms
+        if ws is None or self._sub_at is None or deadline is None:
+            return
+        if now_ms - self._sub_at < deadline:
+            return
+        missing = [s for s in self.symbols if s not in self._fed and s not in self._refused]
+        if not missing:
+            self._sub_at = None  # every symbol answered: nothing more to watch here
+            return
+        names = ", ".join(missing)
+        frames = self.adapter.subscribe_frames(missing) if not self._resent else []
+        if frames:
+            self._resent = True
+            self._sub_at = now_ms
+            self.counters.resubscribes += 1
+            log.warning(
+                "%s: no data for %s within %d ms: subscribing again", self.url, names, deadline
+            )
+            try:
+                for frame in frames:
+                    await ws.send(frame)
+            except ConnectionClosed:  # the reader notices and reports it
+                return
+            return
+        self._sub_at = None
+        self._close_reason = (
+            f"no data for {names} within {deadline} ms of subscribing: closed by us"
+        )
+        log.warning("%s: %s", self.url, self._close_reason)
+        with contextlib.suppress(ConnectionClosed):
+            await ws.close(code=1000, reason="no data")

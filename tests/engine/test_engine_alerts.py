@@ -10,7 +10,7 @@ from pathlib import Path
 
 import msgspec
 
-from core.alerts import AlertEngine
+from core.alerts import FEED_CLEAR_MS, FEED_DOWN_RAISE_MS, FEED_REJECT_WINDOW_MS, AlertEngine
 from core.config import AlertConfig
 from core.events import AlertState, FeedHealth, FeedState
 from core.snapshot import HedgeSnapshot, HoldingSnapshot, PortfolioSnapshot
@@ -122,9 +122,51 @@ def test_feed_stale_and_disabled() -> None:
     assert [e.state for e in ev] == [AlertState.RAISED]
     assert "BTCUSD" in ev[0].message
     assert states(a, snap(3, feeds=[down]), "feed_stale") == []
-    assert states(a, snap(4, feeds=[ok]), "feed_stale") == ["cleared"]
+    # Hysteresis in time (issue 8.7): healthy for FEED_CLEAR_MS before it clears.
+    assert states(a, snap(4, feeds=[ok]), "feed_stale") == []
+    assert states(a, snap(4 + FEED_CLEAR_MS - 1, feeds=[ok]), "feed_stale") == []
+    assert states(a, snap(4 + FEED_CLEAR_MS, feeds=[ok]), "feed_stale") == ["cleared"]
     off = AlertEngine(AlertConfig(stale=False))
     assert states(off, snap(1, feeds=[stale]), "feed_stale") == []
+
+
+def test_feed_drop_does_not_raise_and_clear_within_a_second() -> None:
+    """Issue 8.7: a routine reconnect (the feed down for 200 ms) raised and cleared the
+    feed_stale alert on every drop; it now raises only if the feed stays down."""
+    ok = FeedHealth(venue="bybit", url="ws://x", state=FeedState.LIVE)
+    down = msgspec.structs.replace(ok, state=FeedState.RECONNECTING)
+    a = AlertEngine(AlertConfig())
+    seen: list[str] = []
+    for t in range(0, 60_000, 1_000):  # one drop of 200 ms every second
+        seen += states(a, snap(t, feeds=[down]), "feed_stale")
+        seen += states(a, snap(t + 200, feeds=[ok]), "feed_stale")
+    assert seen == []
+    # Down for good: raised once it lasted FEED_DOWN_RAISE_MS, and only once.
+    t0 = 100_000
+    assert states(a, snap(t0, feeds=[down]), "feed_stale") == []
+    assert states(a, snap(t0 + FEED_DOWN_RAISE_MS - 1, feeds=[down]), "feed_stale") == []
+    assert states(a, snap(t0 + FEED_DOWN_RAISE_MS, feeds=[down]), "feed_stale") == ["raised"]
+    # A blip of health does not clear it; FEED_CLEAR_MS of health does.
+    t1 = t0 + FEED_DOWN_RAISE_MS + 1_000
+    assert states(a, snap(t1, feeds=[ok]), "feed_stale") == []
+    assert states(a, snap(t1 + 500, feeds=[down]), "feed_stale") == []
+    assert states(a, snap(t1 + 1_000, feeds=[ok]), "feed_stale") == []
+    assert states(a, snap(t1 + 1_000 + FEED_CLEAR_MS, feeds=[ok]), "feed_stale") == ["cleared"]
+
+
+def test_feed_refusing_bad_data_raises_an_alert() -> None:
+    ok = FeedHealth(venue="bybit", url="ws://x", state=FeedState.LIVE)
+    bad = msgspec.structs.replace(
+        ok, rejected=3, last_reject="BTCUSD: mark=nan: not a finite price", last_reject_ms=1_000
+    )
+    a = AlertEngine(AlertConfig())
+    assert states(a, snap(500, feeds=[ok]), "feed_stale") == []
+    ev = [e for e in a.evaluate(snap(1_000, feeds=[bad])) if e.rule == "feed_stale"]
+    assert [e.state for e in ev] == [AlertState.RAISED]
+    assert "3 quotes refused" in ev[0].message
+    assert "mark=nan" in ev[0].message
+    assert states(a, snap(1_000 + FEED_REJECT_WINDOW_MS - 1, feeds=[bad]), "feed_stale") == []
+    assert states(a, snap(1_000 + FEED_REJECT_WINDOW_MS, feeds=[bad]), "feed_stale") == ["cleared"]
 
 
 def test_min_duration_delays_raising() -> None:

@@ -29,7 +29,22 @@ QUOTE_KEYS = [
     "exchange_ms",
     "received_ms",
 ]
-SUMMARY_KEYS = ["messages", "quotes", "parse_errors", "ignored", "reconnects", "stale_periods"]
+SUMMARY_KEYS = [
+    "messages",
+    "quotes",
+    "parse_errors",
+    "ignored",
+    "reconnects",
+    "stale_periods",
+    "rejected",
+    "out_of_order",
+    "duplicates",
+    "oversize",
+    "resubscribes",
+    "sub_errors",
+]
+#: The bad-data counters (issue 8), all zero on a clean recording.
+CLEAN = {k: 0 for k in SUMMARY_KEYS[6:]}
 
 
 def json_lines(text: str) -> list[dict[str, object]]:
@@ -65,6 +80,7 @@ def test_replay_json_lines_and_summary(capsys: pytest.CaptureFixture[str]) -> No
         "ignored": 0,
         "reconnects": 0,
         "stale_periods": 0,
+        **CLEAN,
     }
 
 
@@ -84,6 +100,7 @@ def test_replay_counts_bad_lines_and_goes_on(
         "ignored": 1,
         "reconnects": 0,
         "stale_periods": 0,
+        **CLEAN,
     }
 
 
@@ -147,6 +164,7 @@ def test_feed_json_against_a_local_server(
         "ignored": 0,
         "reconnects": 0,
         "stale_periods": 0,
+        **CLEAN,
     }
 
 

@@ -5,13 +5,33 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import sys
 from collections.abc import Callable, Mapping
 from typing import TextIO
 
 from core.events import Quote
 
-SUMMARY_KEYS = ("messages", "quotes", "parse_errors", "ignored", "reconnects", "stale_periods")
+SUMMARY_KEYS = (
+    "messages",
+    "quotes",
+    "parse_errors",
+    "ignored",
+    "reconnects",
+    "stale_periods",
+    "rejected",
+    "out_of_order",
+    "duplicates",
+    "oversize",
+    "resubscribes",
+    "sub_errors",
+)
+
+
+def _finite(x: float | None) -> float | None:
+    """A number JSON can hold: NaN and ±inf are not JSON, they become null (the feed's gate
+    already refuses them; this is the last line of defence)."""
+    return x if x is None or math.isfinite(x) else None
 
 
 def price_unit(symbol: str) -> str:
@@ -37,7 +57,7 @@ def format_quote(q: Quote) -> str:
     """One readable line; every number carries its unit."""
     unit = price_unit(q.symbol)
     parts = [f"{q.venue:<8} {q.symbol:<16} {q.kind.value:<12}"]
-    for name, value in (
+    for name, value in (  # a non-finite value (refused at the door) would read "—"
         ("mark", q.mark),
         ("index", q.index),
         ("last", q.last),
@@ -45,7 +65,8 @@ def format_quote(q: Quote) -> str:
         ("ask", q.ask),
     ):
         if value is not None:
-            parts.append(f"{name} {value:.10g} {unit}")
+            shown = f"{value:.10g}" if math.isfinite(value) else "—"
+            parts.append(f"{name} {shown} {unit}")
     if q.funding_rate is not None:
         per = f"/{_hours(q.funding_interval_ms)}" if q.funding_interval_ms else ""
         parts.append(f"funding {q.funding_rate * 100:.4f} %{per}")
@@ -64,18 +85,19 @@ def quote_json(q: Quote) -> str:
             "venue": q.venue,
             "symbol": q.symbol,
             "kind": q.kind.value,
-            "mark": q.mark,
-            "index": q.index,
-            "last": q.last,
-            "bid": q.bid,
-            "ask": q.ask,
-            "funding_rate": q.funding_rate,
+            "mark": _finite(q.mark),
+            "index": _finite(q.index),
+            "last": _finite(q.last),
+            "bid": _finite(q.bid),
+            "ask": _finite(q.ask),
+            "funding_rate": _finite(q.funding_rate),
             "next_funding_ms": q.next_funding_ms,
             "funding_interval_ms": q.funding_interval_ms,
             "exchange_ms": q.exchange_ms,
             "received_ms": q.received_ms,
         },
         separators=(",", ":"),
+        allow_nan=False,
     )
 
 

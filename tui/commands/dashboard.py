@@ -177,6 +177,8 @@ def _run_app(
         feed_label=feed_labeller(session),
     )
     result = app.run()
+    if app.return_code:  # the app ended on an exception (Textual sets 1): never exit 0
+        return int(app.return_code)
     return int(result or 0)
 
 

@@ -56,17 +56,21 @@ def _replay(args: argparse.Namespace, adapter: Any, show: Any) -> int:
     from pathlib import Path
 
     from core.clock import wall_ms
-    from core.feeds.replay import replay_lines
+    from core.feeds.replay import FeedCounters, bounded_lines, replay_lines
     from tui.commands._feedout import summary_json, summary_text
     from tui.usage import UsageError
 
+    # Lines are read with a bounded readline: an over-long one is counted and skipped.
+    counters = FeedCounters()
     if args.file == "-":
-        counters = replay_lines(adapter, sys.stdin.buffer, show, received_ms=wall_ms)
+        lines = bounded_lines(sys.stdin.buffer, counters)
+        replay_lines(adapter, lines, show, received_ms=wall_ms, counters=counters)
     else:
         path = Path(args.file)
         try:
             with path.open("rb") as fh:
-                counters = replay_lines(adapter, fh, show, received_ms=wall_ms)
+                lines = bounded_lines(fh, counters)
+                replay_lines(adapter, lines, show, received_ms=wall_ms, counters=counters)
         except BrokenPipeError:
             raise  # stdout, not FILE
         except OSError as exc:

@@ -6,6 +6,7 @@ Each takes the latest snapshot and renders markup that uses the theme's variable
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
@@ -363,7 +364,7 @@ class DetailPane(Vertical):
         else:
             label.set_text("[$muted]basis: no data[/]")
         chart = self.query_one("#basis-chart", Sparkline)
-        data = list(basis)
+        data = [x for x in basis if math.isfinite(x)]  # Sparkline cannot draw NaN or inf
         if list(chart.data or []) != data:
             chart.data = data
         coins = {x.hedge_id: x.coin for x in snap.hedges}
