@@ -16,7 +16,6 @@ alerts area when it filled partially, was rejected or failed). A trader announci
 from __future__ import annotations
 
 import logging
-import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from importlib.resources.abc import Traversable
@@ -101,7 +100,6 @@ class HedgetopApp(App[int]):
         read_only: bool = False,
         ratio_step: float = 0.05,
         refresh_hz: float = 8.0,
-        detail_every_s: float = 1.0,
         keymap: Mapping[str, str] | None = None,
         theme_name: str | None = None,
         theme_dirs: Sequence[Traversable] | None = None,
@@ -132,8 +130,6 @@ class HedgetopApp(App[int]):
         self.order_note: str | None = None  # the last order problem, for the alerts area
         self.ratio_step = ratio_step
         self.refresh_hz = min(max(refresh_hz, 1.0), 20.0)
-        # the detail pane refreshes at most this often; the table on every snapshot
-        self.detail_every_s = detail_every_s
         self.keymap_overrides = dict(keymap or {})
         self.state_path = state_path
         self.history_db = history_db
@@ -148,7 +144,6 @@ class HedgetopApp(App[int]):
         self._raised: set[str] = set()
         self._problems_seen = 0  # how many of the session's feed_errors were shown
         self._rendered: PortfolioSnapshot | None = None
-        self._detail_at = 0.0  # monotonic time of the last detail-pane refresh
         self._listening: list[Any] | None = None
         self._main = MainScreen()
         from tui.widgets.risk_pane import DayOpen
@@ -272,12 +267,10 @@ class HedgetopApp(App[int]):
         self._session_problems()
         if self.paused or not self.main_visible:
             return
-        now = time.monotonic()
-        detail = now - self._detail_at >= self.detail_every_s or self.frames == 0
-        if detail:
-            self._detail_at = now
+        # One frame, one snapshot: the table, the detail pane, the header and the status bar
+        # all render from this object (each text pane repaints only what changed).
         with self.batch_update():
-            self._main.show(snap, detail=detail)
+            self._main.show(snap)
         self._rendered = snap
         self.frames += 1
         if self.first_frame_ms is None and snap.hedges:

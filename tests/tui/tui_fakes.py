@@ -46,6 +46,7 @@ def hedge(
     funding_rate: float = 0.0001,
     stale: bool = False,
     now_ms: int = T0,
+    margin_model: str | None = "bybit_inverse_isolated",
 ) -> HedgeSnapshot:
     q = contracts * face
     pnl = inverse.pnl_coin("short", q, entry, mark) if contracts else None
@@ -87,6 +88,8 @@ def hedge(
         funding_accrued_coin=0.0012,
         funding_accrued_usd=0.0012 * mark,
         stale=stale,
+        margin_model=margin_model if contracts else None,
+        tier_source="built-in",
     )
 
 

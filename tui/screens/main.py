@@ -60,16 +60,13 @@ class MainScreen(Screen[None]):
                 paused=app.paused,
                 read_only=app.read_only,
                 source=app.source_label,
+                live=app.live_trading,
             )
-            + (f"  [b]{paint(' LIVE TRADING ', 'warn')}[/b]" if app.live_trading else "")
         )
 
-    def show(self, snap: PortfolioSnapshot, *, detail: bool = True) -> None:
-        """Push one snapshot into the panes; each repaints only what changed.
-
-        ``detail=False`` leaves the detail pane (two dozen lines whose figures move on every
-        tick, the costliest part to redraw) for a later call: the app refreshes it at most
-        once a second, the table, header and status bar on every snapshot."""
+    def show(self, snap: PortfolioSnapshot) -> None:
+        """Push one snapshot into every pane (one frame, one snapshot: the table and the
+        detail pane never show different ticks); each repaints only what changed."""
         self.snapshot = snap
         self.show_flags()
         table = self.query_one(HedgeTable)
@@ -79,8 +76,7 @@ class MainScreen(Screen[None]):
             + recorder_markup(self.hedgetop.recorder_health())
         )
         self.show_alerts()
-        if detail:
-            self._show_detail()
+        self._show_detail()
 
     def show_alerts(self) -> None:
         """The active alerts, and the last real order's problem (partial, rejected, failed)."""

@@ -109,3 +109,33 @@ def sign_class(value: float | None) -> str:
     if value is None or value == 0:
         return ""
     return "gain" if value > 0 else "loss"
+
+
+#: A liquidation price further than this multiple of the mark (either way) says nothing a
+#: hedger can use: it is drawn as "none in range" rather than as a nine-digit price.
+LIQ_FAR_MULTIPLE = 10.0
+
+
+def liq_state(
+    *,
+    contracts: int,
+    mark: float | None,
+    liq_price: float | None,
+    model_known: bool,
+    beyond_far: bool = False,
+) -> str:
+    """What is known about a position's liquidation, one of:
+
+    ``flat`` (no position), ``unknown`` (no price, or no margin model answered: never drawn as
+    safe), ``never`` (the model says no price liquidates it, and prices are known), ``far``
+    (further than ``LIQ_FAR_MULTIPLE`` x the mark) or ``price`` (a usable liquidation price).
+    """
+    if contracts == 0:
+        return "flat"
+    if mark is None or mark <= 0 or not model_known:
+        return "unknown"
+    if liq_price is None:
+        return "never"
+    if beyond_far or liq_price > mark * LIQ_FAR_MULTIPLE or liq_price < mark / LIQ_FAR_MULTIPLE:
+        return "far"
+    return "price"

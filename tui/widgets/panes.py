@@ -18,6 +18,7 @@ from core.events import AlertEvent, FeedHealth, FeedState, Fill
 from core.liquidation import MODEL_LABEL, MarginModel
 from core.snapshot import HedgeSnapshot, HoldingSnapshot, PortfolioSnapshot
 from tui.widgets import format as fmt
+from tui.widgets.rows import liq_class, liq_state
 
 _CLASS_VAR = {
     "gain": "$gain",
@@ -25,6 +26,7 @@ _CLASS_VAR = {
     "warn": "$warning",
     "alert": "$alert",
     "stale": "$stale",
+    "unknown": "$stale",  # a figure that cannot be known now: "—" in the stale colour
     "muted": "$muted",
 }
 
@@ -67,29 +69,59 @@ class TextPane(Static):
 # --- header -----------------------------------------------------------------------------------
 
 
+def nearest_liquidation(snap: PortfolioSnapshot) -> str:
+    """The open hedge closest to its liquidation, as markup. Any open hedge whose liquidation
+    is unknown makes the whole figure unknown ("—" in the stale colour): the nearest one may
+    be the one we cannot see."""
+    states = [(h, liq_state(h)) for h in snap.hedges]
+    open_ = [(h, s) for h, s in states if s != "flat"]
+    if not open_:
+        return "[$muted]liq[/] " + paint(fmt.DASH, "muted")
+    unknown = [h for h, s in open_ if s == "unknown"]
+    if unknown:
+        return "[$muted]liq[/] " + paint(f"{fmt.DASH} (no price: {unknown[0].symbol})", "unknown")
+    priced = [h for h, s in open_ if s == "price" and h.liq_distance_pct is not None]
+    if not priced:
+        return "[$muted]liq[/] " + paint("none in range", "gain")
+    h = min(priced, key=lambda x: abs(x.liq_distance_pct or 0.0))
+    dist = h.liq_distance_pct
+    return f"[$muted]liq[/] {paint(fmt.pct(dist, 1), liq_class(dist))} {escape(h.symbol)}"
+
+
+#: The header's mode marker: what pressing a resize key would do.
+MODE_CLASS = {"LIVE TRADING": "alert", "PAPER": "gain", "READ-ONLY": "warn"}
+
+
 def header_markup(
-    snap: PortfolioSnapshot | None, *, paused: bool, read_only: bool, source: str
+    snap: PortfolioSnapshot | None,
+    *,
+    paused: bool,
+    read_only: bool,
+    source: str,
+    live: bool = False,
 ) -> str:
-    flags = []
+    mode = "READ-ONLY" if read_only else ("LIVE TRADING" if live else "PAPER")
+    flags = [f"[b]{paint(f' {mode} ', MODE_CLASS[mode])}[/b]"]
     if paused:
         flags.append(paint(" PAUSED ", "warn"))
-    if read_only:
-        flags.append(paint(" READ-ONLY ", "muted"))
     tail = " ".join(flags)
     if snap is None:
-        return f"[b]hedgetop[/b]  waiting for prices from {escape(source)}…  {tail}"
-    clock = datetime.fromtimestamp(snap.ts_ms / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+        return f"{tail} [b]hedgetop[/b]  waiting for prices from {escape(source)}…"
+    clock = datetime.fromtimestamp(snap.ts_ms / 1000, UTC).strftime("%m-%d %H:%M:%S UTC")
     total = snap.total_value_usd
     effect = (
         None
         if total is None or snap.unhedged_value_usd is None
         else total - snap.unhedged_value_usd
     )
+    funded = funding_earned_usd(snap)
+    # Most important first: the header does not wrap, a narrow screen cuts the tail.
     line1 = " │ ".join(
         [
-            f"[b]Total {fmt.usd(total)}[/b]",
+            f"{tail} [b]Total {fmt.usd(total)}[/b]",
+            nearest_liquidation(snap),
             f"net delta {fmt.usd(snap.net_delta_usd, 0, sign=True)}",
-            "hedges since opened " + signed(fmt.usd(effect, sign=True), effect) + " vs unhedged",
+            "hedging " + signed(fmt.usd(effect, sign=True), effect),
         ]
     )
     session = snap.session_change_usd
@@ -97,12 +129,26 @@ def header_markup(
     line2 = " │ ".join(
         [
             "session " + signed(fmt.usd(session, sign=True), session),
-            "unhedged would be " + signed(fmt.usd(unhedged, sign=True), unhedged),
+            "unhedged " + signed(fmt.usd(unhedged, sign=True), unhedged),
+            "funding " + signed(fmt.usd(funded, sign=True), funded),
             f"[$muted]{clock}[/]",
         ]
     )
-    stale = paint(" STALE ", "stale") if snap.stale else ""
-    return f"{line1}\n{line2}  {stale}{tail}"
+    stale = paint(" STALE ", "stale") + " " if snap.stale else ""
+    return f"{line1}\n{stale}{line2}"
+
+
+def funding_earned_usd(snap: PortfolioSnapshot) -> float | None:
+    """Funding settled since each hedge was opened, in USD at today's marks (None: a hedge
+    that has funding has no mark to value it)."""
+    total = 0.0
+    for h in snap.hedges:
+        if h.funding_accrued_coin == 0:
+            continue
+        if h.funding_accrued_usd is None:
+            return None
+        total += h.funding_accrued_usd
+    return total
 
 
 # --- status bar -------------------------------------------------------------------------------
@@ -275,17 +321,33 @@ def holding_markup(hold: HoldingSnapshot) -> str:
     return "\n".join(lines)
 
 
+def liquidation_head(h: HedgeSnapshot) -> str:
+    """The liquidation figure as markup: unknown as "—" in the stale colour, never as safe."""
+    state = liq_state(h)
+    if state == "flat":
+        return paint(fmt.DASH + " (flat)", "muted")
+    if state == "unknown":
+        return paint(fmt.DASH + " (no price yet)" if h.mark is None else fmt.DASH, "unknown")
+    if state == "never":
+        return paint("none", "gain")
+    if state == "far":
+        return paint("none in range (beyond 10× the mark)", "gain")
+    dist = h.liq_distance_pct
+    return paint(f"{fmt.usd(h.liq_price, None)} ({fmt.pct(dist, 1)})", liq_class(dist))
+
+
 def liquidation_markup(h: HedgeSnapshot | None) -> str:
     if h is None:
         return ""
-    if h.liq_price is None:
-        head = paint("none", "gain" if h.contracts else "muted")
-    elif h.liq_beyond_10x:
-        far = f"beyond 10x the mark ({fmt.usd(h.liq_price)}, {fmt.pct(h.liq_distance_pct, 0)})"
-        head = paint(far, "gain")
-    else:
-        head = f"{fmt.usd(h.liq_price)} ({fmt.pct(h.liq_distance_pct, 1)})"
-    text = f"[b]Liquidation[/b] {head}: {escape(liquidation_explanation(h))}"
+    if liq_state(h) == "unknown":
+        why = (
+            "no mark price yet: the liquidation price cannot be computed, so it is not shown "
+            "as safe."
+            if h.mark is None
+            else "no margin model answered for this position: not shown as safe."
+        )
+        return f"[b]Liquidation[/b] {liquidation_head(h)}: {escape(why)}"
+    text = f"[b]Liquidation[/b] {liquidation_head(h)}: {escape(liquidation_explanation(h))}"
     line = _model_line(h)
     return f"{text}\n{line}" if line else text
 

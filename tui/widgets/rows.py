@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from core.events import FeedHealth, FeedState
 from core.snapshot import HedgeSnapshot, HoldingSnapshot, PortfolioSnapshot
 from tui.widgets import format as fmt
 
@@ -79,21 +80,40 @@ def holding_key(holding: HoldingSnapshot) -> str:
     return f"{holding.coin}:{holding.label}"
 
 
+def liq_state(h: HedgeSnapshot) -> str:
+    """``format.liq_state`` of a hedge snapshot (flat / unknown / never / far / price)."""
+    return fmt.liq_state(
+        contracts=h.contracts,
+        mark=h.mark,
+        liq_price=h.liq_price,
+        model_known=h.margin_model is not None,
+        beyond_far=h.liq_beyond_10x,
+    )
+
+
+def liq_class(dist_pct: float | None) -> str:
+    """``alert`` / ``warn`` / ``""`` for a liquidation distance in % of the mark."""
+    if dist_pct is None:
+        return ""
+    if abs(dist_pct) < LIQ_ALERT_PCT:
+        return "alert"
+    if abs(dist_pct) < LIQ_WARN_PCT:
+        return "warn"
+    return ""
+
+
 def _liq_cells(h: HedgeSnapshot) -> tuple[Cell, Cell]:
-    if h.contracts == 0:
+    state = liq_state(h)
+    if state == "flat":
         return (fmt.DASH, "muted"), (fmt.DASH, "muted")
-    if h.liq_price is None:
+    if state == "unknown":  # no price or no model: unknown, never "safe"
+        return (fmt.DASH, "unknown"), (fmt.DASH, "unknown")
+    if state == "never":
         return ("none", "gain"), ("never", "gain")
+    if state == "far":  # a nine-digit price says less than this
+        return ("none <10×", "gain"), (">10× mark", "gain")
     dist = h.liq_distance_pct
-    if h.liq_beyond_10x:  # a 9-digit price says less than this
-        far = fmt.DASH if dist is None else f"{dist:+.0f}%"
-        return ("beyond 10x", "gain"), (far, "gain")
-    cls = ""
-    if dist is not None:
-        if abs(dist) < LIQ_ALERT_PCT:
-            cls = "alert"
-        elif abs(dist) < LIQ_WARN_PCT:
-            cls = "warn"
+    cls = liq_class(dist)
     dist_text = fmt.pct(dist, 1) if dist is None or abs(dist) < 1000 else f"{dist:+.0f}%"
     return (fmt.price(h.liq_price), cls), (dist_text, cls)
 
@@ -119,7 +139,28 @@ def _holding_cells(holding: HoldingSnapshot, first: bool) -> dict[str, Cell]:
     }
 
 
-def _hedge_cells(h: HedgeSnapshot) -> dict[str, Cell]:
+#: The Feed column's word for a socket that is not live (the status bar says the same state).
+_FEED_WORD = {
+    FeedState.RECONNECTING: ("recon", "warn"),
+    FeedState.CONNECTING: ("conn…", "unknown"),
+    FeedState.STOPPED: ("down", "stale"),
+}
+
+
+def feed_cell(venue: str, stale: bool, feeds: tuple[FeedHealth, ...]) -> Cell:
+    """The Feed column of a row: the worst state among the venue's sockets (a row's figures
+    come from its inverse socket and its holding's spot socket), then the row's staleness.
+    It never says ``live`` while the status bar shows one of those sockets otherwise."""
+    states = [f.state for f in feeds if f.venue == venue]
+    for state in (FeedState.STOPPED, FeedState.RECONNECTING, FeedState.CONNECTING):
+        if state in states:
+            return _FEED_WORD[state]
+    if stale:
+        return ("STALE", "stale")
+    return ("live", "muted")
+
+
+def _hedge_cells(h: HedgeSnapshot, feeds: tuple[FeedHealth, ...] = ()) -> dict[str, Cell]:
     hedge = f"{h.venue} {h.symbol}"
     if h.hedged_coin != h.coin:
         hedge += f" β{h.beta:g}"
@@ -145,7 +186,7 @@ def _hedge_cells(h: HedgeSnapshot) -> dict[str, Cell]:
         "apr": (fmt.pct(h.funding_apr_pct, 1), fmt.sign_class(h.funding_apr_pct)),
         "liq": liq,
         "liq_dist": liq_dist,
-        "feed": ("STALE", "stale") if h.stale else ("live", "muted"),
+        "feed": feed_cell(h.venue, h.stale, feeds),
     }
 
 
@@ -153,7 +194,7 @@ def _empty_hedge_cells(holding: HoldingSnapshot) -> dict[str, Cell]:
     cells = {c.key: (fmt.DASH, "muted") for c in COLUMNS}
     cells["hedge"] = ("unhedged", "warn")
     cells["mark"] = (fmt.price(holding.price_usd), "")
-    cells["feed"] = ("STALE", "stale") if holding.stale else ("live", "muted")
+    cells["feed"] = ("STALE", "stale") if holding.stale else ("live", "muted")  # spot only
     return cells
 
 
@@ -169,6 +210,7 @@ def build_rows(snapshot: PortfolioSnapshot) -> list[Row]:
             rows.append(Row(f"holding:{hkey}", None, hkey, cells, holding.stale))
             continue
         for i, h in enumerate(hedges):
-            cells = {**_hedge_cells(h), **_holding_cells(holding, i == 0)}
+            cells = {**_hedge_cells(h, snapshot.feeds), **_holding_cells(holding, i == 0)}
+            cells["feed"] = feed_cell(h.venue, h.stale or holding.stale, snapshot.feeds)
             rows.append(Row(h.hedge_id, h.hedge_id, hkey, cells, h.stale or holding.stale))
     return rows
