@@ -33,6 +33,7 @@ from core.snapshot import PortfolioSnapshot
 from tui import themes as theme_files
 from tui.palette import HedgetopCommands
 from tui.screens.main import MainScreen
+from tui.widgets import format as fmt
 
 log = logging.getLogger(__name__)
 
@@ -76,21 +77,30 @@ class HedgetopApp(App[int]):
     TITLE = "hedgetop"
     CSS_PATH = "hedgetop.tcss"
     COMMANDS = App.COMMANDS | {HedgetopCommands}
+    # Footer order: what must stay visible at 80 columns first (help, pause, quit).
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("question_mark", "help", "Help", id="help"),
-        Binding("plus,equals_sign", "ratio_up", "Ratio +", id="ratio_up"),
-        Binding("minus,underscore", "ratio_down", "Ratio −", id="ratio_down"),
-        Binding("t", "to_target", "To target", id="to_target"),
-        Binding("0", "close_hedge", "Close", id="close_hedge"),
-        Binding("h", "history", "History", id="history"),
-        # not in the footer (it is full at 80 columns): the help and the palette list it
-        Binding("S", "stress", "Stress", id="stress", show=False),
-        Binding("L", "detail_view", "Linear/forecast", id="detail_view", show=False),
-        Binding("T", "themes", "Theme", id="themes"),
         Binding("p", "pause", "Pause", id="pause"),
         Binding("q", "quit", "Quit", id="quit"),
+        Binding("plus", "ratio_up", "Ratio+", id="ratio_up"),
+        Binding("minus,underscore", "ratio_down", "Ratio−", id="ratio_down"),
+        Binding("equals_sign", "typed_target", "Type ratio", id="typed_target", show=False),
+        Binding("t", "to_target", "Target", id="to_target"),
+        Binding("0", "close_hedge", "Close", id="close_hedge"),
+        Binding("h", "history", "History", id="history"),
+        # not in the footer (it is full at 80 columns): the help and the palette list them
+        Binding("S", "stress", "Stress", id="stress", show=False),
+        Binding("L", "detail_view", "Linear/forecast", id="detail_view", show=False),
+        Binding("T", "themes", "Theme", id="themes", show=False),
+        # read-only hides the acting keys from the footer (check_action); these unlisted
+        # bindings catch the same keys then, to say why nothing happens
+        Binding(
+            "plus,minus,underscore,equals_sign,t,0",
+            "refuse_read_only",
+            show=False,
+        ),
     ]
-    ACTING = frozenset({"ratio_up", "ratio_down", "to_target", "close_hedge"})
+    ACTING = frozenset({"ratio_up", "ratio_down", "typed_target", "to_target", "close_hedge"})
 
     def __init__(
         self,
@@ -311,9 +321,20 @@ class HedgetopApp(App[int]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # Keys about the live table mean nothing over the history screen: hide them there.
-        return not (
+        if (
             action in self.ACTING | {"history", "export_history", "pause", "stress"}
             and not self.main_visible
+        ):
+            return False
+        if action in self.ACTING and (self.read_only or self.trader is None):
+            return False  # not offered in the footer; refuse_read_only answers the key
+        if action == "refuse_read_only":
+            return self.main_visible and (self.read_only or self.trader is None)
+        return True
+
+    def action_refuse_read_only(self) -> None:
+        self.notify(
+            f"read-only: resizing is disabled ({self.read_only_reason})", severity="warning"
         )
 
     def action_help(self) -> None:
@@ -432,10 +453,41 @@ class HedgetopApp(App[int]):
     def action_to_target(self) -> None:
         self._resize("target")
 
+    def action_typed_target(self) -> None:
+        """``=``: type a ratio or a contract count, then the usual preview."""
+        from tui.screens.typed import Typed, TypedTarget
+
+        if self.read_only or self.trader is None:
+            self.action_refuse_read_only()
+            return
+        snap = self.source.latest
+        row = self._main.selected_row()
+        if snap is None or row is None or row.hedge_id is None:
+            self.notify("select a hedge first", severity="warning")
+            return
+        holding = next((x for x in snap.holdings if f"{x.coin}:{x.label}" == row.holding), None)
+        h = snap.hedge(row.hedge_id)
+        ratio = holding.hedge_ratio if holding is not None else None
+        current = f"{ratio * 100:.1f}%" if ratio is not None else "—"
+        if h is not None:
+            current += f", {h.contracts:,} contracts"
+
+        def typed(got: Typed | None) -> None:
+            if got is None:
+                return
+            if got.ratio is not None:
+                self._resize("typed", typed_ratio=got.ratio)
+            elif got.contracts is not None and h is not None:
+                self._resize("contracts", delta_contracts=got.contracts - h.contracts)
+
+        self.push_screen(TypedTarget(row.hedge_id, current), typed)
+
     def action_close_hedge(self) -> None:
         self._resize("close")
 
-    def _resize(self, kind: str) -> None:
+    def _resize(
+        self, kind: str, *, typed_ratio: float | None = None, delta_contracts: int = 0
+    ) -> None:
         from tui.screens.preview import PreviewScreen
 
         if self.read_only or self.trader is None:
@@ -461,7 +513,13 @@ class HedgetopApp(App[int]):
                 self.notify("this holding has no target ratio", severity="warning")
                 return
             kwargs["target_ratio"] = holding.target_ratio
-            what = f"back to target {holding.target_ratio * 100:.1f}%"
+            what = "back to target"
+        elif kind == "typed" and typed_ratio is not None:
+            kwargs["target_ratio"] = typed_ratio
+            what = f"typed {typed_ratio * 100:g}%"
+        elif kind == "contracts":
+            kwargs["delta_contracts"] = delta_contracts
+            what = f"{delta_contracts:+,} contracts"
         else:
             current = holding.hedge_ratio if holding is not None else None
             if current is None:
@@ -470,12 +528,15 @@ class HedgetopApp(App[int]):
             step = self.ratio_step if kind == "up" else -self.ratio_step
             target = max(current + step, 0.0)
             kwargs["target_ratio"] = target
-            what = f"ratio {current * 100:.1f}% → {target * 100:.1f}%"
+            what = f"ratio {'+' if step > 0 else '−'}{abs(step) * 100:g} pt"
         try:
             plan = self.trader.plan_resize(row.hedge_id, **kwargs)
         except ValueError as exc:
             self.notify(f"cannot plan: {exc}", severity="error")
             return
+        if kind != "close" and plan.ratio_after is not None:
+            # the title says what the plan reaches (after lot rounding), as its body does
+            what += f": {fmt.ratio_pct(plan.ratio_before)} → {fmt.ratio_pct(plan.ratio_after)}"
 
         live = self.live_trading
 

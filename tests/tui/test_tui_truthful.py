@@ -63,7 +63,8 @@ def test_absurd_liquidation_is_none_in_range() -> None:
     snap = replace(portfolio(), hedges=(far, *portfolio().hedges[1:]))
     cells = build_rows(snap)[0].cells
     assert "2,874" not in cells["liq"][0]
-    assert "none" in cells["liq"][0]
+    assert cells["liq"][0] == "> 10× mark"
+    assert cells["liq_dist"] == ("far", "gain")
     pane = liquidation_markup(far)
     assert "2,874,764,526" not in pane
     assert "none in range" in pane

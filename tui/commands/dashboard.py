@@ -19,6 +19,7 @@ ACTIONS = (
     "ratio_up",
     "ratio_down",
     "to_target",
+    "typed_target",
     "close_hedge",
     "history",
     "stress",

@@ -44,6 +44,12 @@ class MainScreen(Screen[None]):
         yield TextPane(id="alerts")
         yield Footer()
 
+    def on_resize(self) -> None:
+        # 80 columns: the compact footer keeps help, pause, quit and every acting key visible
+        footer = self.query_one(Footer)
+        footer.compact = self.size.width < 100
+        footer.show_command_palette = self.size.width >= 90
+
     def on_mount(self) -> None:
         self.show_flags()
         self.query_one(HedgeTable).focus()

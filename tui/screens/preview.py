@@ -17,6 +17,7 @@ from textual.widgets import Static
 
 from core.resize import ResizePlan
 from tui.widgets import format as fmt
+from tui.widgets.rows import liq_state
 
 
 def plan_lines(plan: ResizePlan) -> list[tuple[str, str]]:
@@ -31,17 +32,26 @@ def plan_lines(plan: ResizePlan) -> list[tuple[str, str]]:
             f"{plan.side.value.upper()} {plan.contracts:,} contracts = "
             f"{fmt.usd(plan.size_usd, 0)} face, {plan.venue} {plan.symbol}"
         )
+    hedge = plan.hedge_after
+    state = liq_state(hedge) if hedge is not None else "unknown"
     if not plan.ok:
         liq = "— (no order)"  # unknown is never shown as safe
-    elif plan.liq_price_after is None:
-        liq = "none (cannot be liquidated)" if plan.contracts_after else "— (flat)"
+    elif not plan.contracts_after:
+        liq = "— (flat)"
+    elif state == "unknown" or hedge is None:
+        liq = "— (no price or margin model: unknown)"
+    elif state == "never":
+        liq = "none (cannot be liquidated)"
+    elif state == "far":
+        liq = "none in range (beyond 10× the mark)"
     else:
-        hedge = plan.hedge_after
-        dist = hedge.liq_distance_pct if hedge is not None else None
-        liq = f"{fmt.usd(plan.liq_price_after)} ({fmt.pct(dist, 1)} from mark)"
-        if hedge is not None and hedge.liq_beyond_10x:
-            liq = f"beyond 10x the mark: {liq}"
-    target = fmt.ratio_pct(holding.target_ratio if holding is not None else None)
+        dist = hedge.liq_distance_pct
+        liq = f"{fmt.usd(plan.liq_price_after, None)} ({fmt.pct(dist, 1)} from mark)"
+    # the plan carries the holding's target even when refused (no holding_after then)
+    known = plan.target_ratio if plan.target_ratio is not None else None
+    if known is None and holding is not None:
+        known = holding.target_ratio
+    target = fmt.ratio_pct(known)
     net = fmt.coin(plan.net_delta_after_coin, held, sign=True)
     if plan.net_delta_after_usd is not None:
         net += f" = {fmt.usd(plan.net_delta_after_usd, sign=True)}"

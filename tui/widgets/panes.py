@@ -181,7 +181,11 @@ def feed_markup(
         else:
             state, cls = f.state.value, "muted"
         name = label(f) if label is not None else f.venue
-        parts.append(f"{escape(name)} {paint('●', cls)} {paint(state, cls)} {feed_age(age)}")
+        bad = f.parse_errors
+        garbage = "" if not bad else " " + paint(f"{bad:,} bad msg{'s' if bad > 1 else ''}", "warn")
+        parts.append(
+            f"{escape(name)} {paint('●', cls)} {paint(state, cls)} {feed_age(age)}{garbage}"
+        )
     return "feeds: " + "  ".join(parts)
 
 
@@ -271,33 +275,83 @@ def position_markup(h: HedgeSnapshot) -> str:
     )
 
 
-def margin_markup(h: HedgeSnapshot) -> str:
+def margin_ratio(h: HedgeSnapshot) -> float | None:
+    """The venue's margin ratio of one position: maintenance margin / equity (100 %:
+    liquidation). None without a price."""
+    if h.maintenance_margin_coin is None or h.equity_coin is None or h.contracts == 0:
+        return None
+    if h.equity_coin <= 0:
+        return float("inf")
+    return h.maintenance_margin_coin / h.equity_coin
+
+
+def wallet_margin_ratio(snap: PortfolioSnapshot, venue: str, coin: str) -> float | None:
+    """The margin ratio of one futures wallet (a venue's coin wallet): the maintenance
+    margins of its open positions over their equity. None when any of them has no price."""
+    mm = eq = 0.0
+    for h in snap.hedges:
+        if h.venue != venue or h.coin != coin or h.contracts == 0:
+            continue
+        if h.maintenance_margin_coin is None or h.equity_coin is None:
+            return None
+        mm += h.maintenance_margin_coin
+        eq += h.equity_coin
+    if eq <= 0:
+        return None if mm == 0 else float("inf")
+    return mm / eq
+
+
+def _ratio_text(r: float | None) -> str:
+    if r is None:
+        return paint(fmt.DASH, "unknown")
+    if r == float("inf"):
+        return paint("≥100% (no equity)", "alert")
+    cls = "alert" if r >= 0.8 else ("warn" if r >= 0.5 else "")
+    return paint(f"{r * 100:.2f}%", cls)
+
+
+def margin_markup(h: HedgeSnapshot, wallet_ratio: float | None = None) -> str:
+    from tui.widgets.rows import funding_per_day
+
     lev = "" if h.leverage is None else f" {h.leverage:.3g}x"
     mode = "iso" if h.margin_mode == "isolated" else h.margin_mode
+    if h.contracts == 0:
+        mode, lev = "flat", ""  # a closed hedge has no margin mode or leverage to show
     rate = "—" if h.funding_rate is None else fmt.pct(h.funding_rate * 100, 4)
     when = "cont." if h.next_funding_ms is None else f"in {fmt.duration(h.funding_countdown_ms)}"
+    day_coin, day_usd = funding_per_day(h)
     return "\n".join(
         [
             _kv("margin", f"{fmt.coin(h.margin_coin, h.coin)} {escape(mode)}{lev}"),
             _kv("equity", fmt.coin(h.equity_coin, h.coin)),
             _kv("maint.", fmt.coin(h.maintenance_margin_coin, h.coin)),
             _kv("fund.", f"{rate}/{fmt.interval(h.funding_interval_ms)} {when}"),
+            _kv("m.rat.", f"{_ratio_text(margin_ratio(h))} wallet {_ratio_text(wallet_ratio)}"),
             _kv("APR", signed(fmt.pct(h.funding_apr_pct, 2), h.funding_apr_pct)),
             _kv(
                 "next",
                 signed(fmt.coin(h.funding_next_coin, h.coin, sign=True), h.funding_next_coin),
             ),
+            _kv("a day", signed(fmt.coin(day_coin, h.coin, sign=True), day_coin)),
+            _kv("", signed(fmt.usd(day_usd, sign=True), day_usd)),
             _kv(
                 "accr.",
                 signed(fmt.coin(h.funding_accrued_coin, h.coin, sign=True), h.funding_accrued_coin),
             ),
             _kv("", signed(fmt.usd(h.funding_accrued_usd, sign=True), h.funding_accrued_usd)),
-            _kv("value", fmt.coin(h.position_value_coin, h.coin)),
         ]
     )
 
 
-def holding_markup(hold: HoldingSnapshot) -> str:
+def proxy_margin_coin(snap: PortfolioSnapshot, hold: HoldingSnapshot) -> float:
+    """Coins of ``hold`` in futures wallets that back proxy hedges of other holdings (a BTC
+    contract hedging SOL): the engine counts them as this holding's exposure."""
+    return sum(
+        h.margin_coin for h in snap.hedges if h.coin == hold.coin and h.hedged_coin != hold.coin
+    )
+
+
+def holding_markup(hold: HoldingSnapshot, proxy_margin: float = 0.0) -> str:
     ratio = f"{fmt.ratio_pct(hold.hedge_ratio)} / {fmt.ratio_pct(hold.target_ratio)}"
     band = "" if hold.band is None else f" ±{fmt.ratio_pct(hold.band)}"
     drift_cls = (
@@ -309,6 +363,10 @@ def holding_markup(hold: HoldingSnapshot) -> str:
         f"[b]{escape(hold.coin)}[/b] {escape(hold.label)}",
         _kv("spot", fmt.coin(hold.amount_coin, hold.coin)),
         _kv("", fmt.usd(hold.spot_value_usd)),
+        _kv(
+            "price",
+            paint(fmt.usd(hold.price_usd, None), "unknown" if hold.price_usd is None else ""),
+        ),
         _kv("wallet", fmt.coin(hold.margin_coin, hold.coin)),
         _kv("delta", fmt.coin(hold.net_delta_coin, hold.coin, sign=True)),
         _kv("", fmt.usd(hold.net_delta_usd, sign=True)),
@@ -316,6 +374,14 @@ def holding_markup(hold: HoldingSnapshot) -> str:
         _kv("value", fmt.usd(hold.value_usd)),
         _kv("unhedg", fmt.usd(hold.unhedged_value_usd)),
     ]
+    if proxy_margin:
+        lines.append(
+            paint(
+                f"incl. {fmt.coin(proxy_margin, hold.coin)} margin of proxy hedges: "
+                f"coins in a {hold.coin} wallet are {hold.coin} exposure",
+                "muted",
+            )
+        )
     if hold.stale:
         lines[0] += " " + paint(" STALE ", "stale")
     return "\n".join(lines)
@@ -358,7 +424,7 @@ def fills_markup(fills: Sequence[Fill], hedge_id: str | None, coins: dict[str, s
         return "[$muted]last fills: none this session[/]"
     lines = ["[$muted]last fills[/]"]
     for f in reversed(mine):
-        t = datetime.fromtimestamp(f.ts_ms / 1000, UTC).strftime("%H:%M:%S")
+        t = datetime.fromtimestamp(f.ts_ms / 1000, UTC).strftime("%Y-%m-%d %H:%M")
         lines.append(
             f"{t} {f.side.value} {f.contracts:,} ct @ {fmt.usd(f.price)} "
             f"fee {fmt.coin(f.fee_coin, coins.get(f.hedge_id, 'coin'))}"
@@ -373,8 +439,10 @@ class DetailPane(Vertical):
     DEFAULT_CSS = """
     DetailPane { height: 1fr; min-height: 6; border-top: solid $panel; padding: 0 1; }
     DetailPane Horizontal { height: auto; }
-    DetailPane .col { width: 1fr; height: auto; text-wrap: nowrap; text-overflow: ellipsis; }
-    DetailPane #detail-liq { height: auto; margin-top: 1; }
+    DetailPane .col {
+        width: 1fr; height: auto; text-wrap: nowrap; text-overflow: ellipsis; padding-right: 1;
+    }
+    DetailPane #detail-liq { height: auto; margin-bottom: 1; }
     DetailPane #basis-row { height: 1fr; min-height: 3; max-height: 6; margin-top: 1; }
     DetailPane #basis-label { width: 16; height: 3; text-wrap: nowrap; }
     DetailPane Sparkline { width: 1fr; height: 1fr; margin-right: 2; }
@@ -388,11 +456,12 @@ class DetailPane(Vertical):
     alt: Callable[[HedgeSnapshot | None], str] | None = None
 
     def compose(self) -> ComposeResult:
-        with Horizontal():
+        # The liquidation first: on a short screen the pane is cut from the bottom.
+        yield TextPane(id="detail-liq")
+        with Horizontal(id="detail-cols"):
             yield TextPane(id="detail-position", classes="col")
             yield TextPane(id="detail-margin", classes="col")
             yield TextPane(id="detail-holding", classes="col")
-        yield TextPane(id="detail-liq")
         with Horizontal(id="basis-row"):
             yield TextPane(id="basis-label")
             yield Sparkline([], id="basis-chart")
@@ -412,8 +481,11 @@ class DetailPane(Vertical):
         h = snap.hedge(hedge_id) if hedge_id else None
         hold = next((x for x in snap.holdings if f"{x.coin}:{x.label}" == holding_key), None)
         position.set_text(position_markup(h) if h else paint("no hedge on this holding", "warn"))
-        self.query_one("#detail-margin", TextPane).set_text(margin_markup(h) if h else "")
-        self.query_one("#detail-holding", TextPane).set_text(holding_markup(hold) if hold else "")
+        wallet = wallet_margin_ratio(snap, h.venue, h.coin) if h else None
+        self.query_one("#detail-margin", TextPane).set_text(margin_markup(h, wallet) if h else "")
+        self.query_one("#detail-holding", TextPane).set_text(
+            holding_markup(hold, proxy_margin_coin(snap, hold)) if hold else ""
+        )
         liq = self.alt(h) if self.alt is not None else liquidation_markup(h)
         self.query_one("#detail-liq", TextPane).set_text(liq)
         label = self.query_one("#basis-label", TextPane)
