@@ -5,10 +5,12 @@ the maths says so with prices known; an absurdly far liquidation reads "none in 
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
-from tui_fakes import hedge, portfolio
+from tui_fakes import FakeTrader, ScriptedSource, hedge, portfolio, unpriced_portfolio
 
 from core.events import FeedHealth, FeedState
+from tui.app import HedgetopApp
 from tui.widgets import format as fmt
 from tui.widgets.panes import header_markup, liquidation_markup, nearest_liquidation
 from tui.widgets.rows import build_rows, feed_cell, liq_state
@@ -96,3 +98,21 @@ def test_header_says_paper_live_or_read_only() -> None:
     assert "PAPER" not in live
     # the nearest liquidation is in the header: the ETH hedge, 3,300 against 3,100
     assert "+6.5%" in header_markup(snap, paused=False, read_only=False, source="x")
+
+
+async def test_no_price_screen_never_says_never_at_any_size(tmp_path: Path) -> None:
+    for size in ((80, 24), (100, 30), (200, 50)):
+        source = ScriptedSource([unpriced_portfolio()])
+        app = HedgetopApp(
+            source,
+            trader=FakeTrader(source),
+            theme_dirs=[Path(__file__).resolve().parents[2] / "themes"],
+            state_path=tmp_path / "state.json",
+        )
+        async with app.run_test(size=size) as pilot:
+            app.tick()
+            await pilot.pause()
+            shown = "\n".join(s.text for s in app.screen._compositor.render_strips())
+            assert "never" not in shown
+            assert "none" not in shown.replace("none this session", "")
+            assert "liq —" in shown

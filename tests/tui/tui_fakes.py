@@ -203,6 +203,38 @@ def portfolio(
     )
 
 
+def unpriced_portfolio() -> PortfolioSnapshot:
+    """The book before the feeds answer: no marks, every liquidation unknown (never "never")."""
+    snap = portfolio()
+    hedges = tuple(
+        replace(
+            h,
+            mark=None,
+            index=None,
+            last=None,
+            pnl_coin=None,
+            pnl_usd=None,
+            equity_coin=None,
+            maintenance_margin_coin=None,
+            position_value_coin=None,
+            liq_price=None,
+            liq_distance_pct=None,
+            basis_usd=None,
+            basis_pct=None,
+            basis_annual_pct=None,
+            funding_next_coin=None,
+            funding_accrued_usd=None,
+            margin_model=None,
+            stale=True,
+        )
+        for h in snap.hedges
+    )
+    feeds = tuple(
+        FeedHealth(venue=f.venue, url=f.url, state=FeedState.CONNECTING) for f in snap.feeds
+    )
+    return replace(snap, hedges=hedges, feeds=feeds, stale=True)
+
+
 def alert(key: str = "liq_distance:binance:ETHUSD_PERP", ts_ms: int = T0) -> AlertEvent:
     return AlertEvent(
         ts_ms=ts_ms,

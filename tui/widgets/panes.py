@@ -393,7 +393,7 @@ def liquidation_head(h: HedgeSnapshot) -> str:
     if state == "flat":
         return paint(fmt.DASH + " (flat)", "muted")
     if state == "unknown":
-        return paint(fmt.DASH + " (no price yet)" if h.mark is None else fmt.DASH, "unknown")
+        return paint(fmt.DASH, "unknown")
     if state == "never":
         return paint("none", "gain")
     if state == "far":
