@@ -551,7 +551,10 @@ class HedgetopApp(App[int]):
             else:
                 self._execute(plan)
 
-        self.push_screen(PreviewScreen(plan, title=f"{row.hedge_id}: {what}", live=live), confirmed)
+        tick = self._main.ticks().get(row.hedge_id)
+        self.push_screen(
+            PreviewScreen(plan, title=f"{row.hedge_id}: {what}", live=live, tick=tick), confirmed
+        )
 
     async def _execute_live(self, plan: ResizePlan) -> None:
         """Send a confirmed real order (off the UI's way: awaited in a worker) and report."""
@@ -591,6 +594,7 @@ class HedgetopApp(App[int]):
             return
         self.notify(
             f"filled {fill.side.value} {fill.contracts:,} contracts {fill.symbol} @ "
-            f"{fill.price:,.2f} USD; now {fill.contracts_after:,} contracts",
+            f"{fmt.usd_price(fill.price, self._main.ticks().get(fill.hedge_id))}; "
+            f"now {fill.contracts_after:,} contracts",
             title="fill",
         )

@@ -119,19 +119,19 @@ async def test_table_and_detail_pane_show_the_same_snapshot(tmp_path: Path) -> N
     async with app.run_test(size=(200, 50)) as pilot:
         app.tick()
         await pilot.pause()
-        assert "95,000.00 USD" in screen_text(app)  # detail: mark with its unit
+        assert "mark   95,000.0 USD" in screen_text(app)  # detail: mark with its unit
         source.latest = portfolio(btc_mark=96_000.0)
         app.tick()
         await pilot.pause()
         assert cells(app, 0)["mark"] == "96,000.0"
-        assert "96,000.00 USD" in screen_text(app)  # the detail follows the same frame
+        assert "mark   96,000.0 USD" in screen_text(app)  # the detail follows the same frame
         await pilot.press("p")
         source.latest = portfolio(btc_mark=97_000.0)
         app.tick()
         await pilot.pause()
         await pilot.press("j", "k")  # a new selection while paused: still the frozen frame
         assert cells(app, 0)["mark"] == "96,000.0"
-        assert "96,000.00 USD" in screen_text(app)
+        assert "mark   96,000.0 USD" in screen_text(app)
         assert "97,000" not in screen_text(app)
 
 

@@ -54,6 +54,15 @@ class MainScreen(Screen[None]):
         self.show_flags()
         self.query_one(HedgeTable).focus()
 
+    def ticks(self) -> dict[str, float]:
+        """Each hedge's price tick (hedge id -> tick) from the engine's contract specs in use;
+        empty for a source without an engine (prices then by magnitude)."""
+        engine = getattr(getattr(self.app, "source", None), "engine", None)
+        specs = getattr(engine, "specs", None)
+        if not callable(specs):
+            return {}
+        return {hid: spec.tick_size for hid, spec in specs().items()}
+
     def selected_row(self) -> Row | None:
         return self.query_one(HedgeTable).selected
 
@@ -76,7 +85,7 @@ class MainScreen(Screen[None]):
         self.snapshot = snap
         self.show_flags()
         table = self.query_one(HedgeTable)
-        table.update_rows(build_rows(snap))
+        table.update_rows(build_rows(snap, self.ticks()))
         self.query_one("#feeds", TextPane).set_text(
             feed_markup(snap.feeds, snap.ts_ms, self.hedgetop.feed_label)
             + recorder_markup(self.hedgetop.recorder_health())
@@ -103,7 +112,7 @@ class MainScreen(Screen[None]):
         hedge_id = row.hedge_id if row else None
         basis = list(app.basis_history.get(hedge_id, ())) if hedge_id else []
         self.query_one(DetailPane).show(
-            self.snapshot, hedge_id, row.holding if row else None, basis
+            self.snapshot, hedge_id, row.holding if row else None, basis, self.ticks()
         )
 
     def on_hedge_table_selected(self, _event: HedgeTable.Selected) -> None:

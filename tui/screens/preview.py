@@ -20,7 +20,7 @@ from tui.widgets import format as fmt
 from tui.widgets.rows import liq_state
 
 
-def plan_lines(plan: ResizePlan) -> list[tuple[str, str]]:
+def plan_lines(plan: ResizePlan, tick: float | None = None) -> list[tuple[str, str]]:
     """(label, value) pairs of a plan, every value with its unit."""
     code = plan.coin
     holding = plan.holding_after
@@ -46,7 +46,7 @@ def plan_lines(plan: ResizePlan) -> list[tuple[str, str]]:
         liq = "none in range (beyond 10× the mark)"
     else:
         dist = hedge.liq_distance_pct
-        liq = f"{fmt.usd(plan.liq_price_after, None)} ({fmt.pct(dist, 1)} from mark)"
+        liq = f"{fmt.usd_price(plan.liq_price_after, tick)} ({fmt.pct(dist, 1)} from mark)"
     # the plan carries the holding's target even when refused (no holding_after then)
     known = plan.target_ratio if plan.target_ratio is not None else None
     if known is None and holding is not None:
@@ -57,7 +57,7 @@ def plan_lines(plan: ResizePlan) -> list[tuple[str, str]]:
         net += f" = {fmt.usd(plan.net_delta_after_usd, sign=True)}"
     lines = [
         ("order", order),
-        ("expected price", fmt.usd(plan.expected_price)),
+        ("expected price", fmt.usd_price(plan.expected_price, tick)),
         ("estimated fee", fmt.coin(plan.fee_coin, code)),
         (
             "ratio reached",
@@ -97,15 +97,19 @@ class PreviewScreen(ModalScreen[bool]):
     PreviewScreen #preview-keys { margin-top: 1; }
     """
 
-    def __init__(self, plan: ResizePlan, *, title: str, live: bool = False) -> None:
+    def __init__(
+        self, plan: ResizePlan, *, title: str, live: bool = False, tick: float | None = None
+    ) -> None:
         super().__init__()
+        self.tick = tick
         self.plan = plan
         self.title_text = title
         self.live = live
 
     def compose(self) -> ComposeResult:
         body = "\n".join(
-            f"[$muted]{label:>18}[/]  {escape(value)}" for label, value in plan_lines(self.plan)
+            f"[$muted]{label:>18}[/]  {escape(value)}"
+            for label, value in plan_lines(self.plan, self.tick)
         )
         with Vertical():
             if self.live:

@@ -6,7 +6,7 @@ Each takes the latest snapshot and renders markup that uses the theme's variable
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 
 from rich.markup import escape
@@ -234,11 +234,13 @@ def liquidation_explanation(h: HedgeSnapshot) -> str:
     return text
 
 
-def _model_line(h: HedgeSnapshot) -> str:
+def _model_line(h: HedgeSnapshot, tick: float | None = None) -> str:
     """Bankruptcy price, the margin model that served, the tiers' source; a proxy's margin."""
     parts: list[str] = []
     if h.margin_model is not None:
-        bankrupt = "never" if h.bankruptcy_price is None else fmt.usd(h.bankruptcy_price)
+        bankrupt = (
+            "never" if h.bankruptcy_price is None else fmt.usd_price(h.bankruptcy_price, tick)
+        )
         parts.append(f"[$muted]bankrupt[/] {bankrupt}")
         parts.append(escape(MODEL_LABEL.get(MarginModel(h.margin_model), h.margin_model)))
         tiers = h.tier_source + (", estimate" if h.tier_estimate else "")
@@ -252,7 +254,7 @@ def _kv(label: str, value: str) -> str:
     return f"[$muted]{escape(label):<7}[/]{value}"
 
 
-def position_markup(h: HedgeSnapshot) -> str:
+def position_markup(h: HedgeSnapshot, tick: float | None = None) -> str:
     title = f"[b]{escape(h.venue)} {escape(h.symbol)}[/b] {escape(h.side)}"
     if h.coin != h.hedged_coin:
         title += f" [$muted]proxy {escape(h.hedged_coin)} β{h.beta:g}[/]"
@@ -260,9 +262,9 @@ def position_markup(h: HedgeSnapshot) -> str:
         [
             title,
             _kv("size", f"{h.contracts:,} ct = {fmt.usd(h.size_usd, 0)}"),
-            _kv("entry", fmt.usd(h.entry)),
-            _kv("mark", fmt.usd(h.mark)),
-            _kv("index", fmt.usd(h.index)),
+            _kv("entry", fmt.usd_price(h.entry, tick)),
+            _kv("mark", fmt.usd_price(h.mark, tick)),
+            _kv("index", fmt.usd_price(h.index, tick)),
             _kv("PnL", signed(fmt.coin(h.pnl_coin, h.coin, sign=True), h.pnl_coin)),
             _kv("", signed(fmt.usd(h.pnl_usd, sign=True), h.pnl_usd)),
             _kv(
@@ -387,7 +389,7 @@ def holding_markup(hold: HoldingSnapshot, proxy_margin: float = 0.0) -> str:
     return "\n".join(lines)
 
 
-def liquidation_head(h: HedgeSnapshot) -> str:
+def liquidation_head(h: HedgeSnapshot, tick: float | None = None) -> str:
     """The liquidation figure as markup: unknown as "—" in the stale colour, never as safe."""
     state = liq_state(h)
     if state == "flat":
@@ -399,10 +401,10 @@ def liquidation_head(h: HedgeSnapshot) -> str:
     if state == "far":
         return paint("none in range (beyond 10× the mark)", "gain")
     dist = h.liq_distance_pct
-    return paint(f"{fmt.usd(h.liq_price, None)} ({fmt.pct(dist, 1)})", liq_class(dist))
+    return paint(f"{fmt.usd_price(h.liq_price, tick)} ({fmt.pct(dist, 1)})", liq_class(dist))
 
 
-def liquidation_markup(h: HedgeSnapshot | None) -> str:
+def liquidation_markup(h: HedgeSnapshot | None, tick: float | None = None) -> str:
     if h is None:
         return ""
     if liq_state(h) == "unknown":
@@ -413,12 +415,18 @@ def liquidation_markup(h: HedgeSnapshot | None) -> str:
             else "no margin model answered for this position: not shown as safe."
         )
         return f"[b]Liquidation[/b] {liquidation_head(h)}: {escape(why)}"
-    text = f"[b]Liquidation[/b] {liquidation_head(h)}: {escape(liquidation_explanation(h))}"
-    line = _model_line(h)
+    why = liquidation_explanation(h)
+    text = f"[b]Liquidation[/b] {liquidation_head(h, tick)}: {escape(why)}"
+    line = _model_line(h, tick)
     return f"{text}\n{line}" if line else text
 
 
-def fills_markup(fills: Sequence[Fill], hedge_id: str | None, coins: dict[str, str]) -> str:
+def fills_markup(
+    fills: Sequence[Fill],
+    hedge_id: str | None,
+    coins: dict[str, str],
+    ticks: Mapping[str, float] | None = None,
+) -> str:
     mine = [f for f in fills if hedge_id is None or f.hedge_id == hedge_id][-3:]
     if not mine:
         return "[$muted]last fills: none this session[/]"
@@ -426,7 +434,8 @@ def fills_markup(fills: Sequence[Fill], hedge_id: str | None, coins: dict[str, s
     for f in reversed(mine):
         t = datetime.fromtimestamp(f.ts_ms / 1000, UTC).strftime("%Y-%m-%d %H:%M")
         lines.append(
-            f"{t} {f.side.value} {f.contracts:,} ct @ {fmt.usd(f.price)} "
+            f"{t} {f.side.value} {f.contracts:,} ct @ "
+            f"{fmt.usd_price(f.price, (ticks or {}).get(f.hedge_id))} "
             f"fee {fmt.coin(f.fee_coin, coins.get(f.hedge_id, 'coin'))}"
         )
     return "\n".join(lines)
@@ -473,6 +482,7 @@ class DetailPane(Vertical):
         hedge_id: str | None,
         holding_key: str | None,
         basis: Sequence[float],
+        ticks: Mapping[str, float] | None = None,
     ) -> None:
         position = self.query_one("#detail-position", TextPane)
         if snap is None:
@@ -480,13 +490,16 @@ class DetailPane(Vertical):
             return
         h = snap.hedge(hedge_id) if hedge_id else None
         hold = next((x for x in snap.holdings if f"{x.coin}:{x.label}" == holding_key), None)
-        position.set_text(position_markup(h) if h else paint("no hedge on this holding", "warn"))
+        tick = (ticks or {}).get(h.hedge_id) if h else None
+        position.set_text(
+            position_markup(h, tick) if h else paint("no hedge on this holding", "warn")
+        )
         wallet = wallet_margin_ratio(snap, h.venue, h.coin) if h else None
         self.query_one("#detail-margin", TextPane).set_text(margin_markup(h, wallet) if h else "")
         self.query_one("#detail-holding", TextPane).set_text(
             holding_markup(hold, proxy_margin_coin(snap, hold)) if hold else ""
         )
-        liq = self.alt(h) if self.alt is not None else liquidation_markup(h)
+        liq = self.alt(h) if self.alt is not None else liquidation_markup(h, tick)
         self.query_one("#detail-liq", TextPane).set_text(liq)
         label = self.query_one("#basis-label", TextPane)
         if h is not None and basis:
@@ -502,5 +515,5 @@ class DetailPane(Vertical):
             chart.data = data
         coins = {x.hedge_id: x.coin for x in snap.hedges}
         self.query_one("#detail-fills", TextPane).set_text(
-            fills_markup(snap.recent_fills, hedge_id, coins)
+            fills_markup(snap.recent_fills, hedge_id, coins, ticks)
         )

@@ -8,6 +8,7 @@ these cells with the engine's snapshot.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 from core.events import FeedHealth, FeedState
@@ -43,7 +44,7 @@ COLUMNS: tuple[Column, ...] = (
     Column("entry", "Entry USD", 10, 6),
     Column("mark", "Mark USD", 10, 3),
     Column("pnl_coin", "PnL coin", 14, 1),
-    Column("pnl_usd", "PnL USD", 8, 1),
+    Column("pnl_usd", "PnL USD", 9, 1),
     Column("basis", "Basis", 8, 5),
     Column("funding", "Funding/int  next", 19, 6),
     Column("fund_day", "Fund/day", 8, 3),
@@ -131,7 +132,7 @@ def liq_class(dist_pct: float | None) -> str:
     return ""
 
 
-def _liq_cells(h: HedgeSnapshot) -> tuple[Cell, Cell]:
+def _liq_cells(h: HedgeSnapshot, tick: float | None = None) -> tuple[Cell, Cell]:
     state = liq_state(h)
     if state == "flat":
         return (fmt.DASH, "muted"), (fmt.DASH, "muted")
@@ -144,7 +145,7 @@ def _liq_cells(h: HedgeSnapshot) -> tuple[Cell, Cell]:
     dist = h.liq_distance_pct
     cls = liq_class(dist)
     dist_text = fmt.pct(dist, 1) if dist is None or abs(dist) < 1000 else f"{dist:+.0f}%"
-    return (fmt.price(h.liq_price), cls), (dist_text, cls)
+    return (fmt.price(h.liq_price, tick), cls), (dist_text, cls)
 
 
 def _ratio_cell(holding: HoldingSnapshot) -> Cell:
@@ -189,7 +190,9 @@ def feed_cell(venue: str, stale: bool, feeds: tuple[FeedHealth, ...]) -> Cell:
     return ("live", "muted")
 
 
-def _hedge_cells(h: HedgeSnapshot, feeds: tuple[FeedHealth, ...] = ()) -> dict[str, Cell]:
+def _hedge_cells(
+    h: HedgeSnapshot, feeds: tuple[FeedHealth, ...] = (), tick: float | None = None
+) -> dict[str, Cell]:
     hedge = f"{h.venue} {h.symbol}"
     if h.hedged_coin != h.coin:
         hedge += f" β{h.beta:g}"
@@ -201,14 +204,14 @@ def _hedge_cells(h: HedgeSnapshot, feeds: tuple[FeedHealth, ...] = ()) -> dict[s
         funding = (
             f"{fmt.pct(h.funding_rate * 100, 4)}/{fmt.interval(h.funding_interval_ms)} {countdown}"
         )
-    liq, liq_dist = _liq_cells(h)
+    liq, liq_dist = _liq_cells(h, tick)
     _day_coin, day_usd = funding_per_day(h)
     return {
         "hedge": (hedge, ""),
         "contracts": (f"{h.contracts:,}", "" if h.contracts else "muted"),
         "face": (fmt.compact_usd(h.size_usd), ""),
-        "entry": (fmt.price(h.entry), ""),
-        "mark": (fmt.price(h.mark), ""),
+        "entry": (fmt.price(h.entry, tick), ""),
+        "mark": (fmt.price(h.mark, tick), ""),
         "pnl_coin": (fmt.coin(h.pnl_coin, h.coin, sign=True), fmt.sign_class(h.pnl_coin)),
         "pnl_usd": (fmt.compact_usd(h.pnl_usd, sign=True), fmt.sign_class(h.pnl_usd)),
         "basis": (fmt.pct(h.basis_pct, 3), ""),
@@ -229,8 +232,10 @@ def _empty_hedge_cells(holding: HoldingSnapshot) -> dict[str, Cell]:
     return cells
 
 
-def build_rows(snapshot: PortfolioSnapshot) -> list[Row]:
-    """The table's rows for ``snapshot``, in display order."""
+def build_rows(snapshot: PortfolioSnapshot, ticks: Mapping[str, float] | None = None) -> list[Row]:
+    """The table's rows for ``snapshot``, in display order; ``ticks`` (hedge id -> the
+    contract's tick) rounds each price to its instrument's tick."""
+    ticks = ticks or {}
     rows: list[Row] = []
     by_id = {h.hedge_id: h for h in snapshot.hedges}
     for holding in snapshot.holdings:
@@ -241,7 +246,8 @@ def build_rows(snapshot: PortfolioSnapshot) -> list[Row]:
             rows.append(Row(f"holding:{hkey}", None, hkey, cells, holding.stale))
             continue
         for i, h in enumerate(hedges):
-            cells = {**_hedge_cells(h, snapshot.feeds), **_holding_cells(holding, i == 0)}
+            tick = ticks.get(h.hedge_id)
+            cells = {**_hedge_cells(h, snapshot.feeds, tick), **_holding_cells(holding, i == 0)}
             cells["feed"] = feed_cell(h.venue, h.stale or holding.stale, snapshot.feeds)
             rows.append(Row(h.hedge_id, h.hedge_id, hkey, cells, h.stale or holding.stale))
     return rows
