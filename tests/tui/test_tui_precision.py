@@ -33,4 +33,4 @@ def test_table_and_detail_prices_follow_the_contract_tick() -> None:
         text = rows[h.hedge_id].cells["mark"][0]
         assert len(text.split(".")[1]) == d if d else "." not in text
         assert abs(float(text.replace(",", "")) - h.mark) <= tick / 2 + 1e-9
-        assert f"mark  [/]{text} USD" in position_markup(h, tick)
+        assert f"mark   [/]{text} USD" in position_markup(h, tick)
