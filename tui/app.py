@@ -302,10 +302,16 @@ class HedgetopApp(App[int]):
         new = raised - self._raised
         self._raised = raised
         if new:
+            from tui.widgets.panes import alert_message
+
             self.bell()
-            for a in snap.active_alerts:
-                if a.key in new:
-                    self.notify(a.message, title="alert", severity="warning", timeout=10)
+            # One toast per tick, short-lived: a flapping feed must not stack toasts over the
+            # table; the alerts line under it keeps the live wording.
+            fresh = [a for a in snap.active_alerts if a.key in new]
+            text = alert_message(fresh[0], snap, self.feed_label)
+            if len(fresh) > 1:
+                text += f" (+{len(fresh) - 1} more: see the alerts line)"
+            self.notify(text, title="alert", severity="warning", timeout=6)
 
     def _session_problems(self) -> None:
         """Show each new session problem once (a feed without a URL, a contract-spec refresh

@@ -116,3 +116,33 @@ async def test_no_price_screen_never_says_never_at_any_size(tmp_path: Path) -> N
             assert "never" not in shown
             assert "none" not in shown.replace("none this session", "")
             assert "liq —" in shown
+
+
+def test_alerts_say_live_values_and_which_socket_without_rule_names() -> None:
+    from core.events import AlertEvent, AlertState
+    from tui.widgets.panes import alert_message
+
+    snap = portfolio()  # ETH: liquidation 3,300 against a mark of 3,100: +6.5 %
+    frozen = AlertEvent(
+        ts_ms=0, key="k", rule="liq_distance", subject="binance:ETHUSD_PERP",
+        state=AlertState.RAISED, message="ETHUSD_PERP liquidation 2.0% away", value=2.0,
+    )  # fmt: skip
+    text = alert_message(frozen, snap)
+    assert "+6.5%" in text
+    assert "2.0" not in text
+    assert "liq_distance" not in text
+    cleared = AlertEvent(
+        ts_ms=0, key="k", rule="hedge_ratio", subject="BTC", state=AlertState.CLEARED,
+        message="BTC: hedge_ratio cleared (recovered)", value=None,
+    )  # fmt: skip
+    text = alert_message(cleared, snap)
+    assert "hedge_ratio" not in text
+    assert "back to normal" in text
+    assert "83.3%" in text
+    feed = AlertEvent(
+        ts_ms=0, key="k", rule="feed_stale", subject="binance:ws://y",
+        state=AlertState.RAISED, message="binance feed state reconnecting", value=None,
+    )  # fmt: skip
+    assert alert_message(feed, snap, lambda f: f"{f.venue} inverse").startswith(
+        "binance inverse feed reconnecting"
+    )

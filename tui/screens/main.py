@@ -95,7 +95,8 @@ class MainScreen(Screen[None]):
 
     def show_alerts(self) -> None:
         """The active alerts, and the last real order's problem (partial, rejected, failed)."""
-        text = alerts_markup(self.snapshot.active_alerts if self.snapshot else ())
+        snap = self.snapshot
+        text = alerts_markup(snap.active_alerts if snap else (), snap, self.hedgetop.feed_label)
         note = self.hedgetop.order_note
         if note:
             text += "\n" + paint(note, "alert")

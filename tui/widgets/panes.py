@@ -200,12 +200,82 @@ def recorder_markup(health: object | None) -> str:
     return "  " + paint(f"● history NOT SAVED: {error}", "alert")
 
 
-def alerts_markup(alerts: Sequence[AlertEvent]) -> str:
+#: What each alert rule is about, in words (the rule names are the config's, not the user's).
+RULE_WORDS = {
+    "liq_distance": "liquidation distance",
+    "hedge_ratio": "hedge ratio",
+    "funding_against": "funding against the hedge",
+    "basis": "basis",
+    "feed_stale": "feed",
+}
+
+
+def _hedge_of(snap: PortfolioSnapshot, subject: str) -> HedgeSnapshot | None:
+    name, _, hid = subject.partition("#")
+    venue, _, symbol = name.partition(":")
+    return next(
+        (
+            h
+            for h in snap.hedges
+            if h.venue == venue and h.symbol == symbol and (not hid or h.hedge_id == hid)
+        ),
+        None,
+    )
+
+
+def alert_message(
+    a: AlertEvent,
+    snap: PortfolioSnapshot | None,
+    label: Callable[[FeedHealth], str] | None = None,
+) -> str:
+    """An alert in words with today's figures (not those frozen when it was raised), naming
+    the socket a feed alert is about; no rule names. Falls back to the event's own text."""
+    if snap is None:
+        return a.message
+    raised = a.state.value == "raised"
+    words = RULE_WORDS.get(a.rule, a.rule.replace("_", " "))
+    now = ""
+    if a.rule == "feed_stale":
+        venue, _, url = a.subject.partition(":")
+        f = next((x for x in snap.feeds if x.venue == venue and x.url == url), None)
+        if f is not None:
+            name = label(f) if label is not None else f.venue
+            state = f.state.value
+            if f.stale_symbols:
+                state += f", stale: {', '.join(f.stale_symbols)}"
+            now = f"{name} feed {state}"
+    elif a.rule == "hedge_ratio":
+        hold = next((x for x in snap.holdings if x.coin == a.subject), None)
+        if hold is not None:
+            now = (
+                f"{hold.coin} hedge ratio {fmt.ratio_pct(hold.hedge_ratio)} "
+                f"(target {fmt.ratio_pct(hold.target_ratio, 0)})"
+            )
+    else:
+        h = _hedge_of(snap, a.subject)
+        if h is not None:
+            where = f"{h.symbol} on {h.venue}"
+            if a.rule == "liq_distance":
+                now = f"{where}: liquidation {fmt.pct(h.liq_distance_pct, 1)} from mark"
+            elif a.rule == "funding_against":
+                now = f"{where}: funding {fmt.pct(h.funding_apr_pct, 1)} APR for the hedge"
+            elif a.rule == "basis":
+                now = f"{where}: basis {fmt.pct(h.basis_pct, 3)}"
+    if not now:
+        return a.message if raised else f"{a.subject}: {words} back to normal"
+    return now if raised else f"{words} back to normal: {now}"
+
+
+def alerts_markup(
+    alerts: Sequence[AlertEvent],
+    snap: PortfolioSnapshot | None = None,
+    label: Callable[[FeedHealth], str] | None = None,
+) -> str:
     if not alerts:
         return paint("no alerts", "muted")
     latest = sorted(alerts, key=lambda a: a.ts_ms, reverse=True)
     head = paint(f"▲ {len(alerts)} alert{'s' if len(alerts) > 1 else ''}", "alert")
-    return head + ": " + " · ".join(escape(a.message) for a in latest[:3])
+    return head + ": " + " · ".join(escape(alert_message(a, snap, label)) for a in latest[:3])
 
 
 # --- detail pane ------------------------------------------------------------------------------
