@@ -153,6 +153,7 @@ class HedgetopApp(App[int]):
         self._basis_ts: dict[str, int] = {}
         self._raised: set[str] = set()
         self._problems_seen = 0  # how many of the session's feed_errors were shown
+        self._liq_checked = False  # the start-up liquidation-band check ran
         self._rendered: PortfolioSnapshot | None = None
         self._listening: list[Any] | None = None
         self._main = MainScreen()
@@ -272,6 +273,7 @@ class HedgetopApp(App[int]):
         if snap is None or snap is self._rendered or not self.is_running:
             return  # (not running: shutting down, the widgets are being removed)
         self._sample(snap)
+        self._startup_liquidation(snap)
         self.day_open.observe(snap.ts_ms, snap.hedges)
         self._alerts(snap)
         self._session_problems()
@@ -312,6 +314,36 @@ class HedgetopApp(App[int]):
             if len(fresh) > 1:
                 text += f" (+{len(fresh) - 1} more: see the alerts line)"
             self.notify(text, title="alert", severity="warning", timeout=6)
+
+    def _startup_liquidation(self, snap: PortfolioSnapshot) -> None:
+        """Once, at the first snapshot where every open hedge is priced: warn of a position
+        already inside the liquidation alert band (the alert rule fires only on crossing)."""
+        if self._liq_checked:
+            return
+        from tui.widgets.rows import liq_state
+
+        states = {h.hedge_id: liq_state(h) for h in snap.hedges}
+        if any(s == "unknown" for s in states.values()):
+            return  # not yet: wait for every price
+        self._liq_checked = True
+        config = getattr(self.source, "config", None)
+        band = getattr(getattr(config, "alerts", None), "liq_distance_pct", None)
+        band = band if isinstance(band, (int, float)) and band > 0 else 10.0
+        near = [
+            h
+            for h in snap.hedges
+            if states[h.hedge_id] == "price"
+            and h.liq_distance_pct is not None
+            and abs(h.liq_distance_pct) < band
+        ]
+        for h in near:
+            self.notify(
+                f"{h.symbol} on {h.venue} is already {fmt.pct(h.liq_distance_pct, 1)} from "
+                f"liquidation (alert band {band:g}%)",
+                title="liquidation near at start-up",
+                severity="error",
+                timeout=20,
+            )
 
     def _session_problems(self) -> None:
         """Show each new session problem once (a feed without a URL, a contract-spec refresh

@@ -171,3 +171,18 @@ def test_rows_never_say_live_beside_a_reconnecting_socket() -> None:
     feed = {r.hedge_id: r.cells["feed"][0] for r in build_rows(snap) if r.hedge_id}
     assert feed["binance-eth"] == "recon"
     assert feed["bybit-btc"] == "live"
+
+
+async def test_start_up_warns_of_a_position_already_inside_the_band(tmp_path: Path) -> None:
+    app = make_app(tmp_path)  # the fake ETH hedge sits 6.5 % from liquidation
+    async with app.run_test(size=(100, 30)) as pilot:
+        app.tick()
+        await pilot.pause()
+        warned = [n.message for n in app._notifications if "already" in n.message]
+        assert warned == [
+            "ETHUSD_PERP on binance is already +6.5% from liquidation (alert band 10%)"
+        ]
+        app.source.latest = portfolio(btc_mark=96_000.0)  # type: ignore[attr-defined]
+        app.tick()
+        await pilot.pause()
+        assert len([n for n in app._notifications if "already" in n.message]) == 1  # once
