@@ -36,6 +36,39 @@ BROKERS: tuple[str, ...] = ("paper", "ccxt")
 _SECRET_WORDS = ("secret", "api_key", "apikey", "password", "passphrase", "private_key")
 
 
+#: Dashboard actions the ``[keys]`` section may remap (the binding ids of tui.app and the
+#: table; a test keeps the two lists equal) and the other names accepted for them.
+KEY_ACTIONS = (
+    "help",
+    "ratio_up",
+    "ratio_down",
+    "to_target",
+    "typed_target",
+    "close_hedge",
+    "history",
+    "stress",
+    "detail_view",
+    "themes",
+    "pause",
+    "quit",
+    "cursor_up",
+    "cursor_down",
+)
+KEY_ALIASES = {
+    "step_up": "ratio_up",
+    "step_down": "ratio_down",
+    "target": "to_target",
+    "close": "close_hedge",
+    "theme": "themes",
+}
+
+
+def config_line(source: Path | str, text: str, key: str) -> int | None:
+    """The line of ``key`` (``theme``, ``hedges[1].entry``) in a config's text: for checks
+    made outside this module (a theme name only the dashboard can resolve)."""
+    return _Validator(str(source), text).line_of(key)
+
+
 class ConfigError(ValueError):
     """A config the user must fix. ``str(err)`` is one line: file, line, key path, value."""
 
@@ -712,17 +745,37 @@ class _Validator:
     def holdings(
         self, value: object, accounts: tuple[AccountConfig, ...]
     ) -> tuple[HoldingConfig, ...]:
-        out = []
+        out: list[HoldingConfig] = []
         for i, tbl in enumerate(self.array(value, "holdings")):
             p = f"holdings[{i}]"
             self.keys(tbl, ("coin", "amount", "label", "account"), p)
             account = self.account_ref(tbl, p, accounts)
+            coin = self.coin(tbl, "coin", p)
+            label = str(self.string(tbl, "label", p, ""))
+            where = None if account is None else account.name
+            # Same coin, label and account twice is a pasted or mistyped entry (the engine
+            # would add the amounts silently); a second wallet of a coin needs its own label.
+            twin = next(
+                (
+                    n
+                    for n, h in enumerate(out)
+                    if (h.coin, h.label, h.account) == (coin, label, where)
+                ),
+                None,
+            )
+            if twin is not None:
+                raise self.fail(
+                    f"{p}.coin",
+                    f"holdings[{twin}] already holds this coin with the same label and account: "
+                    "the amounts would be added; merge them, or label each wallet",
+                    coin,
+                )
             out.append(
                 HoldingConfig(
-                    coin=self.coin(tbl, "coin", p),
+                    coin=coin,
                     amount=self.number(tbl, "amount", p, minimum=0.0),
-                    label=str(self.string(tbl, "label", p, "")),
-                    account=None if account is None else account.name,
+                    label=label,
+                    account=where,
                 )
             )
         return tuple(out)
@@ -822,6 +875,12 @@ class _Validator:
                 )
             if hedged != spec.coin and not any(h.coin == hedged for h in holdings):
                 raise self.fail(f"{p}.hedges", "no [[holdings]] entry has this coin", hedged)
+            # A direct hedge beside holdings of other coins only is a typo (its ratio would
+            # read 300 %/90 %); a config of hedges alone (no holdings at all) stays allowed.
+            if holdings and not any(h.coin == hedged for h in holdings):
+                raise self.fail(
+                    f"{p}.symbol", f"no [[holdings]] entry has {hedged}, the coin it hedges", sym_in
+                )
             out.append(
                 HedgeConfig(
                     id=hid,
@@ -1048,7 +1107,22 @@ class _Validator:
             p = f"keys.{action}"
             if not _ACTION_RE.match(action):
                 raise self.fail(p, "action names are lower_case_words", key)
+            if KEY_ALIASES.get(action, action) not in KEY_ACTIONS:
+                known = ", ".join(sorted({*KEY_ACTIONS, *KEY_ALIASES}))
+                raise self.fail(p, f"unknown dashboard action (known: {known})", key)
             if not isinstance(key, str) or not key.strip():
                 raise self.fail(p, "must be a key name such as 'plus' or 'ctrl+r'", key)
             out[action] = key.strip()
+        # a key bound twice (above all over quit: q would no longer quit) is refused
+        keys_of = {KEY_ALIASES.get(a, a): {k.strip() for k in v.split(",")} for a, v in out.items()}
+        keys_of.setdefault("quit", {"q"})
+        owner: dict[str, str] = {}
+        for action, keys in sorted(keys_of.items(), key=lambda kv: kv[0] != "quit"):
+            for k in keys:
+                if k in owner:
+                    name = next(a for a in out if KEY_ALIASES.get(a, a) == action)
+                    raise self.fail(
+                        f"keys.{name}", f"{k!r} is already the key of {owner[k]}", out[name]
+                    )
+                owner[k] = action
         return out

@@ -16,7 +16,6 @@ alerts area when it filled partially, was rejected or failed). A trader announci
 from __future__ import annotations
 
 import logging
-import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from importlib.resources.abc import Traversable
@@ -34,6 +33,7 @@ from core.snapshot import PortfolioSnapshot
 from tui import themes as theme_files
 from tui.palette import HedgetopCommands
 from tui.screens.main import MainScreen
+from tui.widgets import format as fmt
 
 log = logging.getLogger(__name__)
 
@@ -77,21 +77,30 @@ class HedgetopApp(App[int]):
     TITLE = "hedgetop"
     CSS_PATH = "hedgetop.tcss"
     COMMANDS = App.COMMANDS | {HedgetopCommands}
+    # Footer order: what must stay visible at 80 columns first (help, pause, quit).
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("question_mark", "help", "Help", id="help"),
-        Binding("plus,equals_sign", "ratio_up", "Ratio +", id="ratio_up"),
-        Binding("minus,underscore", "ratio_down", "Ratio −", id="ratio_down"),
-        Binding("t", "to_target", "To target", id="to_target"),
-        Binding("0", "close_hedge", "Close", id="close_hedge"),
-        Binding("h", "history", "History", id="history"),
-        # not in the footer (it is full at 80 columns): the help and the palette list it
-        Binding("S", "stress", "Stress", id="stress", show=False),
-        Binding("L", "detail_view", "Linear/forecast", id="detail_view", show=False),
-        Binding("T", "themes", "Theme", id="themes"),
         Binding("p", "pause", "Pause", id="pause"),
         Binding("q", "quit", "Quit", id="quit"),
+        Binding("plus", "ratio_up", "Ratio+", id="ratio_up"),
+        Binding("minus,underscore", "ratio_down", "Ratio−", id="ratio_down"),
+        Binding("equals_sign", "typed_target", "Type ratio", id="typed_target", show=False),
+        Binding("t", "to_target", "Target", id="to_target"),
+        Binding("0", "close_hedge", "Close", id="close_hedge"),
+        Binding("h", "history", "History", id="history"),
+        # not in the footer (it is full at 80 columns): the help and the palette list them
+        Binding("S", "stress", "Stress", id="stress", show=False),
+        Binding("L", "detail_view", "Linear/forecast", id="detail_view", show=False),
+        Binding("T", "themes", "Theme", id="themes", show=False),
+        # read-only hides the acting keys from the footer (check_action); these unlisted
+        # bindings catch the same keys then, to say why nothing happens
+        Binding(
+            "plus,minus,underscore,equals_sign,t,0",
+            "refuse_read_only",
+            show=False,
+        ),
     ]
-    ACTING = frozenset({"ratio_up", "ratio_down", "to_target", "close_hedge"})
+    ACTING = frozenset({"ratio_up", "ratio_down", "typed_target", "to_target", "close_hedge"})
 
     def __init__(
         self,
@@ -101,7 +110,6 @@ class HedgetopApp(App[int]):
         read_only: bool = False,
         ratio_step: float = 0.05,
         refresh_hz: float = 8.0,
-        detail_every_s: float = 1.0,
         keymap: Mapping[str, str] | None = None,
         theme_name: str | None = None,
         theme_dirs: Sequence[Traversable] | None = None,
@@ -132,8 +140,6 @@ class HedgetopApp(App[int]):
         self.order_note: str | None = None  # the last order problem, for the alerts area
         self.ratio_step = ratio_step
         self.refresh_hz = min(max(refresh_hz, 1.0), 20.0)
-        # the detail pane refreshes at most this often; the table on every snapshot
-        self.detail_every_s = detail_every_s
         self.keymap_overrides = dict(keymap or {})
         self.state_path = state_path
         self.history_db = history_db
@@ -147,8 +153,8 @@ class HedgetopApp(App[int]):
         self._basis_ts: dict[str, int] = {}
         self._raised: set[str] = set()
         self._problems_seen = 0  # how many of the session's feed_errors were shown
+        self._liq_checked = False  # the start-up liquidation-band check ran
         self._rendered: PortfolioSnapshot | None = None
-        self._detail_at = 0.0  # monotonic time of the last detail-pane refresh
         self._listening: list[Any] | None = None
         self._main = MainScreen()
         from tui.widgets.risk_pane import DayOpen
@@ -267,17 +273,16 @@ class HedgetopApp(App[int]):
         if snap is None or snap is self._rendered or not self.is_running:
             return  # (not running: shutting down, the widgets are being removed)
         self._sample(snap)
+        self._startup_liquidation(snap)
         self.day_open.observe(snap.ts_ms, snap.hedges)
         self._alerts(snap)
         self._session_problems()
         if self.paused or not self.main_visible:
             return
-        now = time.monotonic()
-        detail = now - self._detail_at >= self.detail_every_s or self.frames == 0
-        if detail:
-            self._detail_at = now
+        # One frame, one snapshot: the table, the detail pane, the header and the status bar
+        # all render from this object (each text pane repaints only what changed).
         with self.batch_update():
-            self._main.show(snap, detail=detail)
+            self._main.show(snap)
         self._rendered = snap
         self.frames += 1
         if self.first_frame_ms is None and snap.hedges:
@@ -299,10 +304,46 @@ class HedgetopApp(App[int]):
         new = raised - self._raised
         self._raised = raised
         if new:
+            from tui.widgets.panes import alert_message
+
             self.bell()
-            for a in snap.active_alerts:
-                if a.key in new:
-                    self.notify(a.message, title="alert", severity="warning", timeout=10)
+            # One toast per tick, short-lived: a flapping feed must not stack toasts over the
+            # table; the alerts line under it keeps the live wording.
+            fresh = [a for a in snap.active_alerts if a.key in new]
+            text = alert_message(fresh[0], snap, self.feed_label)
+            if len(fresh) > 1:
+                text += f" (+{len(fresh) - 1} more: see the alerts line)"
+            self.notify(text, title="alert", severity="warning", timeout=6)
+
+    def _startup_liquidation(self, snap: PortfolioSnapshot) -> None:
+        """Once, at the first snapshot where every open hedge is priced: warn of a position
+        already inside the liquidation alert band (the alert rule fires only on crossing)."""
+        if self._liq_checked:
+            return
+        from tui.widgets.rows import liq_state
+
+        states = {h.hedge_id: liq_state(h) for h in snap.hedges}
+        if any(s == "unknown" for s in states.values()):
+            return  # not yet: wait for every price
+        self._liq_checked = True
+        config = getattr(self.source, "config", None)
+        band = getattr(getattr(config, "alerts", None), "liq_distance_pct", None)
+        band = band if isinstance(band, (int, float)) and band > 0 else 10.0
+        near = [
+            h
+            for h in snap.hedges
+            if states[h.hedge_id] == "price"
+            and h.liq_distance_pct is not None
+            and abs(h.liq_distance_pct) < band
+        ]
+        for h in near:
+            self.notify(
+                f"{h.symbol} on {h.venue} is already {fmt.pct(h.liq_distance_pct, 1)} from "
+                f"liquidation (alert band {band:g}%)",
+                title="liquidation near at start-up",
+                severity="error",
+                timeout=20,
+            )
 
     def _session_problems(self) -> None:
         """Show each new session problem once (a feed without a URL, a contract-spec refresh
@@ -318,9 +359,20 @@ class HedgetopApp(App[int]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # Keys about the live table mean nothing over the history screen: hide them there.
-        return not (
+        if (
             action in self.ACTING | {"history", "export_history", "pause", "stress"}
             and not self.main_visible
+        ):
+            return False
+        if action in self.ACTING and (self.read_only or self.trader is None):
+            return False  # not offered in the footer; refuse_read_only answers the key
+        if action == "refuse_read_only":
+            return self.main_visible and (self.read_only or self.trader is None)
+        return True
+
+    def action_refuse_read_only(self) -> None:
+        self.notify(
+            f"read-only: resizing is disabled ({self.read_only_reason})", severity="warning"
         )
 
     def action_help(self) -> None:
@@ -439,10 +491,41 @@ class HedgetopApp(App[int]):
     def action_to_target(self) -> None:
         self._resize("target")
 
+    def action_typed_target(self) -> None:
+        """``=``: type a ratio or a contract count, then the usual preview."""
+        from tui.screens.typed import Typed, TypedTarget
+
+        if self.read_only or self.trader is None:
+            self.action_refuse_read_only()
+            return
+        snap = self.source.latest
+        row = self._main.selected_row()
+        if snap is None or row is None or row.hedge_id is None:
+            self.notify("select a hedge first", severity="warning")
+            return
+        holding = next((x for x in snap.holdings if f"{x.coin}:{x.label}" == row.holding), None)
+        h = snap.hedge(row.hedge_id)
+        ratio = holding.hedge_ratio if holding is not None else None
+        current = f"{ratio * 100:.1f}%" if ratio is not None else "—"
+        if h is not None:
+            current += f", {h.contracts:,} contracts"
+
+        def typed(got: Typed | None) -> None:
+            if got is None:
+                return
+            if got.ratio is not None:
+                self._resize("typed", typed_ratio=got.ratio)
+            elif got.contracts is not None and h is not None:
+                self._resize("contracts", delta_contracts=got.contracts - h.contracts)
+
+        self.push_screen(TypedTarget(row.hedge_id, current), typed)
+
     def action_close_hedge(self) -> None:
         self._resize("close")
 
-    def _resize(self, kind: str) -> None:
+    def _resize(
+        self, kind: str, *, typed_ratio: float | None = None, delta_contracts: int = 0
+    ) -> None:
         from tui.screens.preview import PreviewScreen
 
         if self.read_only or self.trader is None:
@@ -468,7 +551,13 @@ class HedgetopApp(App[int]):
                 self.notify("this holding has no target ratio", severity="warning")
                 return
             kwargs["target_ratio"] = holding.target_ratio
-            what = f"back to target {holding.target_ratio * 100:.1f}%"
+            what = "back to target"
+        elif kind == "typed" and typed_ratio is not None:
+            kwargs["target_ratio"] = typed_ratio
+            what = f"typed {typed_ratio * 100:g}%"
+        elif kind == "contracts":
+            kwargs["delta_contracts"] = delta_contracts
+            what = f"{delta_contracts:+,} contracts"
         else:
             current = holding.hedge_ratio if holding is not None else None
             if current is None:
@@ -477,12 +566,15 @@ class HedgetopApp(App[int]):
             step = self.ratio_step if kind == "up" else -self.ratio_step
             target = max(current + step, 0.0)
             kwargs["target_ratio"] = target
-            what = f"ratio {current * 100:.1f}% → {target * 100:.1f}%"
+            what = f"ratio {'+' if step > 0 else '−'}{abs(step) * 100:g} pt"
         try:
             plan = self.trader.plan_resize(row.hedge_id, **kwargs)
         except ValueError as exc:
             self.notify(f"cannot plan: {exc}", severity="error")
             return
+        if kind != "close" and plan.ratio_after is not None:
+            # the title says what the plan reaches (after lot rounding), as its body does
+            what += f": {fmt.ratio_pct(plan.ratio_before)} → {fmt.ratio_pct(plan.ratio_after)}"
 
         live = self.live_trading
 
@@ -497,7 +589,10 @@ class HedgetopApp(App[int]):
             else:
                 self._execute(plan)
 
-        self.push_screen(PreviewScreen(plan, title=f"{row.hedge_id}: {what}", live=live), confirmed)
+        tick = self._main.ticks().get(row.hedge_id)
+        self.push_screen(
+            PreviewScreen(plan, title=f"{row.hedge_id}: {what}", live=live, tick=tick), confirmed
+        )
 
     async def _execute_live(self, plan: ResizePlan) -> None:
         """Send a confirmed real order (off the UI's way: awaited in a worker) and report."""
@@ -537,6 +632,7 @@ class HedgetopApp(App[int]):
             return
         self.notify(
             f"filled {fill.side.value} {fill.contracts:,} contracts {fill.symbol} @ "
-            f"{fill.price:,.2f} USD; now {fill.contracts_after:,} contracts",
+            f"{fmt.usd_price(fill.price, self._main.ticks().get(fill.hedge_id))}; "
+            f"now {fill.contracts_after:,} contracts",
             title="fill",
         )

@@ -69,7 +69,8 @@ def test_every_action_is_a_binding_id() -> None:
     from tui.app import HedgetopApp
     from tui.widgets.table import HedgeTable
 
-    ids = {b.id for b in [*HedgetopApp.BINDINGS, *HedgeTable.BINDINGS] if hasattr(b, "id")}
+    bindings = [*HedgetopApp.BINDINGS, *HedgeTable.BINDINGS]
+    ids = {b.id for b in bindings if getattr(b, "id", None) is not None}
     assert set(ACTIONS) == ids
 
 

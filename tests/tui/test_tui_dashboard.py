@@ -33,7 +33,6 @@ class Recorder:
 
 def make_app(tmp_path: Path, source: ScriptedSource, **kw: Any) -> HedgetopApp:
     kw.setdefault("trader", FakeTrader(source))
-    kw.setdefault("detail_every_s", 0.0)
     return HedgetopApp(
         source,
         theme_dirs=[ROOT / "themes"],
@@ -88,7 +87,7 @@ async def test_stale_row_says_so(tmp_path: Path) -> None:
         app.tick()
         await pilot.pause()
         assert cells(app, 0)["feed"] == "STALE"
-        assert cells(app, 1)["feed"] == "live"
+        assert cells(app, 1)["feed"] == "recon"  # the status bar: binance reconnecting
         assert "STALE" in screen_text(app)
 
 
@@ -112,20 +111,28 @@ async def test_redraw_only_on_new_snapshot_and_only_changed_rows(tmp_path: Path)
         assert table.lines_rendered - built == 1
 
 
-async def test_detail_pane_is_refreshed_at_most_once_per_interval(tmp_path: Path) -> None:
+async def test_table_and_detail_pane_show_the_same_snapshot(tmp_path: Path) -> None:
+    """One frame, one snapshot: every new snapshot reaches the detail pane with the table,
+    and pausing freezes both on the same one (no pane a tick behind the other)."""
     source = ScriptedSource([portfolio()])
-    app = make_app(tmp_path, source, detail_every_s=3600.0)
+    app = make_app(tmp_path, source)
     async with app.run_test(size=(200, 50)) as pilot:
         app.tick()
         await pilot.pause()
-        assert "95,000.00 USD" in screen_text(app)  # detail: mark with its unit
+        assert "mark   95,000.0 USD" in screen_text(app)  # detail: mark with its unit
         source.latest = portfolio(btc_mark=96_000.0)
         app.tick()
         await pilot.pause()
-        assert cells(app, 0)["mark"] == "96,000.0"  # the table follows every snapshot
-        assert "96,000.00 USD" not in screen_text(app)  # the detail waits its turn
-        await pilot.press("j", "k")  # a new selection refreshes it at once
-        assert "96,000.00 USD" in screen_text(app)
+        assert cells(app, 0)["mark"] == "96,000.0"
+        assert "mark   96,000.0 USD" in screen_text(app)  # the detail follows the same frame
+        await pilot.press("p")
+        source.latest = portfolio(btc_mark=97_000.0)
+        app.tick()
+        await pilot.pause()
+        await pilot.press("j", "k")  # a new selection while paused: still the frozen frame
+        assert cells(app, 0)["mark"] == "96,000.0"
+        assert "mark   96,000.0 USD" in screen_text(app)
+        assert "97,000" not in screen_text(app)
 
 
 async def test_plus_previews_and_enter_confirms(tmp_path: Path) -> None:

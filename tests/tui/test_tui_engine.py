@@ -32,7 +32,6 @@ def make(tmp_path: Path) -> tuple[HedgetopApp, EngineSource]:
         trader=source,
         theme_dirs=[ROOT / "themes"],
         state_path=tmp_path / "state.json",
-        detail_every_s=0.0,
     )
     return app, source
 
@@ -62,6 +61,8 @@ async def test_cells_match_the_engine_snapshot(tmp_path: Path) -> None:
             )
             if h.liq_price is None:
                 assert cells["liq_dist"] == "never"
+            elif h.liq_beyond_10x or not h.mark / 10 < h.liq_price < h.mark * 10:
+                assert cells["liq_dist"] == "far"  # none in range, not a 9-digit price
             else:
                 assert h.liq_distance_pct is not None
                 assert number(cells["liq_dist"]) == pytest.approx(h.liq_distance_pct, abs=0.06)

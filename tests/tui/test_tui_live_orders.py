@@ -88,7 +88,6 @@ def make_app(tmp_path: Path, source: ScriptedSource, trader: Any, **kw: Any) -> 
         theme_dirs=[ROOT / "themes"],
         state_path=tmp_path / "state.json",
         refresh_hz=4,
-        detail_every_s=0.0,
         **kw,
     )
 

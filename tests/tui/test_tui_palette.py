@@ -27,7 +27,6 @@ def make_app(tmp_path: Path, **kw: Any) -> HedgetopApp:
         theme_dirs=[ROOT / "themes"],
         state_path=tmp_path / "state.json",
         refresh_hz=4,
-        detail_every_s=0.0,
         **kw,
     )
 

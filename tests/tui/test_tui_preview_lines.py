@@ -55,7 +55,7 @@ def test_far_liquidation_says_beyond_10x() -> None:
     plan = engine().plan_resize("one-x", delta_contracts=1000, now_ms=1)
     assert plan.ok, plan.refusal
     # a Bybit short a little above 1x: equity Q/P meets the entry-value margin at ~62x the mark
-    assert dict(plan_lines(plan))["liquidation after"].startswith("beyond 10x the mark: ")
+    assert dict(plan_lines(plan))["liquidation after"] == "none in range (beyond 10× the mark)"
     # reducing below 1x (the wallet covers Q/P0 + MM): no price liquidates it
     less = engine().plan_resize("one-x", delta_contracts=-1000, now_ms=1)
     assert dict(plan_lines(less))["liquidation after"] == "none (cannot be liquidated)"

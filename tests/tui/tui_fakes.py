@@ -46,6 +46,7 @@ def hedge(
     funding_rate: float = 0.0001,
     stale: bool = False,
     now_ms: int = T0,
+    margin_model: str | None = "bybit_inverse_isolated",
 ) -> HedgeSnapshot:
     q = contracts * face
     pnl = inverse.pnl_coin("short", q, entry, mark) if contracts else None
@@ -87,6 +88,8 @@ def hedge(
         funding_accrued_coin=0.0012,
         funding_accrued_usd=0.0012 * mark,
         stale=stale,
+        margin_model=margin_model if contracts else None,
+        tier_source="built-in",
     )
 
 
@@ -198,6 +201,38 @@ def portfolio(
         recent_fills=fills,
         stale=stale,
     )
+
+
+def unpriced_portfolio() -> PortfolioSnapshot:
+    """The book before the feeds answer: no marks, every liquidation unknown (never "never")."""
+    snap = portfolio()
+    hedges = tuple(
+        replace(
+            h,
+            mark=None,
+            index=None,
+            last=None,
+            pnl_coin=None,
+            pnl_usd=None,
+            equity_coin=None,
+            maintenance_margin_coin=None,
+            position_value_coin=None,
+            liq_price=None,
+            liq_distance_pct=None,
+            basis_usd=None,
+            basis_pct=None,
+            basis_annual_pct=None,
+            funding_next_coin=None,
+            funding_accrued_usd=None,
+            margin_model=None,
+            stale=True,
+        )
+        for h in snap.hedges
+    )
+    feeds = tuple(
+        FeedHealth(venue=f.venue, url=f.url, state=FeedState.CONNECTING) for f in snap.feeds
+    )
+    return replace(snap, hedges=hedges, feeds=feeds, stale=True)
 
 
 def alert(key: str = "liq_distance:binance:ETHUSD_PERP", ts_ms: int = T0) -> AlertEvent:

@@ -64,11 +64,37 @@ def run(args: argparse.Namespace) -> int:
     path: Path | None = getattr(args, "path", None) or getattr(args, "config", None)
     try:
         cfg = load_config(path)
+        theme_error(cfg)
     except ConfigError as exc:
         print(f"hedgetop: config error: {exc}", file=sys.stderr)
         return 2
     print(describe(cfg))
     return 0
+
+
+def theme_error(cfg: Any) -> None:
+    """Raise a ``ConfigError`` (file, line, key, value) for a theme no loader knows: the
+    house themes shipped and in the user's theme directory, and Textual's own."""
+    if not cfg.theme or cfg.source is None:
+        return
+    from textual.theme import BUILTIN_THEMES
+
+    from core.config import ConfigError, config_line
+    from tui import themes
+
+    loaded = themes.load_themes([themes.builtin_theme_dir(), themes.user_theme_dir()])
+    known = {*loaded.themes, *BUILTIN_THEMES}
+    if cfg.theme in known:
+        return
+    source = Path(cfg.source)
+    line = config_line(source, source.read_text(encoding="utf-8"), "theme")
+    raise ConfigError(
+        str(source),
+        "theme",
+        f"unknown theme (known: {', '.join(sorted(loaded.themes))}, or a Textual theme)",
+        value=cfg.theme,
+        line=line,
+    )
 
 
 def _num(x: float) -> str:

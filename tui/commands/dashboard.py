@@ -13,22 +13,10 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-#: Binding ids the ``[keys]`` config section may remap (action -> key).
-ACTIONS = (
-    "help",
-    "ratio_up",
-    "ratio_down",
-    "to_target",
-    "close_hedge",
-    "history",
-    "stress",
-    "detail_view",
-    "themes",
-    "pause",
-    "quit",
-    "cursor_up",
-    "cursor_down",
-)
+from core.config import KEY_ACTIONS, KEY_ALIASES
+
+#: Binding ids the ``[keys]`` config section may remap (action -> key): core.config's list.
+ACTIONS = KEY_ACTIONS
 
 
 def register(subparsers: Any) -> None:
@@ -50,13 +38,7 @@ def register(subparsers: Any) -> None:
 
 
 #: Other names the config may use for the same actions.
-ALIASES = {
-    "step_up": "ratio_up",
-    "step_down": "ratio_down",
-    "target": "to_target",
-    "close": "close_hedge",
-    "theme": "themes",
-}
+ALIASES = KEY_ALIASES
 
 
 def keymap_from_config(keys: dict[str, str], source: str) -> tuple[dict[str, str], str | None]:

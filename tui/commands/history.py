@@ -22,6 +22,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
+from tui.widgets import format as numfmt
+
 HELP = "print or export logged snapshots and events (CSV/JSON)"
 UNITS_MS = {"s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 7 * 86_400_000}
 _SINCE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$", re.IGNORECASE)
@@ -150,13 +152,11 @@ def _money(v: float) -> str:
 
 
 def _price(v: float) -> str:
-    if abs(v) >= 1000:
-        return f"{v:,.2f}"
-    return f"{v:,.4f}" if abs(v) >= 1 else f"{v:.6f}"
+    return numfmt.price(v)  # the dashboard's rule: one number format across screens
 
 
 def _coin(v: float) -> str:
-    return f"{v:+.6f}" if abs(v) >= 0.001 else f"{v:+.8f}"
+    return numfmt.num(v, 4 if abs(v) >= 1 else 6, sign=True)
 
 
 def _pct(v: float) -> str:

@@ -19,6 +19,7 @@ DESCRIPTIONS = {
     "cursor_down": "select the row below",
     "ratio_up": "raise the selected hedge's ratio by one step (preview first)",
     "ratio_down": "lower the selected hedge's ratio by one step (preview first)",
+    "typed_target": "type a target ratio (65) or contracts (12000ct), then the preview",
     "to_target": "bring the holding back to its target ratio (preview first)",
     "close_hedge": "close the selected hedge (preview first)",
     "history": "history of the selected holding (or the portfolio)",
@@ -50,7 +51,7 @@ def help_lines(bindings: list[Binding], keymap: dict[str, str], read_only: bool)
         keys = keymap.get(b.id, b.key)
         shown = escape(", ".join(KEY_NAMES.get(k.strip(), k.strip()) for k in keys.split(",")))
         text = DESCRIPTIONS[b.id]
-        acting = b.id in {"ratio_up", "ratio_down", "to_target", "close_hedge"}
+        acting = b.id in {"ratio_up", "ratio_down", "typed_target", "to_target", "close_hedge"}
         if read_only and acting:
             text += " [$warning](disabled: read-only)[/]"
         lines.append(f"[b]{shown:>14}[/b]  {text}")
@@ -67,7 +68,7 @@ class HelpScreen(ModalScreen[None]):
     DEFAULT_CSS = """
     HelpScreen { align: center middle; }
     HelpScreen > Vertical {
-        width: 84; height: auto; max-height: 90%;
+        width: 84; max-width: 100%; height: auto; max-height: 100%;
         border: round $primary; background: $surface; padding: 1 2;
     }
     """

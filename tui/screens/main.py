@@ -44,9 +44,24 @@ class MainScreen(Screen[None]):
         yield TextPane(id="alerts")
         yield Footer()
 
+    def on_resize(self) -> None:
+        # 80 columns: the compact footer keeps help, pause, quit and every acting key visible
+        footer = self.query_one(Footer)
+        footer.compact = self.size.width < 100
+        footer.show_command_palette = self.size.width >= 90
+
     def on_mount(self) -> None:
         self.show_flags()
         self.query_one(HedgeTable).focus()
+
+    def ticks(self) -> dict[str, float]:
+        """Each hedge's price tick (hedge id -> tick) from the engine's contract specs in use;
+        empty for a source without an engine (prices then by magnitude)."""
+        engine = getattr(getattr(self.app, "source", None), "engine", None)
+        specs = getattr(engine, "specs", None)
+        if not callable(specs):
+            return {}
+        return {hid: spec.tick_size for hid, spec in specs().items()}
 
     def selected_row(self) -> Row | None:
         return self.query_one(HedgeTable).selected
@@ -60,32 +75,29 @@ class MainScreen(Screen[None]):
                 paused=app.paused,
                 read_only=app.read_only,
                 source=app.source_label,
+                live=app.live_trading,
             )
-            + (f"  [b]{paint(' LIVE TRADING ', 'warn')}[/b]" if app.live_trading else "")
             + _gate_line(app)
         )
 
-    def show(self, snap: PortfolioSnapshot, *, detail: bool = True) -> None:
-        """Push one snapshot into the panes; each repaints only what changed.
-
-        ``detail=False`` leaves the detail pane (two dozen lines whose figures move on every
-        tick, the costliest part to redraw) for a later call: the app refreshes it at most
-        once a second, the table, header and status bar on every snapshot."""
+    def show(self, snap: PortfolioSnapshot) -> None:
+        """Push one snapshot into every pane (one frame, one snapshot: the table and the
+        detail pane never show different ticks); each repaints only what changed."""
         self.snapshot = snap
         self.show_flags()
         table = self.query_one(HedgeTable)
-        table.update_rows(build_rows(snap))
+        table.update_rows(build_rows(snap, self.ticks()))
         self.query_one("#feeds", TextPane).set_text(
             feed_markup(snap.feeds, snap.ts_ms, self.hedgetop.feed_label)
             + recorder_markup(self.hedgetop.recorder_health())
         )
         self.show_alerts()
-        if detail:
-            self._show_detail()
+        self._show_detail()
 
     def show_alerts(self) -> None:
         """The active alerts, and the last real order's problem (partial, rejected, failed)."""
-        text = alerts_markup(self.snapshot.active_alerts if self.snapshot else ())
+        snap = self.snapshot
+        text = alerts_markup(snap.active_alerts if snap else (), snap, self.hedgetop.feed_label)
         note = self.hedgetop.order_note
         if note:
             text += "\n" + paint(note, "alert")
@@ -102,7 +114,7 @@ class MainScreen(Screen[None]):
         hedge_id = row.hedge_id if row else None
         basis = list(app.basis_history.get(hedge_id, ())) if hedge_id else []
         self.query_one(DetailPane).show(
-            self.snapshot, hedge_id, row.holding if row else None, basis
+            self.snapshot, hedge_id, row.holding if row else None, basis, self.ticks()
         )
 
     def on_hedge_table_selected(self, _event: HedgeTable.Selected) -> None:

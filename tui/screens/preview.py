@@ -17,9 +17,10 @@ from textual.widgets import Static
 
 from core.resize import ResizePlan
 from tui.widgets import format as fmt
+from tui.widgets.rows import liq_state
 
 
-def plan_lines(plan: ResizePlan) -> list[tuple[str, str]]:
+def plan_lines(plan: ResizePlan, tick: float | None = None) -> list[tuple[str, str]]:
     """(label, value) pairs of a plan, every value with its unit."""
     code = plan.coin
     holding = plan.holding_after
@@ -31,23 +32,32 @@ def plan_lines(plan: ResizePlan) -> list[tuple[str, str]]:
             f"{plan.side.value.upper()} {plan.contracts:,} contracts = "
             f"{fmt.usd(plan.size_usd, 0)} face, {plan.venue} {plan.symbol}"
         )
+    hedge = plan.hedge_after
+    state = liq_state(hedge) if hedge is not None else "unknown"
     if not plan.ok:
         liq = "— (no order)"  # unknown is never shown as safe
-    elif plan.liq_price_after is None:
-        liq = "none (cannot be liquidated)" if plan.contracts_after else "— (flat)"
+    elif not plan.contracts_after:
+        liq = "— (flat)"
+    elif state == "unknown" or hedge is None:
+        liq = "— (no price or margin model: unknown)"
+    elif state == "never":
+        liq = "none (cannot be liquidated)"
+    elif state == "far":
+        liq = "none in range (beyond 10× the mark)"
     else:
-        hedge = plan.hedge_after
-        dist = hedge.liq_distance_pct if hedge is not None else None
-        liq = f"{fmt.usd(plan.liq_price_after)} ({fmt.pct(dist, 1)} from mark)"
-        if hedge is not None and hedge.liq_beyond_10x:
-            liq = f"beyond 10x the mark: {liq}"
-    target = fmt.ratio_pct(holding.target_ratio if holding is not None else None)
+        dist = hedge.liq_distance_pct
+        liq = f"{fmt.usd_price(plan.liq_price_after, tick)} ({fmt.pct(dist, 1)} from mark)"
+    # the plan carries the holding's target even when refused (no holding_after then)
+    known = plan.target_ratio if plan.target_ratio is not None else None
+    if known is None and holding is not None:
+        known = holding.target_ratio
+    target = fmt.ratio_pct(known)
     net = fmt.coin(plan.net_delta_after_coin, held, sign=True)
     if plan.net_delta_after_usd is not None:
         net += f" = {fmt.usd(plan.net_delta_after_usd, sign=True)}"
     lines = [
         ("order", order),
-        ("expected price", fmt.usd(plan.expected_price)),
+        ("expected price", fmt.usd_price(plan.expected_price, tick)),
         ("estimated fee", fmt.coin(plan.fee_coin, code)),
         (
             "ratio reached",
@@ -87,15 +97,19 @@ class PreviewScreen(ModalScreen[bool]):
     PreviewScreen #preview-keys { margin-top: 1; }
     """
 
-    def __init__(self, plan: ResizePlan, *, title: str, live: bool = False) -> None:
+    def __init__(
+        self, plan: ResizePlan, *, title: str, live: bool = False, tick: float | None = None
+    ) -> None:
         super().__init__()
+        self.tick = tick
         self.plan = plan
         self.title_text = title
         self.live = live
 
     def compose(self) -> ComposeResult:
         body = "\n".join(
-            f"[$muted]{label:>18}[/]  {escape(value)}" for label, value in plan_lines(self.plan)
+            f"[$muted]{label:>18}[/]  {escape(value)}"
+            for label, value in plan_lines(self.plan, self.tick)
         )
         with Vertical():
             if self.live:

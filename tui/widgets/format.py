@@ -38,9 +38,25 @@ def usd(value: float | None, decimals: int | None = 2, *, sign: bool = False) ->
     return DASH if value is None else f"{num(value, decimals, sign=sign)} USD"
 
 
-def price(value: float | None) -> str:
-    """A price in USD without the unit (the column header carries it), by magnitude."""
-    return num(value)
+def tick_decimals(tick: float) -> int:
+    """The decimals a tick needs: 0.5 -> 1, 0.01 -> 2, 0.0001 -> 4, 5 -> 0."""
+    if tick <= 0:
+        return 2
+    text = f"{tick:.10f}".rstrip("0")
+    return len(text.split(".")[1]) if "." in text else 0
+
+
+def price(value: float | None, tick: float | None = None) -> str:
+    """A price in USD without the unit (the column header carries it): rounded to the
+    instrument's tick when it is known, else by magnitude (the same rule everywhere)."""
+    if value is None or tick is None or tick <= 0:
+        return num(value)
+    return num(round(value / tick) * tick, tick_decimals(tick))
+
+
+def usd_price(value: float | None, tick: float | None = None) -> str:
+    """``0.6143 USD``: a price to its tick (or by magnitude), with the unit."""
+    return DASH if value is None else f"{price(value, tick)} USD"
 
 
 def coin(value: float | None, code: str, decimals: int | None = None, *, sign: bool = False) -> str:
@@ -73,7 +89,7 @@ def compact_usd(value: float | None, *, sign: bool = False) -> str:
         return f"{s}{a / 1e6:.2f}M"
     if a >= 1e4:
         return f"{s}{a / 1e3:.1f}k"
-    return f"{s}{a:,.0f}" if a >= 100 else f"{s}{a:,.2f}"
+    return f"{s}{a:,.2f}"  # below 10k: cents, as every other USD amount
 
 
 def duration(ms: int | None) -> str:
@@ -109,3 +125,33 @@ def sign_class(value: float | None) -> str:
     if value is None or value == 0:
         return ""
     return "gain" if value > 0 else "loss"
+
+
+#: A liquidation price further than this multiple of the mark (either way) says nothing a
+#: hedger can use: it is drawn as "none in range" rather than as a nine-digit price.
+LIQ_FAR_MULTIPLE = 10.0
+
+
+def liq_state(
+    *,
+    contracts: int,
+    mark: float | None,
+    liq_price: float | None,
+    model_known: bool,
+    beyond_far: bool = False,
+) -> str:
+    """What is known about a position's liquidation, one of:
+
+    ``flat`` (no position), ``unknown`` (no price, or no margin model answered: never drawn as
+    safe), ``never`` (the model says no price liquidates it, and prices are known), ``far``
+    (further than ``LIQ_FAR_MULTIPLE`` x the mark) or ``price`` (a usable liquidation price).
+    """
+    if contracts == 0:
+        return "flat"
+    if mark is None or mark <= 0 or not model_known:
+        return "unknown"
+    if liq_price is None:
+        return "never"
+    if beyond_far or liq_price > mark * LIQ_FAR_MULTIPLE or liq_price < mark / LIQ_FAR_MULTIPLE:
+        return "far"
+    return "price"

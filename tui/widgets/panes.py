@@ -7,7 +7,7 @@ Each takes the latest snapshot and renders markup that uses the theme's variable
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 
 from rich.markup import escape
@@ -19,6 +19,7 @@ from core.events import AlertEvent, FeedHealth, FeedState, Fill
 from core.liquidation import MODEL_LABEL, MarginModel
 from core.snapshot import HedgeSnapshot, HoldingSnapshot, PortfolioSnapshot
 from tui.widgets import format as fmt
+from tui.widgets.rows import liq_class, liq_state
 
 _CLASS_VAR = {
     "gain": "$gain",
@@ -26,6 +27,7 @@ _CLASS_VAR = {
     "warn": "$warning",
     "alert": "$alert",
     "stale": "$stale",
+    "unknown": "$stale",  # a figure that cannot be known now: "—" in the stale colour
     "muted": "$muted",
 }
 
@@ -68,29 +70,59 @@ class TextPane(Static):
 # --- header -----------------------------------------------------------------------------------
 
 
+def nearest_liquidation(snap: PortfolioSnapshot) -> str:
+    """The open hedge closest to its liquidation, as markup. Any open hedge whose liquidation
+    is unknown makes the whole figure unknown ("—" in the stale colour): the nearest one may
+    be the one we cannot see."""
+    states = [(h, liq_state(h)) for h in snap.hedges]
+    open_ = [(h, s) for h, s in states if s != "flat"]
+    if not open_:
+        return "[$muted]liq[/] " + paint(fmt.DASH, "muted")
+    unknown = [h for h, s in open_ if s == "unknown"]
+    if unknown:
+        return "[$muted]liq[/] " + paint(f"{fmt.DASH} (no price: {unknown[0].symbol})", "unknown")
+    priced = [h for h, s in open_ if s == "price" and h.liq_distance_pct is not None]
+    if not priced:
+        return "[$muted]liq[/] " + paint("none in range", "gain")
+    h = min(priced, key=lambda x: abs(x.liq_distance_pct or 0.0))
+    dist = h.liq_distance_pct
+    return f"[$muted]liq[/] {paint(fmt.pct(dist, 1), liq_class(dist))} {escape(h.symbol)}"
+
+
+#: The header's mode marker: what pressing a resize key would do.
+MODE_CLASS = {"LIVE TRADING": "alert", "PAPER": "gain", "READ-ONLY": "warn"}
+
+
 def header_markup(
-    snap: PortfolioSnapshot | None, *, paused: bool, read_only: bool, source: str
+    snap: PortfolioSnapshot | None,
+    *,
+    paused: bool,
+    read_only: bool,
+    source: str,
+    live: bool = False,
 ) -> str:
-    flags = []
+    mode = "READ-ONLY" if read_only else ("LIVE TRADING" if live else "PAPER")
+    flags = [f"[b]{paint(f' {mode} ', MODE_CLASS[mode])}[/b]"]
     if paused:
         flags.append(paint(" PAUSED ", "warn"))
-    if read_only:
-        flags.append(paint(" READ-ONLY ", "muted"))
     tail = " ".join(flags)
     if snap is None:
-        return f"[b]hedgetop[/b]  waiting for prices from {escape(source)}…  {tail}"
-    clock = datetime.fromtimestamp(snap.ts_ms / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+        return f"{tail} [b]hedgetop[/b]  waiting for prices from {escape(source)}…"
+    clock = datetime.fromtimestamp(snap.ts_ms / 1000, UTC).strftime("%m-%d %H:%M:%S UTC")
     total = snap.total_value_usd
     effect = (
         None
         if total is None or snap.unhedged_value_usd is None
         else total - snap.unhedged_value_usd
     )
+    funded = funding_earned_usd(snap)
+    # Most important first: the header does not wrap, a narrow screen cuts the tail.
     line1 = " │ ".join(
         [
-            f"[b]Total {fmt.usd(total)}[/b]",
+            f"{tail} [b]Total {fmt.usd(total)}[/b]",
+            nearest_liquidation(snap),
             f"net delta {fmt.usd(snap.net_delta_usd, 0, sign=True)}",
-            "hedges since opened " + signed(fmt.usd(effect, sign=True), effect) + " vs unhedged",
+            "hedging " + signed(fmt.usd(effect, sign=True), effect),
         ]
     )
     session = snap.session_change_usd
@@ -98,12 +130,26 @@ def header_markup(
     line2 = " │ ".join(
         [
             "session " + signed(fmt.usd(session, sign=True), session),
-            "unhedged would be " + signed(fmt.usd(unhedged, sign=True), unhedged),
+            "unhedged " + signed(fmt.usd(unhedged, sign=True), unhedged),
+            "funding " + signed(fmt.usd(funded, sign=True), funded),
             f"[$muted]{clock}[/]",
         ]
     )
-    stale = paint(" STALE ", "stale") if snap.stale else ""
-    return f"{line1}\n{line2}  {stale}{tail}"
+    stale = paint(" STALE ", "stale") + " " if snap.stale else ""
+    return f"{line1}\n{stale}{line2}"
+
+
+def funding_earned_usd(snap: PortfolioSnapshot) -> float | None:
+    """Funding settled since each hedge was opened, in USD at today's marks (None: a hedge
+    that has funding has no mark to value it)."""
+    total = 0.0
+    for h in snap.hedges:
+        if h.funding_accrued_coin == 0:
+            continue
+        if h.funding_accrued_usd is None:
+            return None
+        total += h.funding_accrued_usd
+    return total
 
 
 # --- status bar -------------------------------------------------------------------------------
@@ -136,7 +182,11 @@ def feed_markup(
         else:
             state, cls = f.state.value, "muted"
         name = label(f) if label is not None else f.venue
-        parts.append(f"{escape(name)} {paint('●', cls)} {paint(state, cls)} {feed_age(age)}")
+        bad = f.parse_errors
+        garbage = "" if not bad else " " + paint(f"{bad:,} bad msg{'s' if bad > 1 else ''}", "warn")
+        parts.append(
+            f"{escape(name)} {paint('●', cls)} {paint(state, cls)} {feed_age(age)}{garbage}"
+        )
     return "feeds: " + "  ".join(parts)
 
 
@@ -151,12 +201,82 @@ def recorder_markup(health: object | None) -> str:
     return "  " + paint(f"● history NOT SAVED: {error}", "alert")
 
 
-def alerts_markup(alerts: Sequence[AlertEvent]) -> str:
+#: What each alert rule is about, in words (the rule names are the config's, not the user's).
+RULE_WORDS = {
+    "liq_distance": "liquidation distance",
+    "hedge_ratio": "hedge ratio",
+    "funding_against": "funding against the hedge",
+    "basis": "basis",
+    "feed_stale": "feed",
+}
+
+
+def _hedge_of(snap: PortfolioSnapshot, subject: str) -> HedgeSnapshot | None:
+    name, _, hid = subject.partition("#")
+    venue, _, symbol = name.partition(":")
+    return next(
+        (
+            h
+            for h in snap.hedges
+            if h.venue == venue and h.symbol == symbol and (not hid or h.hedge_id == hid)
+        ),
+        None,
+    )
+
+
+def alert_message(
+    a: AlertEvent,
+    snap: PortfolioSnapshot | None,
+    label: Callable[[FeedHealth], str] | None = None,
+) -> str:
+    """An alert in words with today's figures (not those frozen when it was raised), naming
+    the socket a feed alert is about; no rule names. Falls back to the event's own text."""
+    if snap is None:
+        return a.message
+    raised = a.state.value == "raised"
+    words = RULE_WORDS.get(a.rule, a.rule.replace("_", " "))
+    now = ""
+    if a.rule == "feed_stale":
+        venue, _, url = a.subject.partition(":")
+        f = next((x for x in snap.feeds if x.venue == venue and x.url == url), None)
+        if f is not None:
+            name = label(f) if label is not None else f.venue
+            state = f.state.value
+            if f.stale_symbols:
+                state += f", stale: {', '.join(f.stale_symbols)}"
+            now = f"{name} feed {state}"
+    elif a.rule == "hedge_ratio":
+        hold = next((x for x in snap.holdings if x.coin == a.subject), None)
+        if hold is not None:
+            now = (
+                f"{hold.coin} hedge ratio {fmt.ratio_pct(hold.hedge_ratio)} "
+                f"(target {fmt.ratio_pct(hold.target_ratio, 0)})"
+            )
+    else:
+        h = _hedge_of(snap, a.subject)
+        if h is not None:
+            where = f"{h.symbol} on {h.venue}"
+            if a.rule == "liq_distance":
+                now = f"{where}: liquidation {fmt.pct(h.liq_distance_pct, 1)} from mark"
+            elif a.rule == "funding_against":
+                now = f"{where}: funding {fmt.pct(h.funding_apr_pct, 1)} APR for the hedge"
+            elif a.rule == "basis":
+                now = f"{where}: basis {fmt.pct(h.basis_pct, 3)}"
+    if not now:
+        return a.message if raised else f"{a.subject}: {words} back to normal"
+    return now if raised else f"{words} back to normal: {now}"
+
+
+def alerts_markup(
+    alerts: Sequence[AlertEvent],
+    snap: PortfolioSnapshot | None = None,
+    label: Callable[[FeedHealth], str] | None = None,
+) -> str:
     if not alerts:
         return paint("no alerts", "muted")
     latest = sorted(alerts, key=lambda a: a.ts_ms, reverse=True)
     head = paint(f"▲ {len(alerts)} alert{'s' if len(alerts) > 1 else ''}", "alert")
-    return head + ": " + " · ".join(escape(a.message) for a in latest[:3])
+    return head + ": " + " · ".join(escape(alert_message(a, snap, label)) for a in latest[:3])
 
 
 # --- detail pane ------------------------------------------------------------------------------
@@ -185,11 +305,13 @@ def liquidation_explanation(h: HedgeSnapshot) -> str:
     return text
 
 
-def _model_line(h: HedgeSnapshot) -> str:
+def _model_line(h: HedgeSnapshot, tick: float | None = None) -> str:
     """Bankruptcy price, the margin model that served, the tiers' source; a proxy's margin."""
     parts: list[str] = []
     if h.margin_model is not None:
-        bankrupt = "never" if h.bankruptcy_price is None else fmt.usd(h.bankruptcy_price)
+        bankrupt = (
+            "never" if h.bankruptcy_price is None else fmt.usd_price(h.bankruptcy_price, tick)
+        )
         parts.append(f"[$muted]bankrupt[/] {bankrupt}")
         parts.append(escape(MODEL_LABEL.get(MarginModel(h.margin_model), h.margin_model)))
         tiers = h.tier_source + (", estimate" if h.tier_estimate else "")
@@ -203,7 +325,7 @@ def _kv(label: str, value: str) -> str:
     return f"[$muted]{escape(label):<7}[/]{value}"
 
 
-def position_markup(h: HedgeSnapshot) -> str:
+def position_markup(h: HedgeSnapshot, tick: float | None = None) -> str:
     title = f"[b]{escape(h.venue)} {escape(h.symbol)}[/b] {escape(h.side)}"
     if h.coin != h.hedged_coin:
         title += f" [$muted]proxy {escape(h.hedged_coin)} β{h.beta:g}[/]"
@@ -211,9 +333,9 @@ def position_markup(h: HedgeSnapshot) -> str:
         [
             title,
             _kv("size", f"{h.contracts:,} ct = {fmt.usd(h.size_usd, 0)}"),
-            _kv("entry", fmt.usd(h.entry)),
-            _kv("mark", fmt.usd(h.mark)),
-            _kv("index", fmt.usd(h.index)),
+            _kv("entry", fmt.usd_price(h.entry, tick)),
+            _kv("mark", fmt.usd_price(h.mark, tick)),
+            _kv("index", fmt.usd_price(h.index, tick)),
             _kv("PnL", signed(fmt.coin(h.pnl_coin, h.coin, sign=True), h.pnl_coin)),
             _kv("", signed(fmt.usd(h.pnl_usd, sign=True), h.pnl_usd)),
             _kv(
@@ -226,33 +348,83 @@ def position_markup(h: HedgeSnapshot) -> str:
     )
 
 
-def margin_markup(h: HedgeSnapshot) -> str:
+def margin_ratio(h: HedgeSnapshot) -> float | None:
+    """The venue's margin ratio of one position: maintenance margin / equity (100 %:
+    liquidation). None without a price."""
+    if h.maintenance_margin_coin is None or h.equity_coin is None or h.contracts == 0:
+        return None
+    if h.equity_coin <= 0:
+        return float("inf")
+    return h.maintenance_margin_coin / h.equity_coin
+
+
+def wallet_margin_ratio(snap: PortfolioSnapshot, venue: str, coin: str) -> float | None:
+    """The margin ratio of one futures wallet (a venue's coin wallet): the maintenance
+    margins of its open positions over their equity. None when any of them has no price."""
+    mm = eq = 0.0
+    for h in snap.hedges:
+        if h.venue != venue or h.coin != coin or h.contracts == 0:
+            continue
+        if h.maintenance_margin_coin is None or h.equity_coin is None:
+            return None
+        mm += h.maintenance_margin_coin
+        eq += h.equity_coin
+    if eq <= 0:
+        return None if mm == 0 else float("inf")
+    return mm / eq
+
+
+def _ratio_text(r: float | None) -> str:
+    if r is None:
+        return paint(fmt.DASH, "unknown")
+    if r == float("inf"):
+        return paint("≥100% (no equity)", "alert")
+    cls = "alert" if r >= 0.8 else ("warn" if r >= 0.5 else "")
+    return paint(f"{r * 100:.2f}%", cls)
+
+
+def margin_markup(h: HedgeSnapshot, wallet_ratio: float | None = None) -> str:
+    from tui.widgets.rows import funding_per_day
+
     lev = "" if h.leverage is None else f" {h.leverage:.3g}x"
     mode = "iso" if h.margin_mode == "isolated" else h.margin_mode
+    if h.contracts == 0:
+        mode, lev = "flat", ""  # a closed hedge has no margin mode or leverage to show
     rate = "—" if h.funding_rate is None else fmt.pct(h.funding_rate * 100, 4)
     when = "cont." if h.next_funding_ms is None else f"in {fmt.duration(h.funding_countdown_ms)}"
+    day_coin, day_usd = funding_per_day(h)
     return "\n".join(
         [
             _kv("margin", f"{fmt.coin(h.margin_coin, h.coin)} {escape(mode)}{lev}"),
             _kv("equity", fmt.coin(h.equity_coin, h.coin)),
             _kv("maint.", fmt.coin(h.maintenance_margin_coin, h.coin)),
             _kv("fund.", f"{rate}/{fmt.interval(h.funding_interval_ms)} {when}"),
+            _kv("m.rat.", f"{_ratio_text(margin_ratio(h))} wallet {_ratio_text(wallet_ratio)}"),
             _kv("APR", signed(fmt.pct(h.funding_apr_pct, 2), h.funding_apr_pct)),
             _kv(
                 "next",
                 signed(fmt.coin(h.funding_next_coin, h.coin, sign=True), h.funding_next_coin),
             ),
+            _kv("a day", signed(fmt.coin(day_coin, h.coin, sign=True), day_coin)),
+            _kv("", signed(fmt.usd(day_usd, sign=True), day_usd)),
             _kv(
                 "accr.",
                 signed(fmt.coin(h.funding_accrued_coin, h.coin, sign=True), h.funding_accrued_coin),
             ),
             _kv("", signed(fmt.usd(h.funding_accrued_usd, sign=True), h.funding_accrued_usd)),
-            _kv("value", fmt.coin(h.position_value_coin, h.coin)),
         ]
     )
 
 
-def holding_markup(hold: HoldingSnapshot) -> str:
+def proxy_margin_coin(snap: PortfolioSnapshot, hold: HoldingSnapshot) -> float:
+    """Coins of ``hold`` in futures wallets that back proxy hedges of other holdings (a BTC
+    contract hedging SOL): the engine counts them as this holding's exposure."""
+    return sum(
+        h.margin_coin for h in snap.hedges if h.coin == hold.coin and h.hedged_coin != hold.coin
+    )
+
+
+def holding_markup(hold: HoldingSnapshot, proxy_margin: float = 0.0) -> str:
     ratio = f"{fmt.ratio_pct(hold.hedge_ratio)} / {fmt.ratio_pct(hold.target_ratio)}"
     band = "" if hold.band is None else f" ±{fmt.ratio_pct(hold.band)}"
     drift_cls = (
@@ -264,6 +436,10 @@ def holding_markup(hold: HoldingSnapshot) -> str:
         f"[b]{escape(hold.coin)}[/b] {escape(hold.label)}",
         _kv("spot", fmt.coin(hold.amount_coin, hold.coin)),
         _kv("", fmt.usd(hold.spot_value_usd)),
+        _kv(
+            "price",
+            paint(fmt.usd(hold.price_usd, None), "unknown" if hold.price_usd is None else ""),
+        ),
         _kv("wallet", fmt.coin(hold.margin_coin, hold.coin)),
         _kv("delta", fmt.coin(hold.net_delta_coin, hold.coin, sign=True)),
         _kv("", fmt.usd(hold.net_delta_usd, sign=True)),
@@ -271,35 +447,66 @@ def holding_markup(hold: HoldingSnapshot) -> str:
         _kv("value", fmt.usd(hold.value_usd)),
         _kv("unhedg", fmt.usd(hold.unhedged_value_usd)),
     ]
+    if proxy_margin:
+        lines.append(
+            paint(
+                f"incl. {fmt.coin(proxy_margin, hold.coin)} margin of proxy hedges: "
+                f"coins in a {hold.coin} wallet are {hold.coin} exposure",
+                "muted",
+            )
+        )
     if hold.stale:
         lines[0] += " " + paint(" STALE ", "stale")
     return "\n".join(lines)
 
 
-def liquidation_markup(h: HedgeSnapshot | None) -> str:
+def liquidation_head(h: HedgeSnapshot, tick: float | None = None) -> str:
+    """The liquidation figure as markup: unknown as "—" in the stale colour, never as safe."""
+    state = liq_state(h)
+    if state == "flat":
+        return paint(fmt.DASH + " (flat)", "muted")
+    if state == "unknown":
+        return paint(fmt.DASH, "unknown")
+    if state == "never":
+        return paint("none", "gain")
+    if state == "far":
+        return paint("none in range (beyond 10× the mark)", "gain")
+    dist = h.liq_distance_pct
+    return paint(f"{fmt.usd_price(h.liq_price, tick)} ({fmt.pct(dist, 1)})", liq_class(dist))
+
+
+def liquidation_markup(h: HedgeSnapshot | None, tick: float | None = None) -> str:
     if h is None:
         return ""
-    if h.liq_price is None:
-        head = paint("none", "gain" if h.contracts else "muted")
-    elif h.liq_beyond_10x:
-        far = f"beyond 10x the mark ({fmt.usd(h.liq_price)}, {fmt.pct(h.liq_distance_pct, 0)})"
-        head = paint(far, "gain")
-    else:
-        head = f"{fmt.usd(h.liq_price)} ({fmt.pct(h.liq_distance_pct, 1)})"
-    text = f"[b]Liquidation[/b] {head}: {escape(liquidation_explanation(h))}"
-    line = _model_line(h)
+    if liq_state(h) == "unknown":
+        why = (
+            "no mark price yet: the liquidation price cannot be computed, so it is not shown "
+            "as safe."
+            if h.mark is None
+            else "no margin model answered for this position: not shown as safe."
+        )
+        return f"[b]Liquidation[/b] {liquidation_head(h)}: {escape(why)}"
+    why = liquidation_explanation(h)
+    text = f"[b]Liquidation[/b] {liquidation_head(h, tick)}: {escape(why)}"
+    line = _model_line(h, tick)
     return f"{text}\n{line}" if line else text
 
 
-def fills_markup(fills: Sequence[Fill], hedge_id: str | None, coins: dict[str, str]) -> str:
+def fills_markup(
+    fills: Sequence[Fill],
+    hedge_id: str | None,
+    coins: dict[str, str],
+    ticks: Mapping[str, float] | None = None,
+) -> str:
     mine = [f for f in fills if hedge_id is None or f.hedge_id == hedge_id][-3:]
     if not mine:
         return "[$muted]last fills: none this session[/]"
     lines = ["[$muted]last fills[/]"]
     for f in reversed(mine):
-        t = datetime.fromtimestamp(f.ts_ms / 1000, UTC).strftime("%H:%M:%S")
+        t = datetime.fromtimestamp(f.ts_ms / 1000, UTC).strftime("%Y-%m-%d %H:%M")
         lines.append(
-            f"{t} {f.side.value} {f.contracts:,} ct @ {fmt.usd(f.price)} "
+            f"{t} {f.side.value} {f.contracts:,} ct @ "
+            f"{fmt.usd_price(f.price, (ticks or {}).get(f.hedge_id))} "
             f"fee {fmt.coin(f.fee_coin, coins.get(f.hedge_id, 'coin'))}"
         )
     return "\n".join(lines)
@@ -312,8 +519,10 @@ class DetailPane(Vertical):
     DEFAULT_CSS = """
     DetailPane { height: 1fr; min-height: 6; border-top: solid $panel; padding: 0 1; }
     DetailPane Horizontal { height: auto; }
-    DetailPane .col { width: 1fr; height: auto; text-wrap: nowrap; text-overflow: ellipsis; }
-    DetailPane #detail-liq { height: auto; margin-top: 1; }
+    DetailPane .col {
+        width: 1fr; height: auto; text-wrap: nowrap; text-overflow: ellipsis; padding-right: 1;
+    }
+    DetailPane #detail-liq { height: auto; margin-bottom: 1; }
     DetailPane #basis-row { height: 1fr; min-height: 3; max-height: 6; margin-top: 1; }
     DetailPane #basis-label { width: 16; height: 3; text-wrap: nowrap; }
     DetailPane Sparkline { width: 1fr; height: 1fr; margin-right: 2; }
@@ -327,11 +536,12 @@ class DetailPane(Vertical):
     alt: Callable[[HedgeSnapshot | None], str] | None = None
 
     def compose(self) -> ComposeResult:
-        with Horizontal():
+        # The liquidation first: on a short screen the pane is cut from the bottom.
+        yield TextPane(id="detail-liq")
+        with Horizontal(id="detail-cols"):
             yield TextPane(id="detail-position", classes="col")
             yield TextPane(id="detail-margin", classes="col")
             yield TextPane(id="detail-holding", classes="col")
-        yield TextPane(id="detail-liq")
         with Horizontal(id="basis-row"):
             yield TextPane(id="basis-label")
             yield Sparkline([], id="basis-chart")
@@ -343,6 +553,7 @@ class DetailPane(Vertical):
         hedge_id: str | None,
         holding_key: str | None,
         basis: Sequence[float],
+        ticks: Mapping[str, float] | None = None,
     ) -> None:
         position = self.query_one("#detail-position", TextPane)
         if snap is None:
@@ -350,10 +561,16 @@ class DetailPane(Vertical):
             return
         h = snap.hedge(hedge_id) if hedge_id else None
         hold = next((x for x in snap.holdings if f"{x.coin}:{x.label}" == holding_key), None)
-        position.set_text(position_markup(h) if h else paint("no hedge on this holding", "warn"))
-        self.query_one("#detail-margin", TextPane).set_text(margin_markup(h) if h else "")
-        self.query_one("#detail-holding", TextPane).set_text(holding_markup(hold) if hold else "")
-        liq = self.alt(h) if self.alt is not None else liquidation_markup(h)
+        tick = (ticks or {}).get(h.hedge_id) if h else None
+        position.set_text(
+            position_markup(h, tick) if h else paint("no hedge on this holding", "warn")
+        )
+        wallet = wallet_margin_ratio(snap, h.venue, h.coin) if h else None
+        self.query_one("#detail-margin", TextPane).set_text(margin_markup(h, wallet) if h else "")
+        self.query_one("#detail-holding", TextPane).set_text(
+            holding_markup(hold, proxy_margin_coin(snap, hold)) if hold else ""
+        )
+        liq = self.alt(h) if self.alt is not None else liquidation_markup(h, tick)
         self.query_one("#detail-liq", TextPane).set_text(liq)
         label = self.query_one("#basis-label", TextPane)
         if h is not None and basis:
@@ -369,5 +586,5 @@ class DetailPane(Vertical):
             chart.data = data
         coins = {x.hedge_id: x.coin for x in snap.hedges}
         self.query_one("#detail-fills", TextPane).set_text(
-            fills_markup(snap.recent_fills, hedge_id, coins)
+            fills_markup(snap.recent_fills, hedge_id, coins, ticks)
         )

@@ -8,8 +8,10 @@ these cells with the engine's snapshot.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 
+from core.events import FeedHealth, FeedState
 from core.snapshot import HedgeSnapshot, HoldingSnapshot, PortfolioSnapshot
 from tui.widgets import format as fmt
 
@@ -25,42 +27,59 @@ class Column:
     width: int
     priority: int  # 1 = always shown; higher numbers are dropped first on narrow screens
     right: bool = True
+    min_width: int = 0  # > 0: the column narrows down to this before others are dropped
 
 
+#: The layouts (issue 13): at every width the table keeps the coin, the hedge, the PnL in
+#: coin and in USD, the liquidation distance, the ratio and the feed state (priority 1);
+#: from 100 columns the liquidation price, from 120 the mark and funding a day, from 200
+#: everything. Whatever is dropped is in the detail pane under the table.
 COLUMNS: tuple[Column, ...] = (
     Column("coin", "Coin", 5, 1, right=False),
-    Column("spot", "Spot", 16, 2),
-    Column("spot_usd", "Spot USD", 9, 3),
-    Column("hedge", "Hedge", 24, 1, right=False),
-    Column("contracts", "Contracts", 9, 3),
-    Column("face", "Face USD", 9, 2),
-    Column("entry", "Entry USD", 10, 4),
-    Column("mark", "Mark USD", 10, 1),
-    Column("pnl_coin", "PnL coin", 15, 3),
+    Column("spot", "Spot", 14, 5),
+    Column("spot_usd", "Spot USD", 9, 5),
+    Column("hedge", "Hedge", 24, 1, right=False, min_width=19),
+    Column("contracts", "Contracts", 9, 7),
+    Column("face", "Face USD", 9, 5),
+    Column("entry", "Entry USD", 10, 6),
+    Column("mark", "Mark USD", 10, 3),
+    Column("pnl_coin", "PnL coin", 14, 1),
     Column("pnl_usd", "PnL USD", 9, 1),
-    Column("basis", "Basis", 8, 2),
-    Column("funding", "Funding/int    next", 21, 2),
-    Column("apr", "Fund APR", 8, 3),
-    Column("liq", "Liq USD", 10, 4),
+    Column("basis", "Basis", 8, 5),
+    Column("funding", "Funding/int  next", 19, 6),
+    Column("fund_day", "Fund/day", 8, 3),
+    Column("apr", "Fund APR", 8, 4),
+    Column("liq", "Liq USD", 10, 2),
     Column("liq_dist", "Liq dist", 8, 1),
-    Column("ratio", "Ratio/target", 13, 1),
+    Column("ratio", "Ratio/target", 12, 1),
     Column("feed", "Feed", 5, 1, right=False),
 )
 GAP = 1
 
 
+def _need(columns: list[Column]) -> int:
+    return sum(c.min_width or c.width for c in columns) + GAP * (len(columns) - 1)
+
+
 def fit_columns(width: int, columns: tuple[Column, ...] = COLUMNS) -> tuple[Column, ...]:
-    """The columns that fit in ``width`` cells, dropping the least important first."""
+    """The columns that fit in ``width`` cells, dropping the least important first; a
+    flexible column (``min_width``) then takes the room left, up to its full width."""
     shown = list(columns)
-    while len(shown) > 1:
-        total = sum(c.width for c in shown) + GAP * (len(shown) - 1)
-        if total <= width:
-            break
+    while len(shown) > 1 and _need(shown) > width:
         worst = max(shown, key=lambda c: (c.priority, columns.index(c)))
         if worst.priority == 1:
             break
         shown.remove(worst)
-    return tuple(shown)
+    spare = width - _need(shown)
+    fitted = []
+    for col in shown:
+        if col.min_width:
+            grow = max(0, min(spare, col.width - col.min_width))
+            spare -= grow
+            fitted.append(replace(col, width=col.min_width + grow))
+        else:
+            fitted.append(col)
+    return tuple(fitted)
 
 
 Cell = tuple[str, str]  # (text, style class)
@@ -79,23 +98,54 @@ def holding_key(holding: HoldingSnapshot) -> str:
     return f"{holding.coin}:{holding.label}"
 
 
-def _liq_cells(h: HedgeSnapshot) -> tuple[Cell, Cell]:
-    if h.contracts == 0:
+def liq_state(h: HedgeSnapshot) -> str:
+    """``format.liq_state`` of a hedge snapshot (flat / unknown / never / far / price)."""
+    return fmt.liq_state(
+        contracts=h.contracts,
+        mark=h.mark,
+        liq_price=h.liq_price,
+        model_known=h.margin_model is not None,
+        beyond_far=h.liq_beyond_10x,
+    )
+
+
+DAY_MS = 86_400_000
+
+
+def funding_per_day(h: HedgeSnapshot) -> tuple[float | None, float | None]:
+    """Funding a day at the current rate, (coin, USD), > 0 received: the next payment scaled
+    from its interval to 24 h (continuous funding is quoted as an 8 h rate)."""
+    if h.funding_next_coin is None or not h.funding_interval_ms:
+        return None, None
+    coin = h.funding_next_coin * DAY_MS / h.funding_interval_ms
+    return coin, None if h.mark is None else coin * h.mark
+
+
+def liq_class(dist_pct: float | None) -> str:
+    """``alert`` / ``warn`` / ``""`` for a liquidation distance in % of the mark."""
+    if dist_pct is None:
+        return ""
+    if abs(dist_pct) < LIQ_ALERT_PCT:
+        return "alert"
+    if abs(dist_pct) < LIQ_WARN_PCT:
+        return "warn"
+    return ""
+
+
+def _liq_cells(h: HedgeSnapshot, tick: float | None = None) -> tuple[Cell, Cell]:
+    state = liq_state(h)
+    if state == "flat":
         return (fmt.DASH, "muted"), (fmt.DASH, "muted")
-    if h.liq_price is None:
+    if state == "unknown":  # no price or no model: unknown, never "safe"
+        return (fmt.DASH, "unknown"), (fmt.DASH, "unknown")
+    if state == "never":
         return ("none", "gain"), ("never", "gain")
+    if state == "far":  # a nine-digit price says less than this
+        return ("> 10× mark", "gain"), ("far", "gain")
     dist = h.liq_distance_pct
-    if h.liq_beyond_10x:  # a 9-digit price says less than this
-        far = fmt.DASH if dist is None else f"{dist:+.0f}%"
-        return ("beyond 10x", "gain"), (far, "gain")
-    cls = ""
-    if dist is not None:
-        if abs(dist) < LIQ_ALERT_PCT:
-            cls = "alert"
-        elif abs(dist) < LIQ_WARN_PCT:
-            cls = "warn"
+    cls = liq_class(dist)
     dist_text = fmt.pct(dist, 1) if dist is None or abs(dist) < 1000 else f"{dist:+.0f}%"
-    return (fmt.price(h.liq_price), cls), (dist_text, cls)
+    return (fmt.price(h.liq_price, tick), cls), (dist_text, cls)
 
 
 def _ratio_cell(holding: HoldingSnapshot) -> Cell:
@@ -119,33 +169,58 @@ def _holding_cells(holding: HoldingSnapshot, first: bool) -> dict[str, Cell]:
     }
 
 
-def _hedge_cells(h: HedgeSnapshot) -> dict[str, Cell]:
+#: The Feed column's word for a socket that is not live (the status bar says the same state).
+_FEED_WORD = {
+    FeedState.RECONNECTING: ("recon", "warn"),
+    FeedState.CONNECTING: ("conn…", "unknown"),
+    FeedState.STOPPED: ("down", "stale"),
+}
+
+
+def feed_cell(venue: str, stale: bool, feeds: tuple[FeedHealth, ...]) -> Cell:
+    """The Feed column of a row: the worst state among the venue's sockets (a row's figures
+    come from its inverse socket and its holding's spot socket), then the row's staleness.
+    It never says ``live`` while the status bar shows one of those sockets otherwise."""
+    states = [f.state for f in feeds if f.venue == venue]
+    for state in (FeedState.STOPPED, FeedState.RECONNECTING, FeedState.CONNECTING):
+        if state in states:
+            return _FEED_WORD[state]
+    if stale:
+        return ("STALE", "stale")
+    return ("live", "muted")
+
+
+def _hedge_cells(
+    h: HedgeSnapshot, feeds: tuple[FeedHealth, ...] = (), tick: float | None = None
+) -> dict[str, Cell]:
     hedge = f"{h.venue} {h.symbol}"
     if h.hedged_coin != h.coin:
         hedge += f" β{h.beta:g}"
     funding = fmt.DASH
     if h.funding_rate is not None:
         countdown = (
-            "cont." if h.next_funding_ms is None else fmt.duration(h.funding_countdown_ms).rjust(6)
+            "cont." if h.next_funding_ms is None else fmt.duration(h.funding_countdown_ms).rjust(5)
         )
         funding = (
             f"{fmt.pct(h.funding_rate * 100, 4)}/{fmt.interval(h.funding_interval_ms)} {countdown}"
         )
-    liq, liq_dist = _liq_cells(h)
+    liq, liq_dist = _liq_cells(h, tick)
+    _day_coin, day_usd = funding_per_day(h)
     return {
         "hedge": (hedge, ""),
         "contracts": (f"{h.contracts:,}", "" if h.contracts else "muted"),
         "face": (fmt.compact_usd(h.size_usd), ""),
-        "entry": (fmt.price(h.entry), ""),
-        "mark": (fmt.price(h.mark), ""),
+        "entry": (fmt.price(h.entry, tick), ""),
+        "mark": (fmt.price(h.mark, tick), ""),
         "pnl_coin": (fmt.coin(h.pnl_coin, h.coin, sign=True), fmt.sign_class(h.pnl_coin)),
         "pnl_usd": (fmt.compact_usd(h.pnl_usd, sign=True), fmt.sign_class(h.pnl_usd)),
         "basis": (fmt.pct(h.basis_pct, 3), ""),
         "funding": (funding, ""),
+        "fund_day": (fmt.compact_usd(day_usd, sign=True), fmt.sign_class(day_usd)),
         "apr": (fmt.pct(h.funding_apr_pct, 1), fmt.sign_class(h.funding_apr_pct)),
         "liq": liq,
         "liq_dist": liq_dist,
-        "feed": ("STALE", "stale") if h.stale else ("live", "muted"),
+        "feed": feed_cell(h.venue, h.stale, feeds),
     }
 
 
@@ -153,12 +228,14 @@ def _empty_hedge_cells(holding: HoldingSnapshot) -> dict[str, Cell]:
     cells = {c.key: (fmt.DASH, "muted") for c in COLUMNS}
     cells["hedge"] = ("unhedged", "warn")
     cells["mark"] = (fmt.price(holding.price_usd), "")
-    cells["feed"] = ("STALE", "stale") if holding.stale else ("live", "muted")
+    cells["feed"] = ("STALE", "stale") if holding.stale else ("live", "muted")  # spot only
     return cells
 
 
-def build_rows(snapshot: PortfolioSnapshot) -> list[Row]:
-    """The table's rows for ``snapshot``, in display order."""
+def build_rows(snapshot: PortfolioSnapshot, ticks: Mapping[str, float] | None = None) -> list[Row]:
+    """The table's rows for ``snapshot``, in display order; ``ticks`` (hedge id -> the
+    contract's tick) rounds each price to its instrument's tick."""
+    ticks = ticks or {}
     rows: list[Row] = []
     by_id = {h.hedge_id: h for h in snapshot.hedges}
     for holding in snapshot.holdings:
@@ -169,6 +246,8 @@ def build_rows(snapshot: PortfolioSnapshot) -> list[Row]:
             rows.append(Row(f"holding:{hkey}", None, hkey, cells, holding.stale))
             continue
         for i, h in enumerate(hedges):
-            cells = {**_hedge_cells(h), **_holding_cells(holding, i == 0)}
+            tick = ticks.get(h.hedge_id)
+            cells = {**_hedge_cells(h, snapshot.feeds, tick), **_holding_cells(holding, i == 0)}
+            cells["feed"] = feed_cell(h.venue, h.stale or holding.stale, snapshot.feeds)
             rows.append(Row(h.hedge_id, h.hedge_id, hkey, cells, h.stale or holding.stale))
     return rows

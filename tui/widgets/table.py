@@ -19,7 +19,7 @@ from textual.widget import Widget
 
 from tui.widgets.rows import COLUMNS, GAP, Column, Row, fit_columns
 
-STYLE_CLASSES = ("gain", "loss", "warn", "alert", "stale", "muted")
+STYLE_CLASSES = ("gain", "loss", "warn", "alert", "stale", "unknown", "muted")
 
 
 class HedgeTable(Widget, can_focus=True):
@@ -41,6 +41,7 @@ class HedgeTable(Widget, can_focus=True):
     HedgeTable > .hedge-table--warn { color: $warning; }
     HedgeTable > .hedge-table--alert { color: $alert; text-style: bold; }
     HedgeTable > .hedge-table--stale { color: $stale; text-style: bold reverse; }
+    HedgeTable > .hedge-table--unknown { color: $stale; text-style: bold; }
     HedgeTable > .hedge-table--muted { color: $muted; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
