@@ -20,6 +20,8 @@ and nowhere else (each has a test in ``tests/accounts/test_normalise.py`` that s
   BOTH means one-way and the sign of ``positionAmt`` does; a flat row is dropped.
 - **Dated futures**: ccxt names them ``BTC/USD:BTC-260327`` (type ``future``, ``expiry``);
   they keep their venue-native symbol and are marked ``INVERSE_FUTURE`` with the expiry.
+- **Binance COIN-M wallet**: ccxt's ``total`` is the margin balance (wallet plus unrealised
+  PnL); the wallet is each asset's ``walletBalance``.
 - **Margin mode**: ccxt leaves Bybit's ``marginMode`` None (``tradeMode`` is deprecated on
   UTA); a classic account's ``tradeMode`` (1 isolated, 0 cross) is read, else it stays unknown.
 """
@@ -242,6 +244,9 @@ def normalise_balance(
     says its own wallet (``accountType``), which wins over ``wallet``."""
     if venue is Venue.BYBIT:
         wallet = bybit_wallet_kind(balance) or wallet
+    assets = _info(balance).get("assets")
+    if venue is Venue.BINANCE and isinstance(assets, list):
+        return _binance_assets(assets, wallet)
     totals = balance.get("total")
     frees = balance.get("free")
     if not isinstance(totals, Mapping):
@@ -254,6 +259,27 @@ def normalise_balance(
         free = num(frees.get(coin)) if isinstance(frees, Mapping) else None
         out.append(
             WalletBalance(venue=venue, wallet=wallet, coin=str(coin).upper(), total=t, free=free)
+        )
+    out.sort(key=lambda b: b.coin)
+    return out
+
+
+def _binance_assets(assets: list[Any], wallet: WalletKind) -> list[WalletBalance]:
+    """COIN-M ``/dapi/v1/account`` assets: ``walletBalance`` is the wallet (ccxt's ``total`` is
+    ``marginBalance``, the wallet plus unrealised PnL, and it leaves some assets out)."""
+    out = []
+    for a in assets:
+        if not isinstance(a, Mapping):
+            continue
+        total = num(a.get("walletBalance"))
+        if total is None or total == 0 or not a.get("asset"):
+            continue
+        free = num(a.get("availableBalance"))
+        if free is None:
+            free = num(a.get("maxWithdrawAmount"))
+        coin = str(a["asset"]).upper()
+        out.append(
+            WalletBalance(venue=Venue.BINANCE, wallet=wallet, coin=coin, total=total, free=free)
         )
     out.sort(key=lambda b: b.coin)
     return out
@@ -343,6 +369,9 @@ def normalise_trade(
 ) -> ExchangeFill | None:
     """One ccxt ``fetch_my_trades`` row; ``amount`` is in the venue's unit (Bybit inverse: USD;
     Binance COIN-M: contracts). The fee is kept only with its currency."""
+    exec_type = str(_info(row).get("execType") or "Trade")
+    if exec_type != "Trade":
+        return None  # Bybit's execution list also carries Funding (and other) rows
     side = str(row.get("side") or "").lower()
     amount = num(row.get("amount"))
     ts = _ts(row, "execTime", "time")

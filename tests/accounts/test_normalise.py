@@ -357,3 +357,31 @@ def test_bybit_trade_amount_is_usd_and_fee_is_in_the_coin() -> None:
     assert fill is not None
     assert (fill.side, fill.contracts, fill.size_usd) == (OrderSide.SELL, 1_000, 1_000)
     assert (fill.fee_currency, fill.trade_id, fill.client_order_id) == ("BTC", "x1", "ht1")
+
+
+def test_binance_coinm_wallet_is_wallet_balance_not_margin_balance() -> None:
+    """ccxt's COIN-M ``total`` is the margin balance (wallet + unrealised PnL) and it drops
+    some assets; the wallet is each asset's ``walletBalance``."""
+    bal = {
+        "total": {"ADA": 29_900.98},
+        "free": {"ADA": 17_143.0},
+        "info": {
+            "assets": [
+                {
+                    "asset": "ADA",
+                    "walletBalance": "30000",
+                    "marginBalance": "29900.98",
+                    "availableBalance": "17143",
+                },
+                {
+                    "asset": "BTC",
+                    "walletBalance": "0.3",
+                    "marginBalance": "0.3",
+                    "availableBalance": "0.3",
+                },
+                {"asset": "DOT", "walletBalance": "0", "availableBalance": "0"},
+            ]
+        },
+    }
+    got = normalise_balance(Venue.BINANCE, bal, WalletKind.FUTURES)
+    assert [(b.coin, b.total, b.free) for b in got] == [("ADA", 30_000, 17_143), ("BTC", 0.3, 0.3)]
