@@ -146,6 +146,7 @@ class AccountConfig:
     trading: bool = False  # False: read only (read-only keys are enough to monitor)
     rest_url: str | None = None  # override the venue's REST endpoint (simulator, testnet)
     private_ws_url: str | None = None  # override its private websocket
+    spot_rest_url: str | None = None  # Binance: its spot REST host (apart from dapi's)
 
     @staticmethod
     def default_env(venue: Venue) -> tuple[str, str, str | None]:
@@ -673,6 +674,7 @@ class _Validator:
             "trading",
             "rest_url",
             "private_ws_url",
+            "spot_rest_url",
         )
         out: list[AccountConfig] = []
         for i, tbl in enumerate(self.array(value, "accounts")):
@@ -690,7 +692,11 @@ class _Validator:
                     f"{p}.passphrase_env", "only OKX keys have a passphrase", "<hidden>"
                 )
             urls: dict[str, str | None] = {}
-            for k, schemes in (("rest_url", ("http", "https")), ("private_ws_url", ("ws", "wss"))):
+            for k, schemes in (
+                ("rest_url", ("http", "https")),
+                ("private_ws_url", ("ws", "wss")),
+                ("spot_rest_url", ("http", "https")),
+            ):
                 url = self.string(tbl, k, p, None)
                 if url is not None:
                     url = str(url).strip()
@@ -710,6 +716,7 @@ class _Validator:
                     trading=self.boolean(tbl, "trading", p, False),
                     rest_url=urls["rest_url"],
                     private_ws_url=urls["private_ws_url"],
+                    spot_rest_url=urls["spot_rest_url"],
                 )
             )
         return tuple(out)
