@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from rich.markup import escape
+from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -274,7 +275,7 @@ class StressScreen(Screen[None]):
         table = self.query_one(DataTable)
         cursor = table.cursor_row
         table.clear(columns=True)
-        table.add_columns(*grid_columns(self.subject, snap))
+        labels = grid_columns(self.subject, snap)
         first = grid.first
         rows = list(grid.rows)
         moves = [r.scenario.move_pct for r in rows if r.scenario.move_pct is not None]
@@ -287,12 +288,19 @@ class StressScreen(Screen[None]):
                 len(rows),
             )
             rows.insert(at, cliff)
+        body: list[list[str]] = []
         for row in rows:
             cells = grid_cells(self.subject, row, snap)
             if row is cliff:
                 cells[0] = f"▲{cells[0]} liq"
             elif row.scenario.move_pct == 0:
                 cells[0] = f"{cells[0]} now"
+            body.append(cells)
+        # widths from the cells' text: a column sized by its header cuts -162.4k to -162.4
+        for i, label in enumerate(labels):
+            width = max([len(label), *(len(Text.from_markup(c[i]).plain) for c in body)])
+            table.add_column(label, width=width)
+        for cells in body:
             table.add_row(*cells)
         if 0 <= cursor < table.row_count:
             table.move_cursor(row=cursor)
