@@ -19,6 +19,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from core.sim.accounts import Position
@@ -56,6 +57,7 @@ _LEVS = (125, 100, 50, 20, 10, 5, 4, 2, 1)
 _BTC_FLOORS = (0.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 400.0, 1000.0)
 
 
+@functools.cache  # a pure table per coin, read on every step for every position
 def brackets(coin: str) -> tuple[Bracket, ...]:
     if coin == "BTC":
         return _brackets(_BTC_FLOORS, _RATES, _LEVS)
