@@ -93,6 +93,7 @@ class FeedRunner:
         self.healthy_session_s = healthy_session_s
         self.subscribe_deadline_ms = subscribe_deadline_ms
         self.gate = gate if gate is not None else QuoteGate(adapter.venue)
+        self._check = self.gate.check
 
         self.counters = FeedCounters()
         self.state = FeedState.CONNECTING
@@ -114,6 +115,8 @@ class FeedRunner:
         self._ws: ClientConnection | None = None
         self._sub_at: int | None = None
         self._fed: set[str] = set()
+        self._watching = False  # collect ``_fed`` until every symbol answered
+        self._n_symbols = len(set(self.symbols))
         self._resent = False
         self._refused: set[str] = set()  # named in an error reply: not waited for
 
@@ -258,6 +261,7 @@ class FeedRunner:
         adapter.reset()
         self._close_reason = None
         self._fed = set()
+        self._watching = True
         self._resent = False
         for frame in adapter.subscribe_frames(self.symbols):
             await ws.send(frame)
@@ -339,8 +343,12 @@ class FeedRunner:
 
     def _emit(self, q: Quote) -> None:
         symbol = q.symbol
-        self._fed.add(symbol)
-        reason = self.gate.check(q)
+        if self._watching:  # the subscription watchdog wants to know who answered
+            fed = self._fed
+            fed.add(symbol)
+            if len(fed) >= self._n_symbols:
+                self._watching = False
+        reason = self._check(q)
         if reason is not None:
             self._reject(q, reason)
             return

@@ -89,30 +89,28 @@ class QuoteGate:
         An accepted quote becomes the instrument's last good price.
 
         Written for the hot path (one call per quote): the band is kept as (lo, hi) and is
-        refreshed at most every ``refresh_ms`` rather than stored on every quote."""
+        moved at most every ``refresh_ms``; everything else is in ``_slow``."""
         ref = self._ref.get(q.symbol)
-        received = q.received_ms
+        if ref is None:
+            return self._slow(q, None)
+        lo, hi, at, at_stamp = ref
+        refresh = self.refresh_ms
         stamp = q.exchange_ms
-        mark, index, last, bid, ask = q.mark, q.index, q.last, q.bid, q.ask
-        if ref is not None:
-            lo, hi, at, at_stamp = ref
-            age = received - at
-            moved = 0 if stamp is None or at_stamp is None else stamp - at_stamp
-            if age > self.reanchor_ms or moved > self.reanchor_ms:
-                ref = None
-        if ref is None:  # nothing recent to compare with: absolute range, fields agree
-            reason = self._fresh(q)
-            if reason is not None:
-                return reason
-        elif (
+        if q.received_ms - at >= refresh or (
+            stamp is not None and at_stamp is not None and stamp - at_stamp >= refresh
+        ):
+            return self._slow(q, ref)
+        mark = q.mark
+        index = q.index
+        if (
             (mark is not None and not lo <= mark <= hi)
             or (index is not None and not lo <= index <= hi)
-            or (last is not None and not lo <= last <= hi)
-            or (bid is not None and not lo <= bid <= hi)
-            or (ask is not None and not lo <= ask <= hi)
+            or (q.last is not None and not lo <= q.last <= hi)
+            or (q.bid is not None and not lo <= q.bid <= hi)
+            or (q.ask is not None and not lo <= q.ask <= hi)
         ):
             return self._why(q, lo, hi)
-        elif mark is not None and index is not None:
+        if mark is not None and index is not None:
             k = self._index_band
             if not (mark < index * k and index < mark * k):
                 return f"mark={_fmt(mark)}: too far from index {_fmt(index)}"
@@ -122,13 +120,40 @@ class QuoteGate:
         interval = q.funding_interval_ms
         if interval is not None and interval <= 0:
             return f"funding_interval_ms={interval}: not positive"
-        if ref is None or age >= self.refresh_ms or moved >= self.refresh_ms:
-            anchor = mark if mark is not None else index
-            if anchor is None:
-                anchor = last if last is not None else bid if bid is not None else ask
-            if anchor is not None:
-                b = self._band
-                self._ref[q.symbol] = (anchor / b, anchor * b, received, stamp)
+        return None
+
+    def _slow(self, q: Quote, ref: tuple[float, float, int, int | None] | None) -> str | None:
+        """The check when the band is due to move (or missing, or too old to trust): the same
+        tests, then the band follows this quote if it is accepted."""
+        if ref is not None:
+            lo, hi, at, at_stamp = ref
+            stamp = q.exchange_ms
+            moved = 0 if stamp is None or at_stamp is None else stamp - at_stamp
+            if q.received_ms - at > self.reanchor_ms or moved > self.reanchor_ms:
+                ref = None
+        mark, index = q.mark, q.index
+        if ref is None:  # nothing recent to compare with: absolute range, fields agree
+            reason = self._fresh(q)
+        else:
+            reason = self._why(q, lo, hi)
+            if reason is None and mark is not None and index is not None:
+                k = self._index_band
+                if not (mark < index * k and index < mark * k):
+                    reason = f"mark={_fmt(mark)}: too far from index {_fmt(index)}"
+        if reason is not None:
+            return reason
+        rate = q.funding_rate
+        if rate is not None and not -self.cap <= rate <= self.cap:
+            return f"funding_rate={_fmt(rate)}: beyond the {self.cap:g} cap"
+        interval = q.funding_interval_ms
+        if interval is not None and interval <= 0:
+            return f"funding_interval_ms={interval}: not positive"
+        anchor = mark if mark is not None else index
+        if anchor is None:
+            anchor = q.last if q.last is not None else q.bid if q.bid is not None else q.ask
+        if anchor is not None:
+            b = self._band
+            self._ref[q.symbol] = (anchor / b, anchor * b, q.received_ms, q.exchange_ms)
         return None
 
     def _fresh(self, q: Quote) -> str | None:
@@ -175,28 +200,30 @@ class Sequencer:
     bytes is a duplicate.
     """
 
-    __slots__ = ("_last", "duplicates", "older")
+    __slots__ = ("_raw", "_stamp", "duplicates", "older")
 
     def __init__(self) -> None:
-        self._last: dict[str, tuple[int, str | bytes]] = {}
+        self._stamp: dict[str, int] = {}
+        self._raw: dict[str, str | bytes] = {}
         self.older = 0
         self.duplicates = 0
 
     def forget(self) -> None:
         """A new connection is a new stream (its counters carry on)."""
-        self._last.clear()
+        self._stamp.clear()
+        self._raw.clear()
 
     def admit(self, key: str, stamp: int | None, raw: str | bytes) -> bool:
         if stamp is None:
             return True
-        last = self._last.get(key)
-        if last is not None:
-            prev = last[0]
+        prev = self._stamp.get(key)
+        if prev is not None and stamp <= prev:
             if stamp < prev:
                 self.older += 1
                 return False
-            if stamp == prev and raw == last[1]:
+            if raw == self._raw[key]:
                 self.duplicates += 1
                 return False
-        self._last[key] = (stamp, raw)
+        self._stamp[key] = stamp
+        self._raw[key] = raw
         return True
