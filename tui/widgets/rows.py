@@ -58,7 +58,12 @@ GAP = 1
 
 
 def _need(columns: list[Column]) -> int:
-    return sum(c.min_width or c.width for c in columns) + GAP * (len(columns) - 1)
+    """Cells the columns take. A flexible column narrows only when every column left is
+    essential (priority <= 2): an optional figure never costs the hedge its symbol."""
+    narrow = all(c.priority <= 2 for c in columns)
+    return sum((c.min_width if narrow else 0) or c.width for c in columns) + GAP * (
+        len(columns) - 1
+    )
 
 
 def fit_columns(width: int, columns: tuple[Column, ...] = COLUMNS) -> tuple[Column, ...]:
@@ -71,9 +76,10 @@ def fit_columns(width: int, columns: tuple[Column, ...] = COLUMNS) -> tuple[Colu
             break
         shown.remove(worst)
     spare = width - _need(shown)
+    narrow = all(c.priority <= 2 for c in shown)
     fitted = []
     for col in shown:
-        if col.min_width:
+        if col.min_width and narrow:
             grow = max(0, min(spare, col.width - col.min_width))
             spare -= grow
             fitted.append(replace(col, width=col.min_width + grow))
