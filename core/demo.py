@@ -1,15 +1,20 @@
 """The demo portfolio: what ``hedgetop`` shows with no config at all, on the built-in simulator.
 
-A few holdings hedged on the two venues the simulator speaks (Bybit inverse, Binance COIN-M):
+A few holdings hedged on the four venues the simulator speaks (Bybit inverse, Binance COIN-M,
+OKX coin-margined swaps, Deribit inverse perpetuals):
 
-- BTC: 0.5 BTC in a cold wallet, 1.5 BTC on Bybit as the margin of a 1x short (its
-  liquidation price exists, P0/mmr, but is far beyond 10x the mark: Bybit fixes the
-  maintenance margin on the entry value while the equity Q/P shrinks).
+- BTC: 0.5 BTC in a cold wallet, 1.5 BTC as the margin of 1x shorts on three venues: 1.0 BTC
+  on Bybit (its liquidation price exists, P0/mmr, but is far beyond 10x the mark: Bybit
+  fixes the maintenance margin on the entry value while the equity Q/P shrinks), 0.2 BTC on
+  OKX (BTC-USD-SWAP) and 0.3 BTC on Deribit (BTC-PERPETUAL: continuous funding, no funding
+  times).
 - ADA: held on a wallet, hedged 90 % with a 3x short on Binance COIN-M (liquidation exists).
 - XRP: hedged 80 % on Bybit with a 2x short.
 - SOL: hedged by proxy with a Binance BTC short (beta 1.5 to BTC), 2x, about half the exposure.
 
-Two holdings are kept on an exchange, so that both venues' simulated spot accounts hold coins:
+The OKX and Deribit hedges live only in the config: the simulator serves those venues' market
+data, not their accounts. Two holdings are kept on an exchange, so that both Bybit's and
+Binance's simulated spot accounts hold coins:
 the XRP ("exchange": where it is hedged, Bybit) and the SOL (on Binance);
 ``core.session.sim_accounts`` reads the labels.
 
@@ -84,7 +89,7 @@ def demo_config(prices: Mapping[str, float] | None = None, *, seed: int = 1) -> 
     sol_beta = 1.5
     btc_for_sol = 0.5 * sol_spot * p["SOL"] * sol_beta / p["BTC"]
     hedges = (
-        _hedge("btc-bybit", "bybit", "BTC", 1.5, p["BTC"], leverage=1.0),
+        _hedge("btc-bybit", "bybit", "BTC", 1.0, p["BTC"], leverage=1.0),
         _hedge("ada-binance", "binance", "ADA", ada_hedged, p["ADA"], leverage=3.0),
         _hedge("xrp-bybit", "bybit", "XRP", xrp_hedged, p["XRP"], leverage=2.0),
         _hedge(
@@ -97,6 +102,8 @@ def demo_config(prices: Mapping[str, float] | None = None, *, seed: int = 1) -> 
             hedges="SOL",
             beta=sol_beta,
         ),
+        _hedge("btc-okx", "okx", "BTC", 0.2, p["BTC"], leverage=1.0),
+        _hedge("btc-deribit", "deribit", "BTC", 0.3, p["BTC"], leverage=1.0),
     )
     return Config(
         source=None,

@@ -89,7 +89,7 @@ def test_no_config_means_demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     cfg = load_config(None)
     assert cfg.demo
     assert cfg.simulator.enabled
-    assert {h.venue for h in cfg.hedges} == {"bybit", "binance"}
+    assert {h.venue for h in cfg.hedges} == {"bybit", "binance", "okx", "deribit"}
     assert sum(h.proxy for h in cfg.hedges) == 1
     levs = {h.leverage for h in cfg.hedges}
     assert 1.0 in levs

@@ -32,10 +32,16 @@ async def test_demo_session_runs_and_resizes() -> None:
         assert all(url.startswith("ws://127.0.0.1:") for url in session.feed_urls().values())
         snap = await session.wait_for(complete, timeout=15)
         assert {f.state for f in snap.feeds} == {FeedState.LIVE}
-        assert len(snap.feeds) == 3  # bybit inverse, binance inverse, bybit spot
+        # bybit inverse, binance inverse, okx inverse, deribit inverse, bybit spot: all four
+        # venues of the demo read from the simulator
+        assert len(snap.feeds) == 5
+        assert {f.venue for f in snap.feeds} == {"bybit", "binance", "okx", "deribit"}
         assert session.sim is not None
         for h in snap.hedges:
             assert h.mark is not None
+            if h.venue == "deribit":  # continuous funding: no funding time, said so
+                assert h.next_funding_ms is None
+                continue
             assert h.next_funding_ms is not None
             assert h.next_funding_ms > snap.ts_ms  # on the simulator's clock
             assert h.funding_countdown_ms == h.next_funding_ms - snap.ts_ms
