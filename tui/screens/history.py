@@ -57,7 +57,11 @@ class Chart:
 
 
 def fmt_time(ts_ms: int, span_ms: int) -> str:
+    """A time-axis label at the range's scale: seconds under ten minutes (five ticks over one
+    minute must not all read 22:08), minutes within two days, dates beyond."""
     dt = datetime.fromtimestamp(ts_ms / 1000, UTC)
+    if span_ms <= HOUR_MS // 6:
+        return dt.strftime("%H:%M:%S")
     if span_ms <= 2 * 24 * HOUR_MS:
         return dt.strftime("%H:%M")
     return dt.strftime("%m-%d %H:%M") if span_ms <= 10 * 24 * HOUR_MS else dt.strftime("%m-%d")
