@@ -34,6 +34,7 @@ FUNDING_INTERVALS: dict[str, int] = {f"{h}h": h * HOUR_MS for h in (1, 2, 4, 8)}
 MAX_SIZE_USD = 1e12
 MIN_PRICE, MAX_PRICE = 1e-8, 1e9
 MAX_COIN = 1e12
+MAX_TARGET_RATIO = 3.0  # as [targets] ratio in the config
 MIN_MARGIN = 1e-12
 MIN_LEVERAGE, MAX_LEVERAGE = 0.01, 1000.0
 MIN_MMR = 1e-6
@@ -198,8 +199,11 @@ def validate(inp: CalcInput) -> ContractSpec:
             f"must be one of {', '.join(FUNDING_INTERVALS)}",
         )
     if inp.target_ratio is not None:
-        if not (math.isfinite(inp.target_ratio) and 0 <= inp.target_ratio <= 10):
-            raise CalcError("--target-ratio", inp.target_ratio, "must be from 0 to 10 (1 = fully)")
+        # the config's [targets] cap: a ratio that the dashboard would refuse is refused here too
+        if not (math.isfinite(inp.target_ratio) and 0 <= inp.target_ratio <= MAX_TARGET_RATIO):
+            raise CalcError(
+                "--target-ratio", inp.target_ratio, "must be from 0 to 3 (1 = fully hedged)"
+            )
         if inp.side != "short":
             raise CalcError(
                 "--target-ratio", inp.target_ratio, "sizes a short hedge: use --side short"

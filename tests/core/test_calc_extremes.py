@@ -231,3 +231,14 @@ def test_no_input_gives_a_traceback_or_a_non_json_number(  # noqa: PLR0917
         assert err.count("\n") == 1, err
         assert "--" in err or "argument" in err  # names the flag
         assert len(err) < 600
+
+
+def test_target_ratio_is_capped_as_the_config_caps_it(capsys: pytest.CaptureFixture[str]) -> None:
+    """`calc --target-ratio 10` was accepted while `[targets] ratio` stops at 3 (issue 13)."""
+    args = ["calc", "--venue", "bybit", "--symbol", "BTCUSD", "--side", "short"]
+    args += ["--size-usd", "10000", "--entry", "90000", "--mark", "90000", "--spot", "1"]
+    assert main([*args, "--json", "--target-ratio", "10"]) == 2
+    err = capsys.readouterr().err
+    assert "--target-ratio" in err
+    assert "from 0 to 3" in err
+    assert main([*args, "--json", "--target-ratio", "3"]) == 0
