@@ -36,7 +36,6 @@ async def test_a_bad_mark_never_reaches_the_screen(tmp_path: Path, bad: float) -
         trader=source,
         theme_dirs=[ROOT / "themes"],
         state_path=tmp_path / "state.json",
-        detail_every_s=0.0,
     )
     async with app.run_test(size=(200, 50)) as pilot:
         app.tick()
@@ -88,7 +87,6 @@ async def test_the_basis_sparkline_survives_nan(tmp_path: Path) -> None:
         theme_dirs=[ROOT / "themes"],
         state_path=tmp_path / "state.json",
         refresh_hz=4,
-        detail_every_s=0.0,
     )
     async with app.run_test(size=(200, 50)) as pilot:
         for n, basis in enumerate([0.05, math.nan, 0.06, math.inf, 0.04]):
