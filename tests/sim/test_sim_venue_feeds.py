@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from sim_ccxt_clients import until
 
 from core.dated import expiry_ms
 from core.events import FeedState, Kind, Quote
@@ -23,16 +24,6 @@ from core.sim.model import FUNDING_INTERVAL_MS
 
 TIMEOUT = 8.0
 MONTH_CODES = "FGHJKMNQUVXZ"
-
-
-async def until(pred: Callable[[], bool], what: str, timeout: float = TIMEOUT) -> None:
-    """Wait (bounded) for a condition that callbacks of the runner make true."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not pred():
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out waiting for: {what}")
-        await asyncio.sleep(0.01)
 
 
 class Feed:
