@@ -88,7 +88,7 @@ class Subject:
 
 @dataclass(frozen=True, slots=True)
 class SeriesPlan:
-    source: str  # "tick" | "1m" | "1h"
+    source: str  # "tick" | "1m" | "10m" | "1h"
     bucket_ms: int
     table: str
 
@@ -328,6 +328,8 @@ class History:
             width = choose_bucket(start_ms, end_ms, max_points, min_ms=min_ms)
         if width % schema.HOUR_MS == 0:
             return SeriesPlan("1h", width, spec.rollup_table("1h"))
+        if width % schema.TEN_MINUTES_MS == 0:
+            return SeriesPlan("10m", width, spec.rollup_table("10m"))
         if width % schema.MINUTE_MS == 0:
             return SeriesPlan("1m", width, spec.rollup_table("1m"))
         return SeriesPlan("tick", width, spec.raw_table)

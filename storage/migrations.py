@@ -10,11 +10,12 @@ from pathlib import Path
 
 import sqlite_utils
 
-from storage.rollup import rebuild_rollups
+from storage.rollup import fold_sql, rebuild_rollups
 from storage.schema import (
+    HOUR_MS,
     KINDS,
+    MINUTE_MS,
     PAGE_SIZE,
-    RESOLUTIONS,
     SCHEMA_VERSION,
     KindSpec,
     SchemaError,
@@ -148,14 +149,17 @@ def _v1(conn: sqlite3.Connection) -> None:
     )
 
 
+_V2_RESOLUTIONS = (("1m", MINUTE_MS), ("1h", HOUR_MS))
+
+
 def _v2(conn: sqlite3.Connection) -> None:
     """Recent rows, minute and hour rollups (back-filled from the detail already stored)."""
     conn.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER)")
     for spec in KINDS.values():
         conn.execute(_recent_ddl(spec))
-        for res, _ms in RESOLUTIONS:
+        for res, _ms in _V2_RESOLUTIONS:
             conn.execute(_rollup_ddl(spec, res))
-    rebuild_rollups(conn)
+    rebuild_rollups(conn, _V2_RESOLUTIONS)
 
 
 def _v3(conn: sqlite3.Connection) -> None:
@@ -165,8 +169,23 @@ def _v3(conn: sqlite3.Connection) -> None:
         conn.execute("ALTER TABLE fills ADD COLUMN mark_usd REAL")
 
 
+def _v4(conn: sqlite3.Connection) -> None:
+    """A ten-minute rollup tier between the minute and the hour (a 10-day chart read 14,400
+    minute rows: 22 ms), back-filled from the minute rollup, which holds every compacted
+    minute since recording began."""
+    for spec in KINDS.values():
+        conn.execute(_rollup_ddl(spec, "10m"))
+        conn.execute(f"DELETE FROM {spec.rollup_table('10m')}")
+        conn.execute(fold_sql(spec, "10m", spec.rollup_table("1m"), from_rollup=True), (0, 2**62))
+
+
 Migration = Callable[[sqlite3.Connection], None]
-MIGRATIONS: tuple[Migration, ...] = (_v1, _v2, _v3)  # MIGRATIONS[i] brings the file to version i+1
+MIGRATIONS: tuple[Migration, ...] = (
+    _v1,
+    _v2,
+    _v3,
+    _v4,
+)  # MIGRATIONS[i] brings the file to version i+1
 
 
 # --- opening ---------------------------------------------------------------------------------

@@ -4,9 +4,9 @@ Callers (the UI's event loop, the headless ``record`` command) only ever put ite
 bounded queue: ``submit_*`` never blocks and never raises on a storage problem. The writer
 thread collects what arrives during one interval (default 1 s) and writes it in ONE
 transaction: the one-second rows (appended to ``<kind>_recent``), the session row, events, and
-every ``compact_every_ms`` (5 min) of data time a compaction (``storage.rollup.compact``: fold
-into the minute/hour rollups, move to the subject-major detail, prune detail older than the
-retention).
+every ``compact_every_ms`` (5 min) of data time, after that batch's commit, a compaction
+(``storage.rollup.compact``: fold into the rollups, move to the subject-major detail, prune
+detail older than the retention) in one-minute steps of one transaction each.
 
 Failure model:
 - kill -9: WAL + one transaction per batch; at most the batch being collected is lost and the
@@ -23,6 +23,7 @@ Failure model:
 from __future__ import annotations
 
 import contextlib
+import functools
 import queue
 import sqlite3
 import threading
@@ -55,7 +56,7 @@ class RecorderHealth:
     rows_written: int  # one-second rows + events
     events_written: int
     batches: int
-    compactions: int  # recent rows folded into rollups and moved to the detail table
+    compactions: int  # boundaries reached: recent rows folded into rollups, moved to the detail
     checkpoints: int  # WAL checkpoints run between batches
     max_checkpoint_ms: float
     errors: int
@@ -68,6 +69,8 @@ class RecorderHealth:
     total_write_ms: float
     failures: int = 0  # write attempts failed in a row (0: the last one succeeded)
     retry_in_s: float = 0.0  # after a failure: the wait before the next attempt (backoff)
+    compaction_steps: int = 0  # transactions of compaction and pruning (one minute each)
+    max_compaction_step_ms: float = 0.0  # the longest of them: how long the file was held
 
 
 def retry_delay(failures: int) -> float:
@@ -80,6 +83,7 @@ def retry_delay(failures: int) -> float:
 
 
 PRUNE_STEP_MS = 3_600_000
+MINUTE_MS = schema.MINUTE_MS
 RETRY_S = 1.0
 RETRY_MAX_S = 30.0
 _FLUSH = "flush"
@@ -168,6 +172,7 @@ class Recorder:
         self._sids: dict[tuple[str, str], int] = {}
         self._last_ts: int | None = None
         self._until: int | None = None  # meta compacted_until_ms, as last committed
+        self._latest_ms: int | None = None  # the newest snapshot written
         self._stats: dict[str, Any] = {
             "ok": True,
             "snapshots_written": 0,
@@ -175,6 +180,8 @@ class Recorder:
             "events_written": 0,
             "batches": 0,
             "compactions": 0,
+            "compaction_steps": 0,
+            "max_compaction_step_ms": 0.0,
             "checkpoints": 0,
             "max_checkpoint_ms": 0.0,
             "errors": 0,
@@ -351,6 +358,8 @@ class Recorder:
         st["total_write_ms"] += dt
         self._snaps = []
         self._events = []
+        if self._latest_ms is not None:
+            self._compact(self._latest_ms)
         return True
 
     def _checkpoint(self) -> None:
@@ -478,36 +487,94 @@ class Recorder:
                 (start, end, ticks),
             )
         if written:
-            self._maybe_compact(conn, latest)
+            self._latest_ms = latest
         return n, written
 
-    def _maybe_compact(self, conn: sqlite3.Connection, latest_ms: int) -> None:
-        """Every ``compact_every_ms`` of data time: fold the recent rows into the rollups,
-        move them to the detail table, and prune detail older than the retention (at most
-        ``PRUNE_STEP_MS`` of it per compaction, so that a long backlog never stalls a batch)."""
-        if self._until is None:
-            self._until = get_meta(conn, COMPACTED_UNTIL) or 0
-        boundary = latest_ms - latest_ms % self._compact_ms
-        if boundary <= self._until:
-            return
-        compact(conn, boundary)
-        self._until = boundary
-        self._stats["compactions"] += 1
-        if self._retention_ms is None:
-            return
-        cutoff = latest_ms - self._retention_ms
-        first = conn.execute(
-            "SELECT min(ts_ms) FROM portfolio_tick WHERE sid IN "
-            "(SELECT sid FROM subjects WHERE kind = 'portfolio')"
-        ).fetchone()[0]
-        if first is None or first >= cutoff:
-            return
-        upto = min(cutoff, int(first) + PRUNE_STEP_MS)
+    def _compact(self, latest_ms: int) -> None:
+        """Every ``compact_every_ms`` of data time (after the batch that crossed the boundary
+        has committed): fold the recent rows into the rollups and move them to the detail
+        table, one minute of data per transaction, then prune detail older than the retention
+        (one minute per transaction, at most ``PRUNE_STEP_MS`` per compaction, so that a long
+        backlog never holds the file for long). Each step is whole; a failed one is rolled
+        back and the compaction is tried again after the next batch (the rows wait in
+        ``<kind>_recent``, which readers include)."""
+        conn = self._conn
+        try:
+            if self._until is None:
+                self._until = get_meta(conn, COMPACTED_UNTIL) or 0
+            boundary = latest_ms - latest_ms % self._compact_ms
+            if boundary <= self._until:
+                return
+            while self._until < boundary:
+                # the next minute that has rows (a gap of hours is one step, not hundreds)
+                first = min(
+                    (
+                        v
+                        for spec in schema.KINDS.values()
+                        if (
+                            v := conn.execute(
+                                f"SELECT min(ts_ms) FROM {spec.recent_table}"
+                            ).fetchone()[0]
+                        )
+                        is not None
+                    ),
+                    default=None,
+                )
+                if first is None or first >= boundary:
+                    end = boundary
+                else:
+                    end = min(boundary, max(self._until, int(first)) // MINUTE_MS * MINUTE_MS)
+                    end += MINUTE_MS
+                self._step(functools.partial(compact, conn, end))
+                self._until = end
+            self._stats["compactions"] += 1
+            if self._retention_ms is None:
+                return
+            cutoff = latest_ms - self._retention_ms
+            first = conn.execute(
+                "SELECT min(ts_ms) FROM portfolio_tick WHERE sid IN "
+                "(SELECT sid FROM subjects WHERE kind = 'portfolio')"
+            ).fetchone()[0]
+            if first is None or first >= cutoff:
+                return
+            lo = int(first)
+            stop = min(cutoff, lo + PRUNE_STEP_MS)
+            while lo < stop:
+                upto = min(stop, lo + MINUTE_MS)
+                self._step(functools.partial(self._prune, conn, upto))
+                lo = upto
+        except Exception as exc:  # the rows are safe in <kind>_recent: try after the next batch
+            st = self._stats
+            st["errors"] += 1
+            st["last_error"] = f"{type(exc).__name__}: {exc}"
+            self._until = None
+            self._report(f"compaction failed ({st['last_error']}); tried again after next batch")
+
+    def _step(self, work: Callable[[], object]) -> None:
+        """One compaction or prune step in its own transaction, timed."""
+        conn = self._conn
+        t0 = time.perf_counter()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            work()
+            conn.execute("COMMIT")
+        except BaseException:
+            with contextlib.suppress(sqlite3.Error):
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+            raise
+        dt = (time.perf_counter() - t0) * 1000.0
+        st = self._stats
+        st["compaction_steps"] += 1
+        st["max_compaction_step_ms"] = max(st["max_compaction_step_ms"], dt)
+
+    @staticmethod
+    def _prune(conn: sqlite3.Connection, upto_ms: int) -> None:
         for spec in schema.KINDS.values():
             conn.execute(
                 f"DELETE FROM {spec.raw_table} WHERE sid IN "
                 "(SELECT sid FROM subjects WHERE kind = ?) AND ts_ms < ?",
-                (spec.kind, upto),
+                (spec.kind, upto_ms),
             )
 
     def _write_events(self, conn: sqlite3.Connection) -> int:

@@ -1,11 +1,13 @@
 """Rollups: fold one-second rows into minute and hour buckets, in SQL.
 
-``compact`` is what the recorder runs every ``COMPACT_MS`` of data time, inside the batch's
-transaction: for each kind it folds the ``<kind>_recent`` rows below the boundary into the
-rollup tables (an upsert that merges with a partial bucket already there: a partial hour is
-completed by the next compactions), moves those rows to the subject-major ``<kind>_tick``,
-and advances ``meta.compacted_until_ms``. ``rebuild_rollups`` recomputes the rollups from the
-detail (migration to v2, repairs, tests).
+``compact`` is what the recorder runs every ``COMPACT_MS`` of data time, after a batch, one
+minute per transaction: for each kind it folds the ``<kind>_recent`` rows below the boundary
+into the minute rollup and those (complete) minutes into the coarser tiers (an upsert that
+merges with a partial bucket already there: a partial hour is completed by the next
+compactions), moves those rows to the subject-major ``<kind>_tick``, and advances
+``meta.compacted_until_ms``. Each coarser tier is folded from the minutes, never from another
+partial tier, so that no minute is counted twice. ``rebuild_rollups`` recomputes the rollups
+from the detail (migration to v2, repairs, tests).
 
 Aggregate semantics (also what a brute-force check computes): ``last`` is the value at the
 latest sample of the bucket (``None`` if that sample had none); ``min``/``max`` and the average
@@ -15,6 +17,7 @@ latest sample of the bucket (``None`` if that sample had none); ``min``/``max`` 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 
 from storage.schema import KINDS, MINUTE_MS, RESOLUTIONS, KindSpec
 
@@ -104,17 +107,19 @@ def set_meta(conn: sqlite3.Connection, key: str, value: int) -> None:
 
 def compact(conn: sqlite3.Connection, until_ms: int) -> int:
     """Fold and move every recent row older than ``until_ms`` (inside the caller's
-    transaction); returns the number of rows moved."""
+    transaction); returns the number of rows moved. ``until_ms`` is minute-aligned."""
     start = get_meta(conn, COMPACTED_UNTIL) or 0
     moved = 0
-    (fine, _), (coarse, _) = RESOLUTIONS
+    (fine, _), *coarser = RESOLUTIONS
     for spec in KINDS.values():
-        # minutes from the one-second rows, then hours from those minutes (``until_ms`` is
-        # minute-aligned, so the minutes folded are complete)
+        # minutes from the one-second rows, then the coarser tiers from those minutes
+        # (``until_ms`` is minute-aligned, so the minutes folded are complete)
         conn.execute(fold_sql(spec, fine, spec.recent_table), (start, until_ms))
-        conn.execute(
-            fold_sql(spec, coarse, spec.rollup_table(fine), from_rollup=True), (start, until_ms)
-        )
+        for coarse, _ms in coarser:
+            conn.execute(
+                fold_sql(spec, coarse, spec.rollup_table(fine), from_rollup=True),
+                (start, until_ms),
+            )
         cur = conn.execute(
             f"INSERT INTO {spec.raw_table} SELECT * FROM {spec.recent_table} "
             "WHERE ts_ms < ? ORDER BY sid, ts_ms",
@@ -126,7 +131,9 @@ def compact(conn: sqlite3.Connection, until_ms: int) -> int:
     return moved
 
 
-def rebuild_rollups(conn: sqlite3.Connection) -> None:
+def rebuild_rollups(
+    conn: sqlite3.Connection, resolutions: Sequence[tuple[str, int]] = RESOLUTIONS
+) -> None:
     """Recompute the rollups from the compacted detail (inside the caller's transaction).
 
     A bucket whose first rows were pruned by retention (detail starting inside it, and a
@@ -148,7 +155,7 @@ def rebuild_rollups(conn: sqlite3.Connection) -> None:
         first = conn.execute(f"SELECT min(ts_ms) FROM {spec.raw_table}").fetchone()[0]
         if first is None:
             continue
-        for res, res_ms in RESOLUTIONS:
+        for res, res_ms in resolutions:
             start = int(first) - int(first) % res_ms
             kept = conn.execute(
                 f"SELECT 1 FROM {spec.rollup_table(res)} WHERE bucket_ms = ? LIMIT 1", (start,)

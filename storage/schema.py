@@ -14,13 +14,16 @@ Layout (one file, SQLite in WAL mode):
   range is one contiguous B-tree scan (time-major, a 4-hour chart of one of 10 hedges scanned
   all ten: ~150 ms; subject-major keys written every second dirtied a page per subject per
   commit: ~2.6 ms per tick for 40 subjects). Kept for ``RAW_RETENTION_MS`` (7 days).
-- ``<kind>_1m`` / ``<kind>_1h``: rollups, primary key ``(sid, bucket_ms)`` (a 30-day chart reads
-  ~720 hourly rows of its subject, never 2.6 M one-second ones).
-- Compaction (the recorder, every ``COMPACT_MS`` of data time, inside a batch's transaction):
-  rows of ``<kind>_recent`` older than the boundary are folded into the rollups (SQL upserts
-  that merge with a partial hour already there) and moved to ``<kind>_tick``; ``meta``
-  ``compacted_until_ms`` records the boundary. Readers take rollups and ``_tick`` below it and
-  ``_recent`` from it on, in one read transaction, so they never count a sample twice.
+- ``<kind>_1m`` / ``<kind>_10m`` / ``<kind>_1h``: rollups, primary key ``(sid, bucket_ms)`` (a
+  30-day chart reads ~720 hourly rows of its subject, never 2.6 M one-second ones; a 10-day one
+  ~1,440 ten-minute rows rather than 14,400 minute ones).
+- Compaction (the recorder, every ``COMPACT_MS`` of data time, right after a batch's commit, in
+  one-minute steps of one transaction each so that no step holds the file for long): rows of
+  ``<kind>_recent`` older than the step's end are folded into the minute rollup, those complete
+  minutes into the coarser tiers (SQL upserts that merge with a partial bucket already there),
+  and moved to ``<kind>_tick``; ``meta`` ``compacted_until_ms`` records the boundary. Readers
+  take rollups and ``_tick`` below it and ``_recent`` from it on, in one read transaction, so
+  they never count a sample twice.
   Each rolled-up series stores only the aggregates that fit it: ``_last`` (value at the latest
   sample of the bucket), ``_min``, ``_max``, ``_sum`` + ``_cnt`` (an exact average over the
   non-null samples, combinable across buckets); ``n`` counts samples.
@@ -42,13 +45,19 @@ from typing import Any
 
 from core.snapshot import HedgeSnapshot, HoldingSnapshot, PortfolioSnapshot
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 PAGE_SIZE = 4096
 RAW_RETENTION_MS = 7 * 86_400_000
 COMPACT_MS = 5 * 60_000
 MINUTE_MS = 60_000
+TEN_MINUTES_MS = 600_000
 HOUR_MS = 3_600_000
-RESOLUTIONS: tuple[tuple[str, int], ...] = (("1m", MINUTE_MS), ("1h", HOUR_MS))
+#: rollup tiers, finest first: the first is folded from the one-second rows, the others from it
+RESOLUTIONS: tuple[tuple[str, int], ...] = (
+    ("1m", MINUTE_MS),
+    ("10m", TEN_MINUTES_MS),
+    ("1h", HOUR_MS),
+)
 AGGS = ("last", "min", "max", "avg", "sum")
 
 

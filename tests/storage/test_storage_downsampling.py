@@ -126,7 +126,9 @@ def test_series_match_brute_force(
     _same(got, want)
 
 
-@pytest.mark.parametrize(("width", "source"), [(7_000, "tick"), (180_000, "1m"), (7_200_000, "1h")])
+@pytest.mark.parametrize(
+    ("width", "source"), [(7_000, "tick"), (180_000, "1m"), (1_800_000, "10m"), (7_200_000, "1h")]
+)
 def test_forced_bucket_width(
     recorded: tuple[Path, list[PortfolioSnapshot]], width: int, source: str
 ) -> None:

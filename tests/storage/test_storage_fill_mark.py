@@ -38,5 +38,5 @@ def test_upgrade_from_v2_adds_the_column_and_keeps_old_fills(tmp_path: Path) -> 
     assert old.price == 100.0
     check = sqlite3.connect(path)
     assert "mark_usd" in schema.table_columns(check, "fills")
-    assert schema.user_version(check) == 3
+    assert schema.user_version(check) == schema.SCHEMA_VERSION
     check.close()

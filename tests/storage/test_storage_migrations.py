@@ -143,3 +143,24 @@ def test_not_a_database_is_one_clear_error(tmp_path: Path) -> None:
     sqlite3.connect(other).execute("CREATE TABLE t (x)").connection.close()
     with pytest.raises(HistoryError, match="not a hedgetop history database"):
         open_history(other)
+
+
+def test_upgrade_from_v3_back_fills_the_ten_minute_tier(tmp_path: Path) -> None:
+    """A v3 file (minute and hour rollups only) gains a ten-minute tier equal to what the
+    recorder would have folded had it been there all along."""
+    path = tmp_path / "h.db"
+    with Recorder(path, batch_interval_ms=60_000) as rec:
+        for s in fx.market(2, 2_000, start_ms=fx.T0 + 17_000):
+            rec.submit_snapshot(s)
+    conn = sqlite3.connect(path, isolation_level=None)
+    want = {spec.kind: _dump(conn, spec.rollup_table("10m")) for spec in schema.KINDS.values()}
+    assert all(want.values())
+    for spec in schema.KINDS.values():  # back to v3
+        conn.execute(f"DROP TABLE {spec.rollup_table('10m')}")
+    conn.execute("UPDATE schema_version SET version = 3")
+    conn.close()
+    conn = migrations.connect(path)
+    assert schema.user_version(conn) == schema.SCHEMA_VERSION
+    for spec in schema.KINDS.values():
+        _approx_rows(_dump(conn, spec.rollup_table("10m")), want[spec.kind])
+    conn.close()

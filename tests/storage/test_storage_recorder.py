@@ -307,3 +307,24 @@ def test_a_failing_disk_is_retried_calmly(tmp_path: Path) -> None:
         assert _wait_for(lambda: rec.health().errors >= 2, timeout=3.0)
         assert time.monotonic() - t0 > 0.5
         assert rec.health().errors == 2
+
+
+def test_compaction_runs_in_one_minute_steps_after_the_batch(tmp_path: Path) -> None:
+    """A compaction never holds the file for more than one minute of data: five steps of one
+    transaction each per five-minute boundary, none of them inside the batch's own write."""
+    path = tmp_path / "h.db"
+    with Recorder(path, batch_interval_ms=60_000) as rec:
+        for i, s in enumerate(fx.market(1, 900)):
+            rec.submit_snapshot(s)
+            if i % 10 == 9:
+                assert rec.flush()
+        h = rec.health()
+    # the first batch only marks the start (one step: nothing below it), then 5 + 5 minutes
+    assert (h.compactions, h.compaction_steps) == (3, 11)
+    assert h.max_compaction_step_ms > 0
+    conn = sqlite3.connect(path)
+    assert conn.execute("SELECT value FROM meta WHERE key = 'compacted_until_ms'").fetchone() == (
+        fx.T0 + 600_000,
+    )
+    assert conn.execute("SELECT sum(n) FROM hedge_10m").fetchone()[0] == 600
+    conn.close()

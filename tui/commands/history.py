@@ -250,7 +250,12 @@ def print_table(
         what = {"portfolio": "portfolio", "holding": f"holding {sub.key}"}.get(
             sub.kind, f"hedge {sub.key} ({sub.venue} {sub.symbol}, settles in {coin})"
         )
-        source = {"tick": "one-second rows", "1m": "minute rollup", "1h": "hour rollup"}
+        source = {
+            "tick": "one-second rows",
+            "1m": "minute rollup",
+            "10m": "ten-minute rollup",
+            "1h": "hour rollup",
+        }
         out.write(
             f"\n{what}: {_plural(len(data['n']), 'row')}, {_span(plan.bucket_ms)} buckets "
             f"({source[plan.source]}; averages, last for prices and totals)\n"
