@@ -23,6 +23,7 @@ import dataclasses
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from core import inverse, liquidation, sizing
 from core.brokers.paper import PaperBroker
@@ -134,6 +135,8 @@ class Engine:
                 margin_coin=h.margin_coin,
             )
         self._fills: list[Fill] = []
+        # hedge id -> (the inputs it was computed from, its snapshot); see _hedge_cached
+        self._hedge_cache: dict[str, tuple[tuple[object, ...], HedgeSnapshot, list[Any]]] = {}
         self.ignored_ledger_rows = 0
         self._replay(ledger.load(), ledger.load_funding())
         self._baseline: tuple[float, float] | None = None
@@ -435,14 +438,19 @@ class Engine:
         self, positions: Mapping[str, _Position], now_ms: int, stale: set[tuple[str, str]]
     ) -> tuple[tuple[HedgeSnapshot, ...], tuple[HoldingSnapshot, ...]]:
         prices = self._prices(positions, stale)
-        hedges = tuple(self._hedge_snapshot(p, now_ms, stale) for p in positions.values())
+        hedges = tuple(self._hedge_cached(p, now_ms, stale) for p in positions.values())
         by_id = {h.hedge_id: h for h in hedges}
+        own_of: dict[str, list[_Position]] = {}
+        protecting_of: dict[str, list[_Position]] = {}
+        for p in positions.values():  # one pass, not one per coin
+            own_of.setdefault(p.spec.coin, []).append(p)
+            protecting_of.setdefault(p.cfg.hedges, []).append(p)
         holdings = []
         for coin in self.config.coins():
             price, price_stale = prices[coin]
             spot = self._amounts.get(coin, 0.0)
-            own = [p for p in positions.values() if p.spec.coin == coin]
-            protecting = [p for p in positions.values() if p.cfg.hedges == coin]
+            own = own_of.get(coin, [])
+            protecting = protecting_of.get(coin, [])
             margin = sum((p.margin_coin for p in own), 0.0)
             hedged: float | None = 0.0
             pnl_usd: float | None = 0.0
@@ -504,6 +512,40 @@ class Engine:
             contract_price=hs.mark,
             holding_price=holding_price,
         )
+
+    def _hedge_cached(
+        self, p: _Position, now_ms: int, stale: set[tuple[str, str]]
+    ) -> HedgeSnapshot:
+        """``_hedge_snapshot``, reused while its inputs are unchanged: the quote object (quotes
+        are frozen and replaced on arrival), the position's figures, its spec and whether it
+        is stale. Only the funding countdown moves with the clock alone; it is patched in."""
+        cfg = p.cfg
+        qkey = (cfg.venue, cfg.symbol)
+        q = self._quotes.get(qkey)
+        key = (
+            cfg,
+            p.spec,
+            q,
+            p.contracts,
+            p.entry,
+            p.margin_coin,
+            p.realized_pnl_coin,
+            p.funding_accrued_coin,
+            q is None or qkey in stale,
+        )
+        hit = self._hedge_cache.get(cfg.id)
+        if hit is not None and hit[0] == key:
+            hs, values = hit[1], hit[2]
+            nf = hs.next_funding_ms
+            if nf is not None and hs.funding_countdown_ms != max(0, nf - now_ms):
+                # positional construction: dataclasses.replace costs ~4x as much per field
+                values[_COUNTDOWN_AT] = max(0, nf - now_ms)
+                hs = HedgeSnapshot(*values)
+                self._hedge_cache[cfg.id] = (key, hs, values)
+            return hs
+        hs = self._hedge_snapshot(p, now_ms, stale)
+        self._hedge_cache[cfg.id] = (key, hs, [getattr(hs, f) for f in _HEDGE_FIELDS])
+        return hs
 
     def _hedge_snapshot(
         self, p: _Position, now_ms: int, stale: set[tuple[str, str]]
@@ -843,6 +885,10 @@ class Engine:
         self._positions[pos.cfg.id] = trial
         self._fills.append(fill)
         return fill
+
+
+_HEDGE_FIELDS = tuple(f.name for f in dataclasses.fields(HedgeSnapshot))
+_COUNTDOWN_AT = _HEDGE_FIELDS.index("funding_countdown_ms")
 
 
 def _assess(  # noqa: PLR0917 (a position and its mark)
