@@ -123,6 +123,19 @@ async def test_history_screen_shows_range_events_and_steps(tmp_path: Path, db: P
         assert screen.span[1] == T0 - STEP_MS - 3_600_000
         await pilot.press("right_square_bracket", "right_square_bracket")
         assert screen.span[1] == T0 - STEP_MS  # never beyond the last record
+        assert screen.step_notice is not None
+        assert "already at the latest 1h" in screen.step_notice  # said, not silent
+        for _ in range(30):  # to the start of the recording, and one step more
+            await pilot.press("left_square_bracket")
+        assert screen.step_notice is not None
+        assert "already at the earliest 1h" in screen.step_notice
+        await pilot.press("right_square_bracket")
+        assert screen.step_notice is None  # it moved
+        for _ in range(4):  # 1h -> 24h -> 7d -> 30d -> all
+            await pilot.press("r")
+        await pilot.press("left_square_bracket")
+        assert screen.step_notice is not None
+        assert "shows everything" in screen.step_notice
         await pilot.press("escape")
         assert not isinstance(app.screen, HistoryScreen)
         assert app.screen.query_one(HedgeTable)
@@ -149,6 +162,8 @@ async def test_missing_database_is_reported_not_raised(tmp_path: Path) -> None:
         await pilot.press("h")
         assert isinstance(app.screen, HistoryScreen)
         assert "no history database" in str(app.screen.query_one("#history-title").render())
+        await pilot.press("left_square_bracket")
+        assert app.screen.step_notice == "no history recorded yet: nothing to step through"
         await pilot.press("e")
         await pilot.press("escape")
         assert not isinstance(app.screen, HistoryScreen)

@@ -176,6 +176,7 @@ class HistoryScreen(Screen[None]):
         self.subject_index = 0
         self.range_index = 1  # 24h
         self.end_ms = 0
+        self.step_notice: str | None = None  # why the last [ / ] step could not move
         self.bounds: tuple[int, int] | None = None
         self.charts: list[Chart] = []
         self.events: list[HistoryEvent] = []
@@ -346,12 +347,26 @@ class HistoryScreen(Screen[None]):
         self.reload()
 
     def action_step(self, direction: int) -> None:
-        _label, width = RANGES[self.range_index]
-        if width is None or self.bounds is None:
-            return
+        """Move the window one range earlier or later; a step that cannot move says why
+        instead of doing nothing (the last notice is kept in ``step_notice``)."""
+        label, width = RANGES[self.range_index]
+        if self.bounds is None:
+            return self._step_notice("no history recorded yet: nothing to step through")
+        if width is None:
+            return self._step_notice("range 'all' shows everything recorded (r: 1h/24h/7d/30d)")
         first, last = self.bounds
-        self.end_ms = min(max(self.end_ms + direction * width, first + width), last)
+        end = min(max(self.end_ms + direction * width, first + width), last)
+        if end == self.end_ms:
+            edge = "earliest" if direction < 0 else "latest"
+            when = fmt_time(first if direction < 0 else last, 3 * 24 * HOUR_MS)
+            return self._step_notice(f"already at the {edge} {label} of history ({when})")
+        self.step_notice = None
+        self.end_ms = end
         self.reload()
+
+    def _step_notice(self, text: str) -> None:
+        self.step_notice = text
+        self.notify(text, timeout=3)
 
     def action_next_subject(self) -> None:
         if self.subjects:
