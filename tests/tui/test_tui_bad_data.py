@@ -80,7 +80,10 @@ def with_basis(snap: PortfolioSnapshot, basis: float) -> PortfolioSnapshot:
 
 
 async def test_the_basis_sparkline_survives_nan(tmp_path: Path) -> None:
-    source = ScriptedSource([portfolio()])
+    # The app's own refresh timer may render the source's first snapshot before the loop
+    # below replaces it; the samples are kept one per snapshot second, so that first
+    # snapshot must carry the first sample or the timer's timing decides what is kept.
+    source = ScriptedSource([with_basis(portfolio(), 0.05)])
     app = HedgetopApp(
         source,
         trader=FakeTrader(source),
