@@ -20,9 +20,10 @@ from core.instruments import ContractSpec, size_usd_from_contracts
 from core.ledger import Ledger, MemoryLedger
 from core.resize import PlanRefused, ResizePlan
 from core.session.broker import choose_live_broker
+from core.session.endpoints import classify
 from core.session.feeds import build_runners, feed_urls
 from core.session.simulator import build_simulator
-from core.session.specs import SpecLoader, refresh_specs
+from core.session.specs import EndpointOf, SpecLoader, refresh_specs, split_local
 from core.session.threads import in_daemon_thread
 from core.snapshot import PortfolioSnapshot
 
@@ -56,9 +57,11 @@ class LiveSession:
     reach for the network: the commands turn it on) refreshes contract specs in the background
     with ``spec_loader`` (default ``core.markets.load_specs_for``, called in a thread as
     ``spec_loader(pairs, now_ms=..., cache_dir=..., on_error=...)``); ``spec_cache_dir``
-    defaults to ``core.markets.default_cache_dir()``. ``specs_done`` is set once that is over
-    (applied, failed or not needed). ``environ`` (default ``os.environ``) holds the API keys and
-    ``exchange_factory`` builds the ccxt exchange of real orders (tests inject fakes).
+    defaults to ``core.markets.default_cache_dir()``; a venue whose feeds all lead to a
+    simulator (``endpoint_of``, default ``core.session.endpoints.classify``) is not asked.
+    ``specs_done`` is set once that is over (applied, failed or not needed). ``environ``
+    (default ``os.environ``) holds the API keys and ``exchange_factory`` builds the ccxt
+    exchange of real orders (tests inject fakes).
     ``notify`` (default on) sends the alerts through apprise when ``[notify]`` or
     ``HEDGETOP_NOTIFY_URLS`` names URLs (``core.notify``), one process per database when
     ``notify_lock`` names the database's lock file.
@@ -78,6 +81,7 @@ class LiveSession:
         refresh_specs: bool = False,
         spec_loader: SpecLoader | None = None,
         spec_cache_dir: Path | None = None,
+        endpoint_of: EndpointOf | None = None,
         environ: Mapping[str, str] | None = None,
         exchange_factory: ExchangeFactory | None = None,
         notify: bool = True,
@@ -132,6 +136,7 @@ class LiveSession:
         self.refresh_specs = refresh_specs
         self._spec_loader = spec_loader
         self._spec_cache_dir = spec_cache_dir
+        self._endpoint_of = endpoint_of or classify
         self._spec_task: asyncio.Task[None] | None = None
         self.spec_notes: list[str] = []  # what the spec refresh did or why it did not
         self.specs_done = asyncio.Event()
@@ -253,11 +258,19 @@ class LiveSession:
     # --- contract specs -------------------------------------------------------------------
 
     async def _refresh_specs(self) -> None:
-        """Load refreshed specs off the loop, then apply them on it (``core.session.specs``)."""
+        """Load refreshed specs off the loop, then apply them on it (``core.session.specs``);
+        venues whose feeds are local are not asked."""
         try:
+            pairs = list(dict.fromkeys((h.venue, h.symbol) for h in self.config.hedges))
+            pairs, local_notes = split_local(pairs, self.feed_urls(), self._endpoint_of)
+            for local in local_notes:
+                self.spec_notes.append(local)
+                log.info("%s", local)
+            if not pairs:
+                return
             note = await refresh_specs(
                 self.engine,
-                list(dict.fromkeys((h.venue, h.symbol) for h in self.config.hedges)),
+                pairs,
                 now_ms=self._wall(),
                 loader=self._spec_loader,
                 cache_dir=self._spec_cache_dir,

@@ -1,7 +1,12 @@
 """Contract specs refreshed from the venues (off the simulator): margin tiers, tick, lot and
 funding interval through ``core.markets`` (fresh disk cache, else ccxt, else stale cache,
 else the built-in table), loaded in a thread and applied on the loop. Failures are reported
-lines, never a crash: the built-in table serves until, and whenever, the refresh fails."""
+lines, never a crash: the built-in table serves until, and whenever, the refresh fails.
+
+A venue whose feeds all lead to a simulator (a local ``hedgetop sim``, a LAN box: see
+``core.session.endpoints``) is not asked: its prices are not the real venue's, so neither
+are its specs, and asking would reach the internet from a session that chose not to.
+"""
 
 from __future__ import annotations
 
@@ -10,11 +15,48 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from core.engine import Engine
+from core.events import Venue
 from core.instruments import ContractSpec
 from core.session.broker import tier_credentials
+from core.session.endpoints import Endpoint, EndpointKind, classify
 from core.session.threads import in_daemon_thread
 
 SpecLoader = Callable[..., Mapping[tuple[str, str], ContractSpec]]
+#: a URL -> where it leads (``core.session.endpoints.classify``; tests stand a closed loopback
+#: port in for an offline real venue)
+EndpointOf = Callable[[str], Endpoint]
+
+
+def local_venues(
+    feed_urls: Mapping[tuple[str, str], str], endpoint_of: EndpointOf = classify
+) -> dict[str, str]:
+    """The venues whose every feed URL leads to a simulator, each with one of those URLs
+    (for the note): their specs stay the built-in table's."""
+    by_venue: dict[str, list[str]] = {}
+    for (venue, _socket), url in feed_urls.items():
+        by_venue.setdefault(venue, []).append(url)
+    return {
+        venue: urls[0]
+        for venue, urls in by_venue.items()
+        if all(endpoint_of(u).kind is EndpointKind.SIMULATOR for u in urls)
+    }
+
+
+def split_local(
+    pairs: Sequence[tuple[str, str]],
+    feed_urls: Mapping[tuple[str, str], str],
+    endpoint_of: EndpointOf = classify,
+) -> tuple[list[tuple[str, str]], list[str]]:
+    """``pairs`` (venue, symbol) split into those to ask the venues for and one note per
+    venue left on the built-in table because its feeds are local."""
+    local = local_venues(feed_urls, endpoint_of)
+    notes = [
+        f"contract specs for {venue}: its feeds are local ({local[venue]}), so the built-in "
+        f"table serves; {Venue(venue).value} itself is not asked"
+        for venue in dict.fromkeys(v for v, _ in pairs)
+        if venue in local
+    ]
+    return [p for p in pairs if p[0] not in local], notes
 
 
 async def refresh_specs(

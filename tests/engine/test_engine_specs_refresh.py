@@ -17,10 +17,12 @@ import pytest
 from core import inverse, liquidation
 from core.config import Config, parse_config
 from core.engine import Engine
-from core.events import Kind, Quote
+from core.events import Kind, Quote, Venue
 from core.instruments import ContractSpec, MarginTier, lookup
 from core.ledger import MemoryLedger
 from core.session import LiveSession
+from core.session.endpoints import Endpoint, EndpointKind
+from core.session.specs import split_local
 
 H4 = 4 * 3600 * 1000
 INF = float("inf")
@@ -175,13 +177,29 @@ def closed_port() -> int:
     return port
 
 
-def offline_session(text: str, loader: Callable[..., Mapping[Any, Any]], tmp: Path) -> LiveSession:
+def as_real_venue(url: str) -> Endpoint:
+    """The closed loopback ports below stand for a real venue that cannot be reached."""
+    return Endpoint(Venue.BYBIT, EndpointKind.REAL)
+
+
+def offline_session(
+    text: str,
+    loader: Callable[..., Mapping[Any, Any]],
+    tmp: Path,
+    endpoint_of: Callable[[str], Endpoint] | None = as_real_venue,
+) -> LiveSession:
     url = f"ws://127.0.0.1:{closed_port()}/"
     urls = {(v, k): url for v in ("bybit", "binance", "okx") for k in ("inverse", "spot")}
     cfg = parse_config(text)
     assert not cfg.simulator.enabled
     return LiveSession(
-        cfg, urls=urls, tick_ms=50, refresh_specs=True, spec_loader=loader, spec_cache_dir=tmp
+        cfg,
+        urls=urls,
+        tick_ms=50,
+        refresh_specs=True,
+        spec_loader=loader,
+        spec_cache_dir=tmp,
+        endpoint_of=endpoint_of,
     )
 
 
@@ -266,6 +284,46 @@ async def test_stop_does_not_wait_for_a_hung_loader(tmp_path: Path) -> None:
         assert session.engine.specs()["b"] == lookup("bybit", "BTCUSD")
     finally:
         release.set()
+
+
+async def test_local_feeds_mean_local_specs(tmp_path: Path) -> None:
+    """Feeds pointed at a local simulator (``hedgetop sim`` elsewhere, no [simulator] here):
+    the real venue is not asked for specs; the built-in table serves and a note says why."""
+    calls: list[object] = []
+
+    def loader(pairs: Any, **kw: Any) -> dict[tuple[str, str], ContractSpec]:
+        calls.append(list(pairs))
+        return {}
+
+    session = offline_session(BINANCE, loader, tmp_path, endpoint_of=None)
+    async with session:
+        await asyncio.wait_for(session.specs_done.wait(), timeout=5)
+    assert calls == []
+    assert not any("specs" in e for e in session.feed_errors)
+    assert session.engine.specs()["n"] == lookup("binance", "BTCUSD_PERP")
+    local = [n for n in session.spec_notes if "feeds are local" in n]
+    assert [n.split(":")[0] for n in local] == [
+        "contract specs for binance",
+        "contract specs for okx",
+    ]
+    assert "ws://127.0.0.1:" in local[0]
+    assert "binance itself is not asked" in local[0]
+
+
+def test_split_local_asks_only_the_venues_whose_feeds_are_real() -> None:
+    urls = {
+        ("bybit", "inverse"): "wss://stream.bybit.com/v5/public/inverse",
+        ("bybit", "spot"): "ws://127.0.0.1:9000/bybit/spot",  # one real socket: still asked
+        ("binance", "inverse"): "ws://127.0.0.1:9000/binance/inverse",
+        ("binance", "spot"): "ws://localhost:9000/binance/spot",
+        ("okx", "inverse"): "wss://wspap.okx.com:8443/ws/v5/public",  # a testnet is a venue
+    }
+    pairs = [("bybit", "BTCUSD"), ("binance", "BTCUSD_PERP"), ("okx", "BTC-USD-SWAP")]
+    ask, notes = split_local(pairs, urls)
+    assert ask == [("bybit", "BTCUSD"), ("okx", "BTC-USD-SWAP")]
+    assert len(notes) == 1
+    assert notes[0].startswith("contract specs for binance:")
+    assert "ws://127.0.0.1:9000/binance/inverse" in notes[0]
 
 
 async def test_no_refresh_on_the_simulator() -> None:
