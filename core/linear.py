@@ -91,7 +91,7 @@ class LinearComparison:
     inverse_today_pnl_usd: float | None
     # the linear (USDT-margined) short of the same coins
     qty_coin: float
-    leverage: float
+    leverage: float | None  # None: no margin (unbounded; JSON has no infinity)
     mmr: float
     margin_usdt: float
     liq_price: float | None
@@ -161,7 +161,7 @@ def compare(  # noqa: PLR0917 (a position and its mark)
             raise ValueError(f"{name} must be positive, not {v!r}")
     s = _sign(side)
     qty = size_usd / entry
-    leverage = qty / margin_coin if margin_coin > 0 else float("inf")
+    leverage = qty / margin_coin if margin_coin > 0 else None
     margin_usdt = margin_coin * entry  # same USD at entry, same leverage
     inv = liquidation.assess(spec, side, size_usd, entry, max(margin_coin, 0.0), mode=mode)
     lin_liq = linear_liq_price(side, qty, entry, margin_usdt, mmr)

@@ -97,3 +97,14 @@ def test_no_spelling_of_a_number_gives_a_traceback(  # noqa: PLR0917
         assert out == ""
         assert err.count("\n") == 1, err
         assert len(err) < 600
+
+
+def test_a_linear_twin_without_margin_has_no_leverage(capsys: pytest.CaptureFixture[str]) -> None:
+    """No margin: the leverage is unbounded, which JSON cannot say; ``null``, never a crash
+    (the case hypothesis found: ``--margin 0 --compare-linear``)."""
+    argv = ["calc", "--venue", "bybit", "--side", "short", "--json", "--entry", "50000"]
+    argv += ["--mark", "1.0", "--contracts", "100", "--margin=0.0", "--compare-linear"]
+    assert main(argv) == 0
+    out = json.loads(capsys.readouterr().out, parse_constant=_no_constants)
+    assert out["linear_leverage"] is None
+    assert out["linear_margin_usdt"] == 0.0
