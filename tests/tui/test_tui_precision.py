@@ -34,3 +34,12 @@ def test_table_and_detail_prices_follow_the_contract_tick() -> None:
         assert len(text.split(".")[1]) == d if d else "." not in text
         assert abs(float(text.replace(",", "")) - h.mark) <= tick / 2 + 1e-9
         assert f"mark   [/]{text} USD" in position_markup(h, tick)
+
+
+def test_a_big_holding_loses_decimals_not_digits_in_the_spot_column() -> None:
+    assert fmt.coin_in(0.5, "BTC", 14) == "0.500000 BTC"
+    assert fmt.coin_in(400, "SOL", 14) == "400.0000 SOL"
+    assert fmt.coin_in(30_000, "ADA", 14) == "30,000.000 ADA"
+    assert fmt.coin_in(250_000, "ADA", 14) == "250,000.00 ADA"
+    assert fmt.coin_in(12_345_678.9, "XRP", 14) == "12,345,679 XRP"  # wider than 14: whole
+    assert fmt.coin_in(None, "ADA", 14) == fmt.DASH

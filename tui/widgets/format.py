@@ -67,6 +67,17 @@ def coin(value: float | None, code: str, decimals: int | None = None, *, sign: b
     return f"{num(value, d, sign=sign)} {code}"
 
 
+def coin_in(value: float | None, code: str, width: int) -> str:
+    """``coin`` with fewer decimals where the usual ones do not fit ``width`` cells
+    (``30,000.0000 ADA`` -> ``30,000.00 ADA``): the digits that matter are never cut."""
+    text = coin(value, code)
+    d = 4 if value is not None and abs(value) >= 1 else 6
+    while len(text) > width and d > 0:
+        d -= 1
+        text = coin(value, code, d)
+    return text
+
+
 def pct(value: float | None, decimals: int = 2, *, sign: bool = True) -> str:
     """A figure already in percent: ``+1.25%``."""
     return DASH if value is None else f"{num(value, decimals, sign=sign)}%"

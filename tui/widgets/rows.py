@@ -18,6 +18,7 @@ from tui.widgets import format as fmt
 #: Liquidation distance (in % of mark) under which the cell is drawn as a warning / an alert.
 LIQ_WARN_PCT = 25.0
 LIQ_ALERT_PCT = 10.0
+SPOT_WIDTH = 14
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +37,7 @@ class Column:
 #: everything. Whatever is dropped is in the detail pane under the table.
 COLUMNS: tuple[Column, ...] = (
     Column("coin", "Coin", 5, 1, right=False),
-    Column("spot", "Spot", 14, 5),
+    Column("spot", "Spot", SPOT_WIDTH, 5),
     Column("spot_usd", "Spot USD", 9, 5),
     Column("hedge", "Hedge", 24, 1, right=False, min_width=19),
     Column("contracts", "Contracts", 9, 7),
@@ -169,7 +170,7 @@ def _holding_cells(holding: HoldingSnapshot, first: bool) -> dict[str, Cell]:
         return {"coin": ("└", "muted"), "spot": ("", ""), "spot_usd": ("", ""), "ratio": ("", "")}
     return {
         "coin": (holding.coin, ""),
-        "spot": (fmt.coin(holding.amount_coin, holding.coin), ""),
+        "spot": (fmt.coin_in(holding.amount_coin, holding.coin, SPOT_WIDTH), ""),
         "spot_usd": (fmt.compact_usd(holding.spot_value_usd), ""),
         "ratio": _ratio_cell(holding),
     }
