@@ -148,7 +148,7 @@ class HedgetopApp(App[int]):
         self.feed_label = feed_label
         self.paused = False
         self.frames = 0  # snapshots pushed to the widgets
-        self.first_frame_ms: int | None = None  # wall ms of the first frame with numbers
+        self.first_frame_ms: int | None = None  # wall ms of the first frame, every hedge priced
         self.basis_history: dict[str, deque[float]] = {}
         self._basis_ts: dict[str, int] = {}
         self._raised: set[str] = set()
@@ -285,8 +285,8 @@ class HedgetopApp(App[int]):
             self._main.show(snap)
         self._rendered = snap
         self.frames += 1
-        if self.first_frame_ms is None and snap.hedges:
-            self.first_frame_ms = wall_ms()
+        if self.first_frame_ms is None and snap.hedges and all(h.mark for h in snap.hedges):
+            self.first_frame_ms = wall_ms()  # the first frame in which every hedge is priced
 
     def _sample(self, snap: PortfolioSnapshot) -> None:
         """Keep one basis sample per hedge per snapshot second for the detail chart."""

@@ -34,6 +34,8 @@ if TYPE_CHECKING:
     from core.sim import SimExchange
 
 log = logging.getLogger("hedgetop.live")
+#: quotes wake the tick at most this often (the screen renders each snapshot once)
+MAX_TICK_HZ = 20.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +134,7 @@ class LiveSession:
         self._tasks: list[asyncio.Task[Any]] = []
         self._tick_task: asyncio.Task[None] | None = None
         self._ticked: asyncio.Condition | None = None
+        self._changed: asyncio.Event | None = None  # a quote came since the last tick
         self._started = False
         self.refresh_specs = refresh_specs
         self._spec_loader = spec_loader
@@ -290,15 +293,23 @@ class LiveSession:
     def _on_quote(self, quote: Quote) -> None:
         self.quotes += 1
         self.engine.on_quote(quote)
+        if self._changed is not None:
+            self._changed.set()
 
     # --- the tick -------------------------------------------------------------------------
 
     async def _tick_loop(self) -> None:
+        """Snapshot on change: a quote wakes the tick, at most ``MAX_TICK_HZ`` times a second
+        (quotes in between are coalesced into the next snapshot), and without quotes the tick
+        still comes every ``tick_ms`` (countdowns, staleness and funding move with the clock).
+        A busy machine delays ticks; it never bursts them."""
         loop = asyncio.get_running_loop()
         interval = self.tick_ms / 1000.0
-        t0 = loop.time()
-        n = 0
+        min_gap = min(interval, 1.0 / MAX_TICK_HZ)
+        changed = self._changed = asyncio.Event()
         while True:
+            started = loop.time()
+            changed.clear()
             try:
                 self.tick()
             except Exception:  # a bug must not freeze the screen: counted, logged, next tick
@@ -307,11 +318,9 @@ class LiveSession:
             if self._ticked is not None:
                 async with self._ticked:
                     self._ticked.notify_all()
-            n += 1
-            delay = t0 + n * interval - loop.time()
-            if delay < -interval:  # fell behind (busy machine): skip, never burst
-                t0, n, delay = loop.time(), 0, 0.0
-            await asyncio.sleep(max(0.0, delay))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(changed.wait(), started + interval - loop.time())
+            await asyncio.sleep(max(0.0, started + min_gap - loop.time()))
 
     def health(self) -> tuple[FeedHealth, ...]:
         now = self._wall()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
+import msgspec
 import pytest
 
 from core import inverse
@@ -198,3 +199,48 @@ async def test_stalled_feed_goes_stale_raises_and_clears() -> None:
         await asyncio.wait_for(cleared.wait(), timeout=15)
         await session.wait_for(complete, timeout=10)
     assert any(a.key.startswith("feed_stale:") for a in alerts)
+
+
+def _shows_quotes_at(session: LiveSession, ts_ms: int) -> Callable[[PortfolioSnapshot], bool]:
+    """The snapshot shows, for every hedge, the mark the simulator published at ``ts_ms``."""
+
+    def shows(snap: PortfolioSnapshot) -> bool:
+        for h in snap.hedges:
+            q = session.engine.quote(h.venue, h.symbol)
+            if q is None or q.exchange_ms != ts_ms or h.mark != q.mark:
+                return False
+        return True
+
+    return shows
+
+
+async def test_a_quote_brings_the_next_snapshot_and_a_burst_makes_one() -> None:
+    """The tick comes on change: with a fixed tick of an hour, the simulator's step still
+    reaches a snapshot (the loop's, not the test's), and every quote of that step is in it.
+    Quotes arriving together are coalesced: a burst is one snapshot, not one per quote."""
+    session = LiveSession(
+        parse_config(FAST), tick_ms=3_600_000, sim_interval_ms=50, sim_autostep=False
+    )
+    sim = session.sim
+    assert sim is not None
+    async with session:
+        await _until(lambda: len(sim.hub.conns) == len(session.runners))
+        for _ in range(3):
+            await sim.advance(sim.step_ms)
+            await _until(_quotes_at(session, sim.now_ms()))
+            await session.wait_for(_shows_quotes_at(session, sim.now_ms()), timeout=20)
+        hedge = session.config.hedges[0]
+        template = session.engine.quote(hedge.venue, hedge.symbol)
+        assert template is not None
+        assert template.mark is not None
+        ticks, quotes = session.ticks, session.quotes
+        for i in range(50):  # one burst: no await between the quotes
+            session._on_quote(msgspec.structs.replace(template, mark=template.mark + i + 1))
+        await _until(lambda: session.ticks > ticks)
+        assert session.quotes == quotes + 50
+        assert session.ticks == ticks + 1
+        snap = session.latest
+        assert snap is not None
+        shown = snap.hedge(hedge.id)
+        assert shown is not None
+        assert shown.mark == template.mark + 50  # the burst's last quote is the one shown
