@@ -9,16 +9,20 @@ only let through when the read's own funding and fees explain the move.
 
 How the session is meant to use it (it is not wired in yet):
 
-1. At start, ``expected_positions(config.hedges, ...)`` gives the expectation from the config
-   (with the engine's contracts after the ledger's replay, when it has them); later reads use
-   ``expected_from_state(previous_read)``, so each event is a change since the last read.
-2. After each read: ``events = reconcile(expected, balances, state, now_ms=...)``; the events
+1. At start, ``expected_positions(config.hedges, {a.name: a.venue for a in config.accounts},
+   contracts=...)`` gives the expectation from the config (with the engine's contracts after the
+   ledger's replay); later reads use ``expected_from_state(previous_read)`` (as of that read),
+   so each event is a change since the last read. Orders hedgetop placed itself in between are
+   passed as ``known_trade_ids`` (their trade ids) with the expectation moved by them, so that
+   only what happened outside hedgetop is reported.
+2. After each read: ``events = reconcile(positions, balances, state, now_ms=...)``; the events
    go on screen and in the history (``storage.account_log.record_events``), and the read's
    fills and funding are recorded once each (``record_fills`` / ``record_funding``: idempotent
    by the exchange's ids, so a restart re-reads the 7-day window without doubling anything).
 3. ``adopt_positions(config.hedges, state)`` gives the hedges the engine should hold: the
    exchange's figures replace the configured ones for every hedge that names the account (the
-   ledger's fills from before the read must then not be replayed on top of them).
+   ledger's fills from before the read must then not be replayed on top of them); its notes
+   are shown like the events.
 
 Classifying a change. A position difference is one of ``POSITION_OPENED`` (expected flat),
 ``POSITION_CLOSED`` (the exchange is flat), ``SIDE_FLIPPED`` or ``POSITION_CHANGED``. When the
@@ -176,7 +180,8 @@ def expected_from_state(
     state: AccountState, *, liq_prices: Mapping[str, float | None] | None = None
 ) -> tuple[tuple[ExpectedPosition, ...], tuple[ExpectedBalance, ...]]:
     """A read as the expectation for the next one (as of its ``read_ms``). ``liq_prices`` by
-    venue symbol; by default the exchange's own."""
+    venue symbol; by default the exchange's own. A fractional contract count (no inverse venue
+    trades one) is left out, so that the next read reports it rather than a rounded figure."""
     positions = tuple(
         ExpectedPosition(
             account=state.account,
@@ -239,11 +244,11 @@ def reconcile(
     first (by symbol, then side), then balances (by wallet, then coin). Expectations of another
     account or venue are ignored. ``marks`` by venue symbol, for a closed position's mark."""
     known = frozenset(known_trade_ids)
-    exp = {
-        _key(e.symbol, e.side, state): e
-        for e in positions
-        if e.account == state.account and e.venue is state.venue
-    }
+    exp: dict[tuple[str, Side | None], ExpectedPosition] = {}
+    for e in positions:
+        if e.account == state.account and e.venue is state.venue:
+            key = _key(e.symbol, e.side, state)
+            exp[key] = _merge(exp[key], e) if key in exp else e
     got = {_key(p.symbol, p.side, state): p for p in state.positions}
     events = []
     for key in sorted(set(exp) | set(got), key=lambda k: (k[0], k[1] or "")):
@@ -265,6 +270,19 @@ def reconcile(
         if ev is not None:
             events.append(ev)
     return tuple(events)
+
+
+def _merge(a: ExpectedPosition, b: ExpectedPosition) -> ExpectedPosition:
+    """Two hedges on one exchange position: the exchange holds their net."""
+    net = _signed(a.side, a.contracts) + _signed(b.side, b.contracts)
+    times = (a.as_of_ms, b.as_of_ms)
+    return msgspec.structs.replace(
+        a,
+        side=Side.SHORT if net < 0 else Side.LONG if net > 0 else a.side,
+        contracts=int(abs(net)),
+        as_of_ms=None if None in times else min(t for t in times if t is not None),
+        liq_price=a.liq_price if a.liq_price == b.liq_price else None,
+    )
 
 
 def _hedge_mode(symbol: str, state: AccountState) -> bool:
@@ -494,6 +512,9 @@ def adopt_positions(
             continue
         key = _key(h.symbol, Side(h.side), state)
         p = got.get(key)
+        if p is not None and key in used:
+            notes.append(f"{h.id}: {h.symbol} is already held by another hedge; set flat")
+            p = None
         if p is None:
             out.append(replace(h, contracts=0, entry=None))
             continue

@@ -419,3 +419,15 @@ def test_adopted_positions_reconcile_to_no_event() -> None:
     assert reconcile(expected, [], s, now_ms=NOW) == ()
     engine_says = expected_positions(hedges, {"main": Venue.BYBIT}, contracts={"btc": 1})
     assert reconcile(engine_says, [], s, now_ms=NOW)[0].expected == -1
+
+
+def test_two_hedges_on_one_position_are_compared_by_their_net() -> None:
+    s = state(positions=(pos(n=100_000),))
+    both = [expect(60_000, as_of_ms=T0), expect(40_000)]
+    assert reconcile(both, [], s, now_ms=NOW) == ()
+    (ev,) = reconcile([expect(60_000), expect(50_000)], [], s, now_ms=NOW)
+    assert (ev.expected, ev.exchange) == (-110_000, -100_000)
+    # adopting gives the position to the first hedge only: the engine never counts it twice
+    hedges, notes = adopt_positions([hedge(id="a"), hedge(id="b")], s)
+    assert [h.contracts for h in hedges] == [100_000, 0]
+    assert any(n.startswith("b: BTCUSD is already held") for n in notes)
