@@ -179,12 +179,119 @@ def _v4(conn: sqlite3.Connection) -> None:
         conn.execute(fold_sql(spec, "10m", spec.rollup_table("1m"), from_rollup=True), (0, 2**62))
 
 
+def _v5(conn: sqlite3.Connection) -> None:
+    """What an exchange account reported (issue 12): its own executions and funding bookings,
+    each stored once by the exchange's id (a restart re-reads the last days without doubling
+    anything), and the reconciliation events with both values (``storage.account_log``).
+
+    Funding is unique by (account, venue, exchange id): every ``FundingPayment`` has one, the
+    normaliser naming a booking the venue gave no id ``<venue>:<ts>:<coin>``, so such a venue's
+    rows are unique by their time and coin."""
+    db = sqlite_utils.Database(conn)
+    db.table("exchange_fills").create(
+        {
+            "id": int,
+            "account": str,
+            "venue": str,
+            "trade_id": str,
+            "symbol": str,
+            "ts_ms": int,
+            "side": str,
+            "contracts": float,
+            "size_usd": float,
+            "price_usd": float,
+            "fee_coin": float,
+            "fee_currency": str,
+            "order_id": str,
+            "client_order_id": str,
+        },
+        pk="id",
+        not_null={"account", "venue", "trade_id", "symbol", "ts_ms", "side", "contracts"},
+        if_not_exists=True,
+    )
+    db.table("exchange_fills").create_index(
+        ["account", "venue", "trade_id"],
+        index_name="exchange_fills_natural",
+        unique=True,
+        if_not_exists=True,
+    )
+    db.table("exchange_fills").create_index(
+        ["account", "ts_ms"], index_name="exchange_fills_time", if_not_exists=True
+    )
+    db.table("exchange_funding").create(
+        {
+            "id": int,
+            "account": str,
+            "venue": str,
+            "exchange_id": str,
+            "symbol": str,
+            "ts_ms": int,
+            "amount_coin": float,
+            "coin": str,
+        },
+        pk="id",
+        not_null={"account", "venue", "exchange_id", "ts_ms", "amount_coin", "coin"},
+        if_not_exists=True,
+    )
+    db.table("exchange_funding").create_index(
+        ["account", "venue", "exchange_id"],
+        index_name="exchange_funding_natural",
+        unique=True,
+        if_not_exists=True,
+    )
+    db.table("exchange_funding").create_index(
+        ["account", "ts_ms"], index_name="exchange_funding_time", if_not_exists=True
+    )
+    db.table("reconcile_events").create(
+        {
+            "id": int,
+            "ts_ms": int,
+            "account": str,
+            "venue": str,
+            "kind": str,
+            "symbol": str,
+            "coin": str,
+            "wallet": str,
+            "expected_side": str,
+            "exchange_side": str,
+            "expected": float,
+            "exchange": float,
+            "difference": float,
+            "unit": str,
+            "explained_by": str,
+            "text": str,
+        },
+        pk="id",
+        not_null={
+            "ts_ms",
+            "account",
+            "venue",
+            "kind",
+            "symbol",
+            "coin",
+            "wallet",
+            "expected",
+            "exchange",
+            "difference",
+            "text",
+        },
+        if_not_exists=True,
+    )
+    db.table("reconcile_events").create_index(
+        ["ts_ms", "account", "venue", "kind", "symbol", "coin", "wallet"],
+        index_name="reconcile_events_natural",
+        unique=True,
+        if_not_exists=True,
+    )
+
+
 Migration = Callable[[sqlite3.Connection], None]
 MIGRATIONS: tuple[Migration, ...] = (
     _v1,
     _v2,
     _v3,
     _v4,
+    _v5,
 )  # MIGRATIONS[i] brings the file to version i+1
 
 

@@ -29,6 +29,9 @@ Layout (one file, SQLite in WAL mode):
   non-null samples, combinable across buckets); ``n`` counts samples.
 - ``fills``, ``funding``, ``alerts``: events, with natural unique keys so that the same fact
   written twice (by the ledger and the recorder) is stored once.
+- ``exchange_fills``, ``exchange_funding``, ``reconcile_events``: what an exchange account
+  reported, unique by the exchange's ids, and each difference from what hedgetop expected with
+  both values (``storage.account_log``).
 
 Column names carry their unit (``_usd``, ``_coin``, ``_pct``, ``_ms``); ``funding_rate`` and
 ``hedge_ratio``/``target_ratio`` are plain fractions. A change to the layout is a new entry in
@@ -45,7 +48,7 @@ from typing import Any
 
 from core.snapshot import HedgeSnapshot, HoldingSnapshot, PortfolioSnapshot
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 PAGE_SIZE = 4096
 RAW_RETENTION_MS = 7 * 86_400_000
 COMPACT_MS = 5 * 60_000

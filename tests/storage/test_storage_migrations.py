@@ -9,6 +9,7 @@ import pytest
 import storage_factories as fx
 
 from storage import migrations, schema
+from storage.events import insert_fills
 from storage.history import HistoryError, open_history
 from storage.recorder import Recorder, StorageError
 from storage.rollup import compact, rebuild_rollups
@@ -163,4 +164,25 @@ def test_upgrade_from_v3_back_fills_the_ten_minute_tier(tmp_path: Path) -> None:
     assert schema.user_version(conn) == schema.SCHEMA_VERSION
     for spec in schema.KINDS.values():
         _approx_rows(_dump(conn, spec.rollup_table("10m")), want[spec.kind])
+    conn.close()
+
+
+def test_upgrade_from_v4_adds_the_account_tables_and_keeps_the_fills(tmp_path: Path) -> None:
+    """A v4 file gains the exchange account's tables (issue 12), empty and usable, and what it
+    held is untouched."""
+    path = tmp_path / "h.db"
+    conn = migrations.connect(path, target=4)
+    assert "exchange_fills" not in {
+        r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+    }
+    insert_fills(conn, [fx.fill()])
+    before = _dump(conn, "fills")
+    conn.close()
+    conn = migrations.connect(path)
+    assert schema.user_version(conn) == schema.SCHEMA_VERSION == 5
+    assert _dump(conn, "fills") == before
+    for table in ("exchange_fills", "exchange_funding", "reconcile_events"):
+        assert conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == 0
+    natural = {r[1] for r in conn.execute("PRAGMA index_list(exchange_fills)") if r[2]}
+    assert "exchange_fills_natural" in natural
     conn.close()
