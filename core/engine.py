@@ -641,6 +641,41 @@ class Engine:
     def hedge_ids(self) -> tuple[str, ...]:
         return tuple(self._positions)
 
+    # --- the account's figures --------------------------------------------------------------
+
+    def held(self) -> tuple[HedgeConfig, ...]:
+        """Every hedge as the engine holds it now: the configured one with the position's
+        side, contracts, entry and margin (after the ledger's fills and any exchange read)."""
+        return tuple(
+            dataclasses.replace(
+                p.cfg, contracts=p.contracts, entry=p.entry, margin_coin=p.margin_coin
+            )
+            for p in self._positions.values()
+        )
+
+    def adopt(self, hedges: Sequence[HedgeConfig]) -> list[str]:
+        """Take the exchange's figures (``core.accounts.reconcile.adopt_positions``) in place
+        of the position's: side, contracts, entry, margin mode and margin. Realised PnL and
+        funding booked so far stay. A hedge the config does not name is not added (its feeds
+        are not subscribed): the returned notes say so."""
+        notes = []
+        for h in hedges:
+            pos = self._positions.get(h.id)
+            if pos is None:
+                notes.append(
+                    f"{h.id}: {h.contracts} contracts on {h.venue} {h.symbol} are not shown: "
+                    "add a [[hedges]] entry for them"
+                )
+                continue
+            if (h.venue, h.symbol) != (pos.cfg.venue, pos.cfg.symbol):
+                notes.append(f"{h.id}: the exchange's {h.symbol} is not this hedge's; not taken")
+                continue
+            pos.cfg = h
+            pos.contracts = h.contracts
+            pos.entry = h.entry
+            pos.margin_coin = h.margin_coin
+        return notes
+
     def plan_resize(
         self,
         hedge_id: str,

@@ -152,7 +152,7 @@ class HedgetopApp(App[int]):
         self.basis_history: dict[str, deque[float]] = {}
         self._basis_ts: dict[str, int] = {}
         self._raised: set[str] = set()
-        self._problems_seen = 0  # how many of the session's feed_errors were shown
+        self._problems_seen: dict[str, int] = {}  # lines of each session list already shown
         self._liq_checked = False  # the start-up liquidation-band check ran
         self._rendered: PortfolioSnapshot | None = None
         self._listening: list[Any] | None = None
@@ -347,13 +347,16 @@ class HedgetopApp(App[int]):
 
     def _session_problems(self) -> None:
         """Show each new session problem once (a feed without a URL, a contract-spec refresh
-        that failed): they never stop the session, but the user should know."""
-        problems = getattr(self.source, "feed_errors", None)
-        if not isinstance(problems, list) or len(problems) <= self._problems_seen:
-            return
-        for problem in problems[self._problems_seen :]:
-            self.notify(str(problem), title="session", severity="warning", timeout=15)
-        self._problems_seen = len(problems)
+        that failed) and each account line (a read that failed, a difference between the
+        exchange and hedgetop's books): they never stop the session, but the user should know."""
+        for attr, title in (("feed_errors", "session"), ("account_notes", "account")):
+            lines = getattr(self.source, attr, None)
+            seen = self._problems_seen.get(attr, 0)
+            if not isinstance(lines, list) or len(lines) <= seen:
+                continue
+            for line in lines[seen:]:
+                self.notify(str(line), title=title, severity="warning", timeout=15)
+            self._problems_seen[attr] = len(lines)
 
     # --- actions -----------------------------------------------------------------------------
 

@@ -13,12 +13,18 @@ from typing import TYPE_CHECKING, Any
 
 from core.alerts import AlertEngine
 from core.clock import wall_ms
-from core.config import Config
+from core.config import AccountConfig, Config
 from core.engine import Engine
 from core.events import AlertEvent, AlertState, FeedHealth, Fill, FundingEvent, Quote
 from core.instruments import ContractSpec, size_usd_from_contracts
 from core.ledger import Ledger, MemoryLedger
 from core.resize import PlanRefused, ResizePlan
+from core.session.accounts import (
+    DEFAULT_INTERVAL_S,
+    AccountRead,
+    AccountReader,
+    AccountWatcher,
+)
 from core.session.broker import choose_live_broker
 from core.session.endpoints import classify
 from core.session.feeds import build_runners, feed_urls
@@ -28,6 +34,7 @@ from core.session.threads import in_daemon_thread
 from core.snapshot import PortfolioSnapshot
 
 if TYPE_CHECKING:
+    from core.accounts.model import AccountState
     from core.brokers.ccxt_live import CcxtLiveBroker, ExchangeFactory, OrderResult
     from core.feeds.runner import FeedRunner
     from core.notify import Notifier
@@ -84,6 +91,8 @@ class LiveSession:
         spec_loader: SpecLoader | None = None,
         spec_cache_dir: Path | None = None,
         endpoint_of: EndpointOf | None = None,
+        account_reader: AccountReader | None = None,
+        account_interval_s: float = DEFAULT_INTERVAL_S,
         environ: Mapping[str, str] | None = None,
         exchange_factory: ExchangeFactory | None = None,
         notify: bool = True,
@@ -143,6 +152,12 @@ class LiveSession:
         self._spec_task: asyncio.Task[None] | None = None
         self.spec_notes: list[str] = []  # what the spec refresh did or why it did not
         self.specs_done = asyncio.Event()
+        #: the [[accounts]] kept live, and one line per read problem or difference found
+        self.accounts: AccountWatcher | None = None
+        self.account_notes: list[str] = []
+        self._account_task: asyncio.Task[None] | None = None
+        if config.accounts:
+            self.accounts = self._account_watcher(account_reader, environ, account_interval_s)
         self.live_broker: CcxtLiveBroker | None
         self.trading_refusal: str | None  # ccxt asked for, a gate closed: why
         self.live_broker, self.trading_refusal = choose_live_broker(
@@ -207,6 +222,8 @@ class LiveSession:
         if self.notifier is not None:
             self.notifier.start()
         self._tick_task = asyncio.create_task(self._tick_loop(), name="hedgetop tick")
+        if self.accounts is not None:
+            self._account_task = asyncio.create_task(self.accounts.run(), name="hedgetop accounts")
         if self.sim is None and self.refresh_specs and self.config.hedges:
             self._spec_task = asyncio.create_task(self._refresh_specs(), name="hedgetop specs")
         else:
@@ -214,6 +231,11 @@ class LiveSession:
 
     async def stop(self) -> None:
         """Stop the tick, the feeds and the simulator; safe to call more than once."""
+        if self._account_task is not None:
+            self._account_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._account_task
+            self._account_task = None
         if self._spec_task is not None:
             # the loader's thread cannot be interrupted: it is a daemon, left to finish alone
             self._spec_task.cancel()
@@ -257,6 +279,63 @@ class LiveSession:
             msg = f"{runner.adapter.venue} feed {runner.url}: {exc}"
             self.feed_errors.append(msg)
             log.error("%s", msg)
+
+    # --- accounts -------------------------------------------------------------------------
+
+    def _account_watcher(
+        self,
+        reader: AccountReader | None,
+        environ: Mapping[str, str] | None,
+        interval_s: float,
+    ) -> AccountWatcher:
+        if reader is None:
+            from core.accounts.reader import read_account
+
+            async def read(account: AccountConfig, now_ms: int) -> AccountState:
+                account, env = self._account_target(account, environ)
+                return await read_account(account, now_ms=now_ms, environ=env)
+
+            reader = read
+        watcher = AccountWatcher(
+            self.config,
+            reader,
+            now_ms=self.now_ms,
+            positions=self.engine.held,
+            adopt=self.engine.adopt,
+            interval_s=interval_s,
+        )
+        watcher.on_read.append(self._account_read)
+        return watcher
+
+    def _account_target(
+        self, account: AccountConfig, environ: Mapping[str, str] | None
+    ) -> tuple[AccountConfig, Mapping[str, str] | None]:
+        """On the built-in simulator an account without URLs of its own is read there, with
+        the simulator's keys: the user's real keys are never sent to a simulator."""
+        if self.sim is None or account.rest_url is not None:
+            return account, environ
+        venue = account.venue.value
+        try:
+            rest = self.sim.endpoint(venue, "rest")
+        except KeyError:  # a venue the simulator keeps no accounts on
+            return account, environ
+        spot: str | None = None
+        with contextlib.suppress(KeyError):
+            spot = self.sim.endpoint(venue, "spot-rest")
+        keys = self.sim.seed_accounts
+        env = {account.api_key_env: keys.api_key, account.api_secret_env: keys.api_secret}
+        if account.passphrase_env:
+            env[account.passphrase_env] = ""
+        target = dataclasses.replace(account, rest_url=rest, spot_rest_url=spot, sandbox=False)
+        return target, env
+
+    def _account_read(self, read: AccountRead) -> None:
+        """Every read problem and difference becomes a line the screen shows once."""
+        said = [read.problem] if read.problem is not None and read.new_problem else []
+        said += [event.text for event in read.events] + list(read.notes)
+        for line in said:
+            self.account_notes.append(f"account {read.account}: {line}")
+            log.info("account %s: %s", read.account, line)
 
     # --- contract specs -------------------------------------------------------------------
 

@@ -1,0 +1,101 @@
+"""``LiveSession`` keeps the configured accounts live (issue 12 §2): on the built-in simulator
+an account without URLs of its own is read there through the unchanged ccxt, with the
+simulator's keys; the exchange's figures replace the configured ones in the engine; a trade
+made elsewhere is one reconciliation line on the session, never silent."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import ccxt.async_support as ccxt
+from sim_ccxt_clients import bybit_config
+
+from core.accounts.reconcile import ReconcileKind
+from core.config import parse_config
+from core.session import LiveSession
+
+CONFIG = """
+[[holdings]]
+coin = "BTC"
+amount = 2.0
+
+[[accounts]]
+name = "main"
+venue = "bybit"
+
+[[hedges]]
+id = "b"
+venue = "bybit"
+symbol = "BTCUSD"
+contracts = 100000
+entry = 90000
+margin = 1.2
+account = "main"
+
+[simulator]
+enabled = true
+"""
+SECRET = "never-on-screen-9f2c"
+
+
+def session() -> LiveSession:
+    # the user's real keys are in the environment: the simulator must not be sent them
+    env = {"HEDGETOP_BYBIT_API_KEY": "real-key", "HEDGETOP_BYBIT_API_SECRET": SECRET}
+    return LiveSession(
+        parse_config(CONFIG),
+        tick_ms=100,
+        sim_autostep=False,
+        environ=env,
+        account_interval_s=3600.0,  # the test reads; the loop's read at start is the other
+        notify=False,
+    )
+
+
+async def test_the_account_is_read_adopted_and_a_trade_elsewhere_is_said(clients: Any) -> None:
+    s = session()
+    assert s.accounts is not None
+    async with s:
+        first = await s.accounts.read_one("main")
+        assert first.problem is None, first.problem
+        assert first.events == ()  # the simulator was seeded from this config: no difference
+        (held,) = s.engine.held()
+        assert (held.side, held.contracts, held.entry) == ("short", 100_000, 90_000)
+        assert s.sim is not None
+        app = clients(ccxt.bybit, bybit_config(s.sim, secret=s.sim.seed_accounts.api_secret))
+        await app.create_order("BTC/USD:BTC", "market", "buy", 5_000, None, {})  # elsewhere
+        read = await s.accounts.read_one("main")
+        (event,) = [e for e in read.events if e.symbol == "BTCUSD"]
+        assert event.kind is ReconcileKind.POSITION_CHANGED
+        assert (event.expected, event.exchange, event.difference) == (-100_000, -95_000, 5_000)
+        (held,) = s.engine.held()
+        assert held.contracts == 95_000  # the exchange replaced the configured figure
+        snap = s.tick()
+        hedge = snap.hedge("b")
+        assert hedge is not None
+        assert hedge.contracts == 95_000
+        assert any(n.startswith("account main: ") and "95,000" in n for n in s.account_notes)
+        again = await s.accounts.read_one("main")
+        assert [e for e in again.events if e.symbol == "BTCUSD"] == []  # said once
+    assert all(SECRET not in n for n in s.account_notes)
+
+
+async def test_a_failed_read_is_said_once_and_keeps_the_last_state() -> None:
+    s = session()
+    assert s.accounts is not None
+    async with s:
+        await s.accounts.read_one("main")
+        watch = s.accounts.watches["main"]
+        last_ok = watch.last_ok_ms
+        assert watch.state is not None
+        assert s.sim is not None
+        await s.sim.stop()  # the venue goes away
+        one = await s.accounts.read_one("main")
+        two = await s.accounts.read_one("main")
+        assert one.problem is not None
+        assert one.new_problem
+        assert two.problem == one.problem
+        assert not two.new_problem
+        assert watch.state is not None  # the last good read stays, its age grows
+        assert watch.last_ok_ms == last_ok
+        said = [n for n in s.account_notes if one.problem in n]
+        assert len(said) == 1
