@@ -336,8 +336,10 @@ def not_a_config_file(path: Path) -> str:
     return "not a regular file"
 
 
-def load_config(path: Path | str | None) -> Config:
-    """Read and validate ``path``; with None, the default location, else the demo portfolio."""
+def load_config(path: Path | str | None, *, now_ms: int | None = None) -> Config:
+    """Read and validate ``path``; with None, the default location, else the demo portfolio.
+    ``now_ms`` (default: the wall clock, read here at the file boundary) is the time against
+    which a dated hedge's expiry is checked."""
     resolved = resolve_config_path(path)
     if resolved is None:
         from core.demo import demo_config
@@ -355,11 +357,18 @@ def load_config(path: Path | str | None) -> Config:
         raise ConfigError(
             str(resolved), "", f"not UTF-8 text ({exc.reason})", has_value=False
         ) from None
-    return parse_config(text, source=resolved)
+    if now_ms is None:
+        from core.clock import wall_ms
+
+        now_ms = wall_ms()
+    return parse_config(text, source=resolved, now_ms=now_ms)
 
 
-def parse_config(text: str, *, source: Path | str = "<config>") -> Config:
-    """Validate TOML ``text``; ``source`` names the file in errors."""
+def parse_config(
+    text: str, *, source: Path | str = "<config>", now_ms: int | None = None
+) -> Config:
+    """Validate TOML ``text``; ``source`` names the file in errors. Given ``now_ms``, a dated
+    hedge that has expired by then is an error (without it, expiries are not checked)."""
     name = str(source)
     try:
         data = tomllib.loads(text)
@@ -379,7 +388,9 @@ def parse_config(text: str, *, source: Path | str = "<config>") -> Config:
             has_value=False,
         ) from None
     try:
-        return _Validator(name, text).config(data, Path(source) if name != "<config>" else None)
+        return _Validator(name, text, now_ms).config(
+            data, Path(source) if name != "<config>" else None
+        )
     except RecursionError:
         raise ConfigError(name, "", "values nested too deeply", has_value=False) from None
 
@@ -410,9 +421,10 @@ def _looks_like_key(name: str) -> bool:
 
 
 class _Validator:
-    def __init__(self, file: str, text: str) -> None:
+    def __init__(self, file: str, text: str, now_ms: int | None = None) -> None:
         self.file = file
         self.lines = text.splitlines()
+        self.now_ms = now_ms
 
     # errors and lines
 
@@ -816,8 +828,8 @@ class _Validator:
             venue = self.string(tbl, "venue", p, choices=VENUES)
             sym_in = self.string(tbl, "symbol", p)
             try:
-                spec = lookup(venue, sym_in)
-            except UnknownInstrument as exc:
+                spec = lookup(venue, sym_in, now_ms=self.now_ms)
+            except UnknownInstrument as exc:  # ExpiredInstrument too: say when, and roll
                 raise self.fail(f"{p}.symbol", str(exc), sym_in) from None
             hid = str(self.string(tbl, "id", p, f"{spec.venue}:{spec.symbol}"))
             if not _ID_RE.match(hid):
