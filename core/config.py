@@ -174,6 +174,7 @@ class AlertConfig:
     basis_pct: float = 1.0  # raise when |basis| > this (%)
     basis_clear_pct: float = 0.2  # clear once |basis| < threshold - this
     stale: bool = True  # raise while data is stale
+    roll_days: float = 7.0  # raise when a dated hedge expires within this many days
     min_duration_ms: int = 0  # a condition must hold this long before raising
     on_raise_command: tuple[str, ...] = ()  # argv run on raise ({message} {rule} {subject})
 
@@ -185,6 +186,7 @@ ALERT_RULES: tuple[str, ...] = (
     "funding_against",
     "basis",
     "feed_stale",
+    "roll",
     "order",
 )
 
@@ -963,6 +965,7 @@ class _Validator:
             basis_pct=self.number(t, "basis_pct", p, d.basis_pct, positive=True),
             basis_clear_pct=self.number(t, "basis_clear_pct", p, d.basis_clear_pct, minimum=0),
             stale=self.boolean(t, "stale", p, d.stale),
+            roll_days=self.number(t, "roll_days", p, d.roll_days, minimum=0, maximum=366),
             min_duration_ms=int(self.integer(t, "min_duration_ms", p, 0, minimum=0)),
             on_raise_command=cmd,
         )
