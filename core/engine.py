@@ -19,6 +19,7 @@ each venue's own model.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 from collections.abc import Iterable, Mapping, Sequence
@@ -29,7 +30,14 @@ from core import dated, inverse, liquidation, sizing
 from core.brokers.paper import PaperBroker
 from core.config import SPOT_VENUES, Config, HedgeConfig
 from core.events import FeedHealth, Fill, FundingEvent, Kind, OrderSide, Quote
-from core.instruments import ContractSpec, lookup, size_usd_from_contracts
+from core.instruments import (
+    ContractSpec,
+    UnknownInstrument,
+    dated_symbol,
+    lookup,
+    native_symbol,
+    size_usd_from_contracts,
+)
 from core.ledger import Ledger
 from core.resize import PlanRefused, ResizePlan
 from core.snapshot import HedgeSnapshot, HoldingSnapshot, PortfolioSnapshot
@@ -173,10 +181,15 @@ class Engine:
         return tuple(q for q in self._quotes.values() if q.kind is kind)
 
     def subscriptions(self) -> dict[tuple[str, str], tuple[str, ...]]:
-        """What to subscribe: (venue, socket) -> venue-native symbols."""
+        """What to subscribe: (venue, socket) -> venue-native symbols. A dated hedge brings
+        its coin's perpetual (the funding it is compared with) and the next quarterly (the
+        contract it rolls to)."""
         subs: dict[tuple[str, str], dict[str, None]] = {}
         for pos in self._positions.values():
             subs.setdefault((pos.cfg.venue, "inverse"), {})[pos.cfg.symbol] = None
+        for pos in self._positions.values():
+            for sym in _companions(pos.spec):
+                subs[(pos.cfg.venue, "inverse")].setdefault(sym, None)
         if self.spot_venue is not None:
             for coin in self.config.coins():
                 sym = spot_symbol(self.spot_venue, coin)
@@ -538,7 +551,9 @@ class Engine:
         cfg = p.cfg
         qkey = (cfg.venue, cfg.symbol)
         q = self._quotes.get(qkey)
+        perp = self._perp_quote(p, stale)
         key = (
+            perp,
             cfg,
             p.spec,
             q,
@@ -571,6 +586,13 @@ class Engine:
         hs = self._hedge_snapshot(p, now_ms, stale)
         self._hedge_cache[cfg.id] = (key, hs, [getattr(hs, f) for f in _HEDGE_FIELDS])
         return hs
+
+    def _perp_quote(self, p: _Position, stale: set[tuple[str, str]]) -> Quote | None:
+        """A dated hedge's perpetual of the same venue and coin, when fresh (None otherwise,
+        and for a perpetual hedge)."""
+        if p.spec.expiry_ms is None:
+            return None
+        return self._fresh(p.cfg.venue, native_symbol(p.cfg.venue, p.spec.coin), stale)
 
     def _hedge_snapshot(
         self, p: _Position, now_ms: int, stale: set[tuple[str, str]]
@@ -610,6 +632,13 @@ class Engine:
         if spec.expiry_ms is not None:
             days, locked = _dated_figures(spec.expiry_ms, basis_p, now_ms)
             basis_a = locked  # a dated basis converges at expiry, not each funding interval
+        perp_rate = perp_apr = None
+        if is_dated:
+            pq = self._perp_quote(p, stale)
+            perp_rate = pq.funding_rate if pq is not None else None
+            if perp_rate is not None and pq is not None:
+                perp_interval = pq.funding_interval_ms or H8_MS
+                perp_apr = inverse.funding_apr_pct(perp_rate, perp_interval, cfg.side)
         rate = q.funding_rate if q is not None and not is_dated else None
         nf = None if continuous or is_dated or q is None else q.next_funding_ms
         apr = nxt = None
@@ -671,6 +700,8 @@ class Engine:
             expiry_ms=spec.expiry_ms,
             days_to_expiry=days,
             basis_locked_apr_pct=locked,
+            perp_funding_rate=perp_rate,
+            perp_funding_apr_pct=perp_apr,
         )
 
     # --- resizing -------------------------------------------------------------------------
@@ -929,6 +960,16 @@ _COUNTDOWN_AT = _HEDGE_FIELDS.index("funding_countdown_ms")
 _DAYS_AT = _HEDGE_FIELDS.index("days_to_expiry")
 _LOCKED_AT = _HEDGE_FIELDS.index("basis_locked_apr_pct")
 _BASIS_ANNUAL_AT = _HEDGE_FIELDS.index("basis_annual_pct")
+
+
+def _companions(spec: ContractSpec) -> tuple[str, ...]:
+    """What a dated hedge is compared with: its coin's perpetual and the next quarterly."""
+    if spec.expiry_ms is None:
+        return ()
+    out = [native_symbol(spec.venue, spec.coin)]
+    with contextlib.suppress(UnknownInstrument):
+        out.append(dated_symbol(spec.venue, spec.coin, dated.next_quarterly(spec.expiry_ms)))
+    return tuple(out)
 
 
 def _dated_figures(

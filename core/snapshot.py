@@ -64,6 +64,10 @@ class HedgeSnapshot:
     expiry_ms: int | None = None
     days_to_expiry: float | None = None  # 0 once expired
     basis_locked_apr_pct: float | None = None  # None without a basis, or at expiry
+    # The perpetual of the same venue and coin, the alternative: its rate in force (per
+    # interval) and that rate annualised from this position's side (> 0 received).
+    perp_funding_rate: float | None = None
+    perp_funding_apr_pct: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

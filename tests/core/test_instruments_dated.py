@@ -13,6 +13,7 @@ import dataclasses
 
 import pytest
 
+from core.dated import dated_basis, expiry_ms, next_quarterly
 from core.events import Kind
 from core.instruments import (
     ExpiredInstrument,
@@ -118,3 +119,30 @@ def test_a_dated_spec_is_a_frozen_value() -> None:
     spec = lookup("deribit", "BTC-25DEC26")
     with pytest.raises(dataclasses.FrozenInstanceError):
         spec.expiry_ms = 0  # type: ignore[misc]
+
+
+def test_the_basis_locked_by_hand() -> None:
+    """BTCUSD_261225 at 91,050 against an index of 90,000, 21 days before it settles:
+    1,050/90,000 = 1.16667 %, over 21 days 1.16667 · 365/21 = 20.2778 % a year; a short of
+    90,000 USD locks 90,000 · (1 − 90,000/91,050) = 1,037.89 USD."""
+    d = dated_basis("BTCUSD_261225", 91_050.0, 90_000.0, 90_000.0, DEC25 - 21 * 86_400_000)
+    assert d is not None
+    assert d.days_left == 21.0
+    assert d.basis_pct == pytest.approx(1.166_666_7, rel=1e-7)
+    assert d.annual_pct == pytest.approx(20.277_778, rel=1e-7)
+    assert d.locked_usd == pytest.approx(1_037.891_3, rel=1e-7)
+
+
+@pytest.mark.parametrize(
+    ("expiry", "after"),
+    [
+        ("BTCUSD_261225", "BTCUSD_270326"),  # December -> March
+        ("BTCUSD_260327", "BTCUSD_260626"),
+        ("BTCUSD_261204", "BTCUSD_261225"),  # a weekly in December -> that quarter's
+        ("BTCUSD_261030", "BTCUSD_261225"),
+    ],
+)
+def test_the_next_quarterly_is_the_roll_target(expiry: str, after: str) -> None:
+    exp, nxt = expiry_ms(expiry), expiry_ms(after)
+    assert exp is not None
+    assert next_quarterly(exp) == nxt

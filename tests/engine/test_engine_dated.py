@@ -153,3 +153,38 @@ def test_roll_days_from_the_config() -> None:
     cfg = parse_config(CONFIG + "[alerts]\nroll_days = 3\n", now_ms=DEC04)
     assert cfg.alerts.roll_days == 3.0
     assert AlertConfig().roll_days == 7.0
+
+
+def test_the_perpetuals_funding_beside_the_basis_locked() -> None:
+    e = make()
+    q = e.snapshot(DEC04).hedge("q")
+    assert q is not None
+    assert q.perp_funding_rate == 0.0001
+    # 0.01 % every 8 h, three times a day, received by the short: 10.95 % a year
+    assert q.perp_funding_apr_pct == pytest.approx(0.0001 * 3 * 365 * 100)
+    p = e.snapshot(DEC04).hedge("p")
+    assert p is not None
+    assert (p.perp_funding_rate, p.perp_funding_apr_pct) == (None, None)
+    # a new perpetual quote changes the dated row (the cache keys on it)
+    e.on_quote(
+        Quote(venue="binance", symbol="BTCUSD_PERP", kind=Kind.INVERSE_PERP, mark=90_000.0,
+              index=90_000.0, funding_rate=-0.0002, received_ms=DEC04)
+    )  # fmt: skip
+    q2 = e.snapshot(DEC04).hedge("q")
+    assert q2 is not None
+    assert q2.perp_funding_apr_pct == pytest.approx(-0.0002 * 3 * 365 * 100)
+
+
+def test_a_dated_hedge_subscribes_its_perpetual_and_the_next_quarterly() -> None:
+    text = """
+[[hedges]]
+id = "d"
+venue = "deribit"
+symbol = "BTC-25DEC26"
+contracts = 100
+entry = 90000
+"""
+    e = Engine(parse_config(text, now_ms=DEC04), None, MemoryLedger(), DEC04)
+    assert e.subscriptions() == {
+        ("deribit", "inverse"): ("BTC-25DEC26", "BTC-PERPETUAL", "BTC-26MAR27")
+    }
