@@ -130,7 +130,9 @@ def hedge_forecast(
         for d in days:
             n = payments_in(d, interval)
             coin = usd = None
-            if rate is not None and open_ and h.mark is not None:
+            if h.expiry_ms is not None:  # a dated future pays no funding at any rate
+                coin = usd = 0.0
+            elif rate is not None and open_ and h.mark is not None:
                 coin = n * inverse.funding_coin(h.side, h.size_usd, h.mark, rate)
                 usd = coin * h.mark
             elif rate is not None and h.contracts == 0:
