@@ -188,3 +188,27 @@ entry = 90000
     assert e.subscriptions() == {
         ("deribit", "inverse"): ("BTC-25DEC26", "BTC-PERPETUAL", "BTC-26MAR27")
     }
+
+
+async def test_a_real_order_on_a_dated_hedge_is_refused_before_anything_is_sent() -> None:
+    """The live broker's unified symbol names the perpetual: a dated hedge's order must never
+    go there."""
+    from core.brokers.ccxt_live import CcxtLiveBroker, TradingDisabled
+    from core.config import BrokerConfig
+
+    made: list[str] = []
+
+    def factory(ccxt_id: str, params: dict[str, object]) -> object:
+        made.append(ccxt_id)
+        raise AssertionError("no exchange may be built")
+
+    env = {"HEDGETOP_BINANCE_API_KEY": "k" * 16, "HEDGETOP_BINANCE_API_SECRET": "s" * 16}
+    broker = CcxtLiveBroker(
+        BrokerConfig(kind="ccxt", trading_enabled=True), environ=env, exchange_factory=factory
+    )
+    e = make()
+    plan = e.plan_resize("q", delta_contracts=10, now_ms=DEC04)
+    assert plan.ok
+    with pytest.raises(TradingDisabled, match="dated futures"):
+        await broker.place(plan, confirmed=True, spec=e.specs()["q"], now_ms=DEC04)
+    assert made == []
