@@ -134,7 +134,9 @@ class Engine:
         self.refused_quotes = 0  # quotes with a non-finite or non-positive price
         self._positions: dict[str, _Position] = {}
         for h in config.hedges:
-            spec = (specs or {}).get((h.venue, h.symbol)) or lookup(h.venue, h.symbol)
+            builtin = lookup(h.venue, h.symbol)
+            given = (specs or {}).get((h.venue, h.symbol))
+            spec = builtin if given is None else _keep_dated(given, builtin)
             self._positions[h.id] = _Position(
                 cfg=h,
                 spec=spec,
@@ -232,18 +234,9 @@ class Engine:
                     f"USD, tick {new.tick_size:g} USD, lot {new.lot_contracts} contracts); {keep}"
                 )
                 continue
-            if old.dated and new.expiry_ms != old.expiry_ms:
-                # a refreshed table lists perpetuals: a dated contract takes its coin's
-                # figures (face value, tick, lot, tiers) and stays dated
-                new = dataclasses.replace(
-                    new,
-                    symbol=old.symbol,
-                    kind=old.kind,
-                    expiry_ms=old.expiry_ms,
-                    funding_interval_ms=None,
-                )
-                if new == old:
-                    continue
+            new = _keep_dated(new, old)
+            if new == old:
+                continue
             if (new.funding_interval_ms is None) != (old.funding_interval_ms is None):
                 warnings.append(
                     f"{what}: refreshed spec switches between interval and continuous "
@@ -960,6 +953,16 @@ _COUNTDOWN_AT = _HEDGE_FIELDS.index("funding_countdown_ms")
 _DAYS_AT = _HEDGE_FIELDS.index("days_to_expiry")
 _LOCKED_AT = _HEDGE_FIELDS.index("basis_locked_apr_pct")
 _BASIS_ANNUAL_AT = _HEDGE_FIELDS.index("basis_annual_pct")
+
+
+def _keep_dated(new: ContractSpec, old: ContractSpec) -> ContractSpec:
+    """``new`` for a hedge whose contract is ``old``: refreshed tables list perpetuals, so a
+    dated contract takes its coin's figures (face value, tick, lot, tiers) and stays dated."""
+    if not old.dated or new.expiry_ms == old.expiry_ms:
+        return new
+    return dataclasses.replace(
+        new, symbol=old.symbol, kind=old.kind, expiry_ms=old.expiry_ms, funding_interval_ms=None
+    )
 
 
 def _companions(spec: ContractSpec) -> tuple[str, ...]:

@@ -116,7 +116,7 @@ def hedge_forecast(
 ) -> HedgeForecast:
     """The forecast of ``h`` at every rate basis and horizon (unknown: None)."""
     interval = h.funding_interval_ms or H8_MS
-    continuous = h.next_funding_ms is None and h.venue == "deribit"
+    continuous = h.next_funding_ms is None and h.venue == "deribit" and h.expiry_ms is None
     open_ = h.contracts > 0 and h.entry is not None and h.mark is not None and h.mark > 0
     rates = {
         RateBasis.CURRENT: h.funding_rate,

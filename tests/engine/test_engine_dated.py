@@ -212,3 +212,17 @@ async def test_a_real_order_on_a_dated_hedge_is_refused_before_anything_is_sent(
     with pytest.raises(TradingDisabled, match="dated futures"):
         await broker.place(plan, confirmed=True, spec=e.specs()["q"], now_ms=DEC04)
     assert made == []
+
+
+def test_a_perpetual_spec_given_at_start_keeps_the_hedge_dated() -> None:
+    """``core.markets`` answers a dated symbol with its coin's perpetual spec."""
+    perp = dataclasses.replace(lookup("binance", "BTCUSD_PERP"), tick_size=0.2)
+    e = Engine(
+        parse_config(CONFIG, now_ms=DEC04),
+        {("binance", "BTCUSD_261225"): perp},
+        MemoryLedger(),
+        DEC04,
+    )
+    spec = e.specs()["q"]
+    assert (spec.symbol, spec.expiry_ms, spec.tick_size) == ("BTCUSD_261225", DEC25, 0.2)
+    assert spec.funding_interval_ms is None
