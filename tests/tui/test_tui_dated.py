@@ -84,7 +84,7 @@ def test_the_detail_pane_shows_expiry_days_locked_and_perp() -> None:
     h = engine().snapshot(NOW).hedge("q")
     assert h is not None
     text = plain(margin_markup(h))
-    assert "expiry 2026-12-25 24.0d left" in text
+    assert "expiry 2026-12-25 24.0d" in text
     locked = (91_050 / 90_000 - 1) * 100 * 365 / h.days_to_expiry  # type: ignore[operator]
     assert f"locked +{locked:.2f}%/y" in text
     assert f"perp   +{0.0001 * 3 * 365 * 100:.2f}%/y" in text

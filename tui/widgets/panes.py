@@ -402,7 +402,7 @@ def margin_markup(h: HedgeSnapshot, wallet_ratio: float | None = None) -> str:
     nxt = _kv("next", signed(fmt.coin(h.funding_next_coin, h.coin, sign=True), h.funding_next_coin))
     if h.expiry_ms is not None:  # a dated future: no funding; the basis it locks instead
         exp = datetime.fromtimestamp(h.expiry_ms / 1000, UTC)
-        days = fmt.DASH if h.days_to_expiry is None else f"{h.days_to_expiry:.1f}d left"
+        days = fmt.DASH if h.days_to_expiry is None else f"{h.days_to_expiry:.1f}d"
         fund = _kv("expiry", f"{exp:%Y-%m-%d} {days}")
         apr = _kv("locked", _per_year(h.basis_locked_apr_pct))
         nxt = _kv("perp", _per_year(h.perp_funding_apr_pct))
