@@ -9,7 +9,8 @@ Rules: ``liq_distance`` (liquidation closer than a threshold), ``hedge_ratio`` (
 the target band), ``funding_against`` (the position pays funding beyond a threshold APR),
 ``basis`` (|mark − index| beyond a threshold), ``feed_stale`` (a feed reconnecting for a while,
 with stale symbols, or refusing bad data; it raises and clears with a hold in time, see
-``FEED_DOWN_RAISE_MS``).
+``FEED_DOWN_RAISE_MS``), ``roll`` (a dated hedge expires within ``roll_days``: roll it to the
+next contract; a dated future's basis is its locked carry, so ``basis`` does not watch it).
 
 An optional ``on_raise_command`` (argv, no shell) is started on each raise with ``{message}``,
 ``{rule}``, ``{subject}`` substituted; its output is discarded and it is never waited for.
@@ -23,7 +24,7 @@ from dataclasses import dataclass
 
 from core.config import AlertConfig
 from core.events import AlertEvent, AlertState, FeedState
-from core.snapshot import PortfolioSnapshot
+from core.snapshot import HedgeSnapshot, PortfolioSnapshot
 
 Spawn = Callable[[Sequence[str]], "subprocess.Popen[bytes] | None"]
 
@@ -167,6 +168,11 @@ class AlertEngine:
                     apr >= -c.funding_against_apr_pct + c.funding_clear_apr_pct,
                     f"{h.hedge_id}: funding runs against the {h.side}: it pays {-apr:.2f} % APR",
                 )
+            # a dated hedge: its basis is the carry it locks; the alert is its expiry
+            if h.expiry_ms is not None:
+                yield _Check(f"basis:{subject}", "basis", subject, None, False, True, "")
+                yield self._roll(h, subject)
+                continue
             # basis
             if h.basis_pct is None:
                 yield _hold(f"basis:{subject}", "basis", subject)
@@ -232,6 +238,29 @@ class AlertEngine:
                     f"{f.venue} feed sends bad data: {f.rejected} quotes refused "
                     f"(last: {f.last_reject or 'unknown'})",
                 )
+
+    def _roll(self, h: HedgeSnapshot, subject: str) -> _Check:
+        key = f"roll:{subject}"
+        days = h.days_to_expiry
+        if h.contracts <= 0 or days is None:
+            return _Check(key, "roll", subject, None, False, True, "")
+        if days <= 0:
+            when = "has expired"
+        elif days < 1:
+            when = "expires in less than a day"
+        else:
+            n = int(days)
+            when = f"expires in {n} day{'s' if n != 1 else ''}"
+        limit = self.config.roll_days
+        return _Check(
+            key,
+            "roll",
+            subject,
+            days,
+            days <= limit,
+            days > limit,
+            f"roll {h.symbol}: {when} (alert within {limit:g} days)",
+        )
 
     # --- state machine --------------------------------------------------------------------
 

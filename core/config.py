@@ -174,6 +174,7 @@ class AlertConfig:
     basis_pct: float = 1.0  # raise when |basis| > this (%)
     basis_clear_pct: float = 0.2  # clear once |basis| < threshold - this
     stale: bool = True  # raise while data is stale
+    roll_days: float = 7.0  # raise when a dated hedge expires within this many days
     min_duration_ms: int = 0  # a condition must hold this long before raising
     on_raise_command: tuple[str, ...] = ()  # argv run on raise ({message} {rule} {subject})
 
@@ -185,6 +186,7 @@ ALERT_RULES: tuple[str, ...] = (
     "funding_against",
     "basis",
     "feed_stale",
+    "roll",
     "order",
 )
 
@@ -336,8 +338,10 @@ def not_a_config_file(path: Path) -> str:
     return "not a regular file"
 
 
-def load_config(path: Path | str | None) -> Config:
-    """Read and validate ``path``; with None, the default location, else the demo portfolio."""
+def load_config(path: Path | str | None, *, now_ms: int | None = None) -> Config:
+    """Read and validate ``path``; with None, the default location, else the demo portfolio.
+    ``now_ms`` (default: the wall clock, read here at the file boundary) is the time against
+    which a dated hedge's expiry is checked."""
     resolved = resolve_config_path(path)
     if resolved is None:
         from core.demo import demo_config
@@ -355,11 +359,18 @@ def load_config(path: Path | str | None) -> Config:
         raise ConfigError(
             str(resolved), "", f"not UTF-8 text ({exc.reason})", has_value=False
         ) from None
-    return parse_config(text, source=resolved)
+    if now_ms is None:
+        from core.clock import wall_ms
+
+        now_ms = wall_ms()
+    return parse_config(text, source=resolved, now_ms=now_ms)
 
 
-def parse_config(text: str, *, source: Path | str = "<config>") -> Config:
-    """Validate TOML ``text``; ``source`` names the file in errors."""
+def parse_config(
+    text: str, *, source: Path | str = "<config>", now_ms: int | None = None
+) -> Config:
+    """Validate TOML ``text``; ``source`` names the file in errors. Given ``now_ms``, a dated
+    hedge that has expired by then is an error (without it, expiries are not checked)."""
     name = str(source)
     try:
         data = tomllib.loads(text)
@@ -379,7 +390,9 @@ def parse_config(text: str, *, source: Path | str = "<config>") -> Config:
             has_value=False,
         ) from None
     try:
-        return _Validator(name, text).config(data, Path(source) if name != "<config>" else None)
+        return _Validator(name, text, now_ms).config(
+            data, Path(source) if name != "<config>" else None
+        )
     except RecursionError:
         raise ConfigError(name, "", "values nested too deeply", has_value=False) from None
 
@@ -410,9 +423,10 @@ def _looks_like_key(name: str) -> bool:
 
 
 class _Validator:
-    def __init__(self, file: str, text: str) -> None:
+    def __init__(self, file: str, text: str, now_ms: int | None = None) -> None:
         self.file = file
         self.lines = text.splitlines()
+        self.now_ms = now_ms
 
     # errors and lines
 
@@ -816,8 +830,8 @@ class _Validator:
             venue = self.string(tbl, "venue", p, choices=VENUES)
             sym_in = self.string(tbl, "symbol", p)
             try:
-                spec = lookup(venue, sym_in)
-            except UnknownInstrument as exc:
+                spec = lookup(venue, sym_in, now_ms=self.now_ms)
+            except UnknownInstrument as exc:  # ExpiredInstrument too: say when, and roll
                 raise self.fail(f"{p}.symbol", str(exc), sym_in) from None
             hid = str(self.string(tbl, "id", p, f"{spec.venue}:{spec.symbol}"))
             if not _ID_RE.match(hid):
@@ -951,6 +965,7 @@ class _Validator:
             basis_pct=self.number(t, "basis_pct", p, d.basis_pct, positive=True),
             basis_clear_pct=self.number(t, "basis_clear_pct", p, d.basis_clear_pct, minimum=0),
             stale=self.boolean(t, "stale", p, d.stale),
+            roll_days=self.number(t, "roll_days", p, d.roll_days, minimum=0, maximum=366),
             min_duration_ms=int(self.integer(t, "min_duration_ms", p, 0, minimum=0)),
             on_raise_command=cmd,
         )

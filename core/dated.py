@@ -72,6 +72,23 @@ def expiry_ms(symbol: str) -> int | None:
     return None
 
 
+QUARTER_MONTHS = (3, 6, 9, 12)
+
+
+def next_quarterly(expiry: int) -> int:
+    """The quarterly settling after ``expiry``: the last Friday of the next March, June,
+    September or December, 08:00 UTC (Binance, OKX, Deribit and Bybit all list these), the
+    contract a roll moves to."""
+    d = datetime.fromtimestamp(expiry / 1000, UTC)
+    year, month = d.year, d.month
+    while True:
+        if month in QUARTER_MONTHS:
+            t = _ms(year, month, _last_friday(year, month))
+            if t > expiry:
+                return t
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+
+
 def days_left(expiry: int, now_ms: int) -> float:
     """Days from ``now_ms`` to ``expiry`` (0 once expired)."""
     return max(0.0, (expiry - now_ms) / DAY_MS)

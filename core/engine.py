@@ -19,17 +19,25 @@ each venue's own model.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from core import inverse, liquidation, sizing
+from core import dated, inverse, liquidation, sizing
 from core.brokers.paper import PaperBroker
 from core.config import SPOT_VENUES, Config, HedgeConfig
 from core.events import FeedHealth, Fill, FundingEvent, Kind, OrderSide, Quote
-from core.instruments import ContractSpec, lookup, size_usd_from_contracts
+from core.instruments import (
+    ContractSpec,
+    UnknownInstrument,
+    dated_symbol,
+    lookup,
+    native_symbol,
+    size_usd_from_contracts,
+)
 from core.ledger import Ledger
 from core.resize import PlanRefused, ResizePlan
 from core.snapshot import HedgeSnapshot, HoldingSnapshot, PortfolioSnapshot
@@ -126,7 +134,9 @@ class Engine:
         self.refused_quotes = 0  # quotes with a non-finite or non-positive price
         self._positions: dict[str, _Position] = {}
         for h in config.hedges:
-            spec = (specs or {}).get((h.venue, h.symbol)) or lookup(h.venue, h.symbol)
+            builtin = lookup(h.venue, h.symbol)
+            given = (specs or {}).get((h.venue, h.symbol))
+            spec = builtin if given is None else _keep_dated(given, builtin)
             self._positions[h.id] = _Position(
                 cfg=h,
                 spec=spec,
@@ -173,10 +183,15 @@ class Engine:
         return tuple(q for q in self._quotes.values() if q.kind is kind)
 
     def subscriptions(self) -> dict[tuple[str, str], tuple[str, ...]]:
-        """What to subscribe: (venue, socket) -> venue-native symbols."""
+        """What to subscribe: (venue, socket) -> venue-native symbols. A dated hedge brings
+        its coin's perpetual (the funding it is compared with) and the next quarterly (the
+        contract it rolls to)."""
         subs: dict[tuple[str, str], dict[str, None]] = {}
         for pos in self._positions.values():
             subs.setdefault((pos.cfg.venue, "inverse"), {})[pos.cfg.symbol] = None
+        for pos in self._positions.values():
+            for sym in _companions(pos.spec):
+                subs[(pos.cfg.venue, "inverse")].setdefault(sym, None)
         if self.spot_venue is not None:
             for coin in self.config.coins():
                 sym = spot_symbol(self.spot_venue, coin)
@@ -218,6 +233,9 @@ class Engine:
                     f"{what}: refreshed spec is malformed (face value {new.face_value_usd:g} "
                     f"USD, tick {new.tick_size:g} USD, lot {new.lot_contracts} contracts); {keep}"
                 )
+                continue
+            new = _keep_dated(new, old)
+            if new == old:
                 continue
             if (new.funding_interval_ms is None) != (old.funding_interval_ms is None):
                 warnings.append(
@@ -269,10 +287,13 @@ class Engine:
         Interval venues: each hedge watches the quote's next funding time; once the clock
         passes it, or the venue moves it on, the rate in force just before (the last rate
         seen while that time was announced) is settled at the mark. Deribit (continuous):
-        the 8h rate accrues per elapsed time and is booked as one event per hour.
+        the 8h rate accrues per elapsed time and is booked as one event per hour. A dated
+        future settles none.
         """
         events: list[FundingEvent] = []
         for pos in self._positions.values():
+            if pos.spec.dated:
+                continue  # a dated future pays no funding
             q = self._quotes.get((pos.cfg.venue, pos.cfg.symbol))
             if pos.spec.funding_interval_ms is None:
                 ev = self._accrue_continuous(pos, q, now_ms)
@@ -518,11 +539,14 @@ class Engine:
     ) -> HedgeSnapshot:
         """``_hedge_snapshot``, reused while its inputs are unchanged: the quote object (quotes
         are frozen and replaced on arrival), the position's figures, its spec and whether it
-        is stale. Only the funding countdown moves with the clock alone; it is patched in."""
+        is stale. Only the funding countdown and a dated future's days to expiry (and the
+        basis it locks a year) move with the clock alone; they are patched in."""
         cfg = p.cfg
         qkey = (cfg.venue, cfg.symbol)
         q = self._quotes.get(qkey)
+        perp = self._perp_quote(p, stale)
         key = (
+            perp,
             cfg,
             p.spec,
             q,
@@ -536,16 +560,32 @@ class Engine:
         hit = self._hedge_cache.get(cfg.id)
         if hit is not None and hit[0] == key:
             hs, values = hit[1], hit[2]
+            changed = False
             nf = hs.next_funding_ms
             if nf is not None and hs.funding_countdown_ms != max(0, nf - now_ms):
-                # positional construction: dataclasses.replace costs ~4x as much per field
                 values[_COUNTDOWN_AT] = max(0, nf - now_ms)
+                changed = True
+            if hs.expiry_ms is not None:
+                days, apr = _dated_figures(hs.expiry_ms, hs.basis_pct, now_ms)
+                if days != hs.days_to_expiry:
+                    values[_DAYS_AT] = days
+                    values[_LOCKED_AT] = values[_BASIS_ANNUAL_AT] = apr
+                    changed = True
+            if changed:
+                # positional construction: dataclasses.replace costs ~4x as much per field
                 hs = HedgeSnapshot(*values)
                 self._hedge_cache[cfg.id] = (key, hs, values)
             return hs
         hs = self._hedge_snapshot(p, now_ms, stale)
         self._hedge_cache[cfg.id] = (key, hs, [getattr(hs, f) for f in _HEDGE_FIELDS])
         return hs
+
+    def _perp_quote(self, p: _Position, stale: set[tuple[str, str]]) -> Quote | None:
+        """A dated hedge's perpetual of the same venue and coin, when fresh (None otherwise,
+        and for a perpetual hedge)."""
+        if p.spec.expiry_ms is None:
+            return None
+        return self._fresh(p.cfg.venue, native_symbol(p.cfg.venue, p.spec.coin), stale)
 
     def _hedge_snapshot(
         self, p: _Position, now_ms: int, stale: set[tuple[str, str]]
@@ -571,17 +611,33 @@ class Engine:
                 dist = inverse.liq_distance_pct(liq, mark)
             else:
                 pnl_c, pnl_u, equity = 0.0, 0.0, p.margin_coin
+        is_dated = spec.expiry_ms is not None
         interval = (q.funding_interval_ms if q is not None else None) or spec.funding_interval_ms
-        continuous = spec.funding_interval_ms is None
+        if is_dated:
+            interval = None
+        continuous = spec.funding_interval_ms is None and not is_dated
         basis_u = basis_p = basis_a = None
         if mark is not None and index is not None and index > 0:
             basis_u = inverse.basis_usd(mark, index)
             basis_p = inverse.basis_pct(mark, index)
             basis_a = inverse.basis_annual_pct(mark, index, interval or H8_MS)
-        rate = q.funding_rate if q is not None else None
-        nf = None if continuous or q is None else q.next_funding_ms
+        days = locked = None
+        if spec.expiry_ms is not None:
+            days, locked = _dated_figures(spec.expiry_ms, basis_p, now_ms)
+            basis_a = locked  # a dated basis converges at expiry, not each funding interval
+        perp_rate = perp_apr = None
+        if is_dated:
+            pq = self._perp_quote(p, stale)
+            perp_rate = pq.funding_rate if pq is not None else None
+            if perp_rate is not None and pq is not None:
+                perp_interval = pq.funding_interval_ms or H8_MS
+                perp_apr = inverse.funding_apr_pct(perp_rate, perp_interval, cfg.side)
+        rate = q.funding_rate if q is not None and not is_dated else None
+        nf = None if continuous or is_dated or q is None else q.next_funding_ms
         apr = nxt = None
-        if rate is not None:
+        if is_dated:
+            nxt = 0.0  # a dated future pays no funding
+        elif rate is not None:
             apr = inverse.funding_apr_pct(rate, interval or H8_MS, cfg.side)
             if mark is not None and mark > 0 and open_:
                 nxt = inverse.funding_coin(cfg.side, size, mark, rate)
@@ -634,6 +690,11 @@ class Engine:
             liq_beyond_10x=risk.beyond_far if risk is not None else False,
             tier_source=spec.tier_source.describe(),
             tier_estimate=risk.tier.estimate if risk is not None else False,
+            expiry_ms=spec.expiry_ms,
+            days_to_expiry=days,
+            basis_locked_apr_pct=locked,
+            perp_funding_rate=perp_rate,
+            perp_funding_apr_pct=perp_apr,
         )
 
     # --- resizing -------------------------------------------------------------------------
@@ -924,6 +985,39 @@ class Engine:
 
 _HEDGE_FIELDS = tuple(f.name for f in dataclasses.fields(HedgeSnapshot))
 _COUNTDOWN_AT = _HEDGE_FIELDS.index("funding_countdown_ms")
+_DAYS_AT = _HEDGE_FIELDS.index("days_to_expiry")
+_LOCKED_AT = _HEDGE_FIELDS.index("basis_locked_apr_pct")
+_BASIS_ANNUAL_AT = _HEDGE_FIELDS.index("basis_annual_pct")
+
+
+def _keep_dated(new: ContractSpec, old: ContractSpec) -> ContractSpec:
+    """``new`` for a hedge whose contract is ``old``: refreshed tables list perpetuals, so a
+    dated contract takes its coin's figures (face value, tick, lot, tiers) and stays dated."""
+    if not old.dated or new.expiry_ms == old.expiry_ms:
+        return new
+    return dataclasses.replace(
+        new, symbol=old.symbol, kind=old.kind, expiry_ms=old.expiry_ms, funding_interval_ms=None
+    )
+
+
+def _companions(spec: ContractSpec) -> tuple[str, ...]:
+    """What a dated hedge is compared with: its coin's perpetual and the next quarterly."""
+    if spec.expiry_ms is None:
+        return ()
+    out = [native_symbol(spec.venue, spec.coin)]
+    with contextlib.suppress(UnknownInstrument):
+        out.append(dated_symbol(spec.venue, spec.coin, dated.next_quarterly(spec.expiry_ms)))
+    return tuple(out)
+
+
+def _dated_figures(
+    expiry_ms: int, basis_pct: float | None, now_ms: int
+) -> tuple[float, float | None]:
+    """A dated future's days to expiry and the basis a short locks, annualised over them
+    (``basis % · 365 / days``; None without a basis or once expired)."""
+    days = dated.days_left(expiry_ms, now_ms)
+    locked = basis_pct * 365.0 / days if basis_pct is not None and days > 0 else None
+    return days, locked
 
 
 def _assess(  # noqa: PLR0917 (a position and its mark)

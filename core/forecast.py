@@ -116,7 +116,7 @@ def hedge_forecast(
 ) -> HedgeForecast:
     """The forecast of ``h`` at every rate basis and horizon (unknown: None)."""
     interval = h.funding_interval_ms or H8_MS
-    continuous = h.next_funding_ms is None and h.venue == "deribit"
+    continuous = h.next_funding_ms is None and h.venue == "deribit" and h.expiry_ms is None
     open_ = h.contracts > 0 and h.entry is not None and h.mark is not None and h.mark > 0
     rates = {
         RateBasis.CURRENT: h.funding_rate,
@@ -130,7 +130,9 @@ def hedge_forecast(
         for d in days:
             n = payments_in(d, interval)
             coin = usd = None
-            if rate is not None and open_ and h.mark is not None:
+            if h.expiry_ms is not None:  # a dated future pays no funding at any rate
+                coin = usd = 0.0
+            elif rate is not None and open_ and h.mark is not None:
                 coin = n * inverse.funding_coin(h.side, h.size_usd, h.mark, rate)
                 usd = coin * h.mark
             elif rate is not None and h.contracts == 0:

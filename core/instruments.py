@@ -1,4 +1,5 @@
-"""Contract specifications of coin-margined inverse perpetuals (types and built-in table).
+"""Contract specifications of coin-margined inverse perpetuals and dated futures (types and
+built-in table).
 
 Everything above this module speaks USD face value (``size_usd``, Q); the venues do not
 (Bybit inverse and Deribit count USD, Binance COIN-M and OKX count contracts).
@@ -8,14 +9,23 @@ The built-in table is the offline fallback: ``core.markets`` refreshes specs and
 through ccxt and caches them. Each row names its source, and each tier table says where its
 numbers come from (``TierSource``) and which tiers are estimates (``MarginTier.estimate``):
 where no stored copy of a venue's tier page had the numbers, the row says so.
+
+Dated futures (Binance ``BTCUSD_261225``, OKX ``BTC-USD-261225``, Deribit ``BTC-25DEC26``,
+Bybit ``BTCUSDZ26``, ccxt ``BTC/USD:BTC-261225``) have no rows of their own: a dated spec is
+the venue's perpetual spec for the coin (face value, tick, lot, tiers) with ``kind``
+``Kind.INVERSE_FUTURE``, its ``expiry_ms`` (``core.dated.expiry_ms``) and no funding.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
+
+from core.dated import expiry_ms as _expiry_of
+from core.events import Kind
 
 
 class QtyUnit(StrEnum):
@@ -84,13 +94,13 @@ class MarginTier:
 @dataclass(frozen=True, slots=True)
 class ContractSpec:
     venue: str
-    symbol: str  # venue-native: BTCUSD, BTCUSD_PERP, BTC-USD-SWAP, BTC-PERPETUAL
+    symbol: str  # venue-native: BTCUSD, BTCUSD_PERP, BTC-USD-SWAP, BTC-PERPETUAL, BTCUSD_261225
     coin: str  # settlement (and underlying) coin: BTC, SOL, ...
     face_value_usd: float  # USD face value of one contract
     tick_size: float
     lot_contracts: int  # order size step, in contracts
     qty_unit: QtyUnit
-    funding_interval_ms: int | None  # None: continuous funding (Deribit)
+    funding_interval_ms: int | None  # None: continuous funding (Deribit), or a dated future
     tiers: tuple[MarginTier, ...] = field(default=())
     source: str = ""
     # Added by the foundation work (defaults keep the original constructor valid):
@@ -98,10 +108,20 @@ class ContractSpec:
     taker_fee_rate: float = 0.0  # the venue's taker fee, where its liquidation test counts it
     tier_basis: TierBasis = TierBasis.COIN_AT_MARK
     tier_source: TierSource = field(default_factory=TierSource)
+    kind: Kind = Kind.INVERSE_PERP  # or Kind.INVERSE_FUTURE: a dated future, no funding
+    expiry_ms: int | None = None  # a dated future's settlement time (08:00 UTC)
+
+    @property
+    def dated(self) -> bool:
+        return self.kind is Kind.INVERSE_FUTURE
 
 
 class UnknownInstrument(ValueError):  # noqa: N818 (name fixed by the team contract)
     """A (venue, symbol) pair that is not in the table; the message names both."""
+
+
+class ExpiredInstrument(UnknownInstrument):
+    """A dated future whose settlement time has passed; the message names it and when."""
 
 
 VENUES: tuple[str, ...] = ("bybit", "binance", "okx", "deribit")
@@ -170,20 +190,62 @@ def _venue(venue: str) -> str:
     return v
 
 
-def parse_coin(symbol: str) -> str:
-    """The coin of a perpetual symbol in any accepted spelling: generic ``BTCUSD``, Binance
-    ``BTCUSD_PERP``, OKX ``BTC-USD-SWAP``, Deribit ``BTC-PERPETUAL``, ccxt ``BTC/USD:BTC``,
-    or the bare coin ``BTC``. Raises UnknownInstrument for anything else."""
+# Dated spellings: (coin, the date part). ccxt's unified future is BASE/USD:SETTLE-YYMMDD.
+_DATED_FORMS = (
+    re.compile(r"^([A-Z0-9]+)/USD:[A-Z0-9]+-(\d{6})$"),  # ccxt
+    re.compile(r"^([A-Z0-9]+)USD_(\d{6})$"),  # Binance COIN-M quarterly
+    re.compile(r"^([A-Z0-9]+)-USD-(\d{6})$"),  # OKX coin-margined future
+    re.compile(r"^([A-Z0-9]+)-(\d{1,2}[A-Z]{3}\d{2})$"),  # Deribit
+    re.compile(r"^([A-Z0-9]+)USD([FGHJKMNQUVXZ]\d{2})$"),  # Bybit inverse future
+)
+_MONTH_ABBR = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
+_MONTH_CODES = "FGHJKMNQUVXZ"
+
+
+def parse_symbol(symbol: str) -> tuple[str, int | None]:
+    """The coin and, for a dated future, its settlement time (ms) of a symbol in any accepted
+    spelling: the perpetuals of ``parse_coin``, and Binance ``BTCUSD_261225``, OKX
+    ``BTC-USD-261225``, Deribit ``BTC-25DEC26``, Bybit ``BTCUSDZ26``, ccxt
+    ``BTC/USD:BTC-261225``. Raises UnknownInstrument for anything else, or for a date that
+    is not one."""
     s = symbol.strip().upper()
+    _refuse_linear(symbol, s)
+    if s.endswith(("-USD-SWAP", "-PERPETUAL", "USD_PERP")):
+        return _perp_coin(symbol, s), None
+    for form in _DATED_FORMS:
+        m = form.match(s)
+        if m is None:
+            continue
+        exp = _expiry_of(s)
+        if exp is None:
+            raise UnknownInstrument(
+                f"cannot read the expiry of {symbol!r}: {m.group(2)} is not a date"
+            )
+        return m.group(1), exp
+    return _perp_coin(symbol, s), None
+
+
+def parse_coin(symbol: str) -> str:
+    """The coin of a symbol in any accepted spelling (``parse_symbol``): generic ``BTCUSD``,
+    Binance ``BTCUSD_PERP``, OKX ``BTC-USD-SWAP``, Deribit ``BTC-PERPETUAL``, ccxt
+    ``BTC/USD:BTC``, the bare coin ``BTC``, or a dated future's name. Raises
+    UnknownInstrument for anything else."""
+    return parse_symbol(symbol)[0]
+
+
+def _refuse_linear(symbol: str, s: str) -> None:
     if "USDT" in s or "USDC" in s:
         raise UnknownInstrument(
             f"{symbol!r} is a stablecoin-margined (linear) or spot symbol, not a coin-margined"
             " inverse perpetual (try BTCUSD)"
         )
+
+
+def _perp_coin(symbol: str, s: str) -> str:
     coin = ""
     if "/" in s:  # ccxt unified: BTC/USD:BTC
         base, _, rest = s.partition("/")
-        if rest.split(":")[0] == "USD":
+        if rest.split(":")[0] == "USD" and "-" not in rest:
             coin = base
     elif s.endswith("-USD-SWAP"):
         coin = s.removesuffix("-USD-SWAP")
@@ -200,15 +262,71 @@ def parse_coin(symbol: str) -> str:
     return coin
 
 
-def lookup(venue: str, symbol: str) -> ContractSpec:
-    """The built-in spec of ``symbol`` (generic or venue-native) on ``venue``."""
+def _utc(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, UTC)
+
+
+def dated_symbol(venue: str, coin: str, expiry: int) -> str:
+    """The venue-native name of ``coin``'s future settling at ``expiry``: Binance
+    ``BTCUSD_261225``, OKX ``BTC-USD-261225``, Deribit ``BTC-25DEC26``, Bybit ``BTCUSDZ26``
+    (Bybit names only the month: its futures settle on the month's last Friday, so another
+    day is UnknownInstrument)."""
     v = _venue(venue)
-    coin = parse_coin(symbol)
+    c = coin.upper()
+    d = _utc(expiry)
+    if v == "binance":
+        return f"{c}USD_{d:%y%m%d}"
+    if v == "okx":
+        return f"{c}-USD-{d:%y%m%d}"
+    if v == "deribit":
+        return f"{c}-{d.day}{_MONTH_ABBR[d.month - 1]}{d:%y}"
+    name = f"{c}USD{_MONTH_CODES[d.month - 1]}{d:%y}"
+    if _expiry_of(name) != expiry:
+        raise UnknownInstrument(
+            f"bybit has no future of {c} settling on {d:%Y-%m-%d}: its inverse futures "
+            f"settle on the last Friday of the month ({name} settles on "
+            f"{_utc(_expiry_of(name) or expiry):%Y-%m-%d})"
+        )
+    return name
+
+
+def lookup(venue: str, symbol: str, *, now_ms: int | None = None) -> ContractSpec:
+    """The built-in spec of ``symbol`` (generic or venue-native) on ``venue``; a dated
+    future's is the venue's perpetual spec for the coin with the expiry and no funding.
+    Given ``now_ms``, a future settled by then is refused (ExpiredInstrument)."""
+    v = _venue(venue)
+    try:
+        coin, expiry = parse_symbol(symbol)
+    except UnknownInstrument as exc:
+        if str(exc).startswith("cannot read a coin"):
+            raise UnknownInstrument(
+                f"cannot read a coin from symbol {symbol!r} (perpetuals: BTCUSD, BTCUSD_PERP,"
+                " BTC-USD-SWAP, BTC-PERPETUAL; dated: BTCUSD_261225, BTC-USD-261225,"
+                " BTC-25DEC26, BTCUSDZ26)"
+            ) from None
+        raise
     spec = _BY_KEY.get((v, coin))
     if spec is None:
         known = ", ".join(s.symbol for s in BUILTIN_SPECS if s.venue == v)
         raise UnknownInstrument(f"unknown symbol {symbol!r} on {v} (known: {known})")
-    return spec
+    if expiry is None:
+        return spec
+    try:
+        native = dated_symbol(v, coin, expiry)
+    except UnknownInstrument as exc:
+        raise UnknownInstrument(f"{symbol!r}: {exc}") from None
+    if now_ms is not None and now_ms >= expiry:
+        raise ExpiredInstrument(
+            f"{native} expired on {_utc(expiry):%Y-%m-%d %H:%M} UTC (roll to a later contract)"
+        )
+    return replace(
+        spec,
+        symbol=native,
+        kind=Kind.INVERSE_FUTURE,
+        expiry_ms=expiry,
+        funding_interval_ms=None,
+        source=f"{spec.source}; dated: the perpetual's contract, expiry from the name",
+    )
 
 
 def size_usd_from_contracts(spec: ContractSpec, contracts: int) -> float:

@@ -14,7 +14,8 @@ from core.events import AlertEvent, FeedHealth, Fill
 
 @dataclass(frozen=True, slots=True)
 class HedgeSnapshot:
-    """One inverse-perpetual position and everything computed from it at one instant."""
+    """One inverse position (perpetual or dated future) and everything computed from it at
+    one instant."""
 
     hedge_id: str
     venue: str
@@ -58,6 +59,15 @@ class HedgeSnapshot:
     liq_beyond_10x: bool = False  # liq_price is more than 10x the mark away
     tier_source: str = ""  # where the margin tiers come from: venue now / cache of … / built-in
     tier_estimate: bool = False  # the tier in force is the built-in table's estimate
+    # A dated future (None for a perpetual): it pays no funding; a short held to expiry
+    # locks its basis, annualised over the days left ((mark/index − 1)·100·365/days).
+    expiry_ms: int | None = None
+    days_to_expiry: float | None = None  # 0 once expired
+    basis_locked_apr_pct: float | None = None  # None without a basis, or at expiry
+    # The perpetual of the same venue and coin, the alternative: its rate in force (per
+    # interval) and that rate annualised from this position's side (> 0 received).
+    perp_funding_rate: float | None = None
+    perp_funding_apr_pct: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -173,6 +173,11 @@ class CcxtLiveBroker:
         self.check_credentials(plan.venue)
         creds = credentials_from_env(plan.venue, self._environ)
         spec = spec or lookup(plan.venue, plan.symbol)
+        if spec.expiry_ms is not None:  # unified_symbol names the perpetual: never send there
+            raise TradingDisabled(
+                f"live orders on dated futures ({plan.venue} {plan.symbol}) are not supported:"
+                " resize it on the venue"
+            )
         symbol = self.unified_symbol(plan.coin)
         amount = venue_qty_from_size_usd(spec, plan.size_usd)
         reduce = plan.contracts_after < plan.contracts_before

@@ -1,6 +1,6 @@
 """Property test: the incremental snapshot (per-hedge pieces reused while their inputs are
 unchanged) equals a full recompute after any sequence of quotes, fills, feed-health changes
-and clock steps."""
+and clock steps (a dated hedge among them, expiring within the steps' reach)."""
 
 from __future__ import annotations
 
@@ -41,6 +41,13 @@ contracts = 100
 entry = 59000
 leverage = 2
 [[hedges]]
+id = "q"
+venue = "deribit"
+symbol = "BTC-2JAN70"
+contracts = 100
+entry = 60000
+leverage = 2
+[[hedges]]
 id = "eth"
 venue = "okx"
 symbol = "ETH-USD-SWAP"
@@ -58,8 +65,9 @@ INSTRUMENTS = [
     ("binance", "BTCUSD_PERP", 60_000.0),
     ("deribit", "BTC-PERPETUAL", 60_000.0),
     ("okx", "ETH-USD-SWAP", 3_000.0),
+    ("deribit", "BTC-2JAN70", 60_000.0),  # dated: its days to expiry move with the clock
 ]
-HEDGES = ["by", "bn", "dr", "eth"]
+HEDGES = ["by", "bn", "dr", "eth", "q"]
 
 step = st.one_of(
     st.tuples(

@@ -23,7 +23,8 @@ def register(subparsers: Any) -> None:
     p.add_argument(
         "--symbol",
         default="BTCUSD",
-        help="BTCUSD, SOLUSD... or venue-native BTCUSD_PERP, BTC-USD-SWAP, BTC-PERPETUAL",
+        help="BTCUSD, SOLUSD... or venue-native BTCUSD_PERP, BTC-USD-SWAP, BTC-PERPETUAL; "
+        "dated futures BTCUSD_261225, BTC-USD-261225, BTC-25DEC26, BTCUSDZ26",
     )
     p.add_argument("--side", required=True, choices=("short", "long"))
     p.add_argument("--contracts", type=int, metavar="N", help="size in contracts")
@@ -68,8 +69,80 @@ def register(subparsers: Any) -> None:
     p.add_argument(
         "--day-open", type=float, metavar="P", help="with --compare-linear: today's PnL from P"
     )
+    p.add_argument(
+        "--now",
+        metavar="TIME",
+        help="a dated future's days to expiry count from this time (ISO 8601 UTC, or "
+        "milliseconds since the epoch; default: now)",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=run)
+
+
+def _now_ms(text: str | None) -> int:
+    """``--now``: milliseconds or ISO 8601 (UTC when no offset is given); default the clock."""
+    from datetime import UTC, datetime
+
+    from core.clock import wall_ms
+    from tui.usage import UsageError
+
+    if text is None:
+        return wall_ms()
+    raw = text.strip()
+    if raw.isdigit():
+        return int(raw)
+    try:
+        when = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        raise UsageError(
+            f"--now {text!r}: not a time (ISO 8601 such as 2026-12-04T08:00, or milliseconds)"
+        ) from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return int(when.timestamp() * 1000)
+
+
+def _dated(report: dict[str, Any], now_ms: int) -> dict[str, Any]:
+    """``expiry_ms``, ``days_to_expiry``, ``basis_locked_apr_pct`` (null for a perpetual) and,
+    for a dated future, no funding of its own: ``--funding-rate`` is the perpetual's, given
+    as ``perp_funding_rate`` / ``perp_funding_apr_pct`` to compare with the basis locked."""
+    from core import inverse
+    from core.dated import dated_basis
+    from core.instruments import UnknownInstrument, lookup
+    from tui.usage import UsageError
+
+    out: dict[str, Any] = {
+        "expiry_ms": None,
+        "days_to_expiry": None,
+        "basis_locked_apr_pct": None,
+        "perp_funding_rate": None,
+        "perp_funding_apr_pct": None,
+    }
+    try:
+        spec = lookup(report["venue"], report["symbol"], now_ms=now_ms)
+    except UnknownInstrument as exc:
+        raise UsageError(f"--symbol {report['symbol']}: {exc}") from None
+    if spec.expiry_ms is None:
+        return out
+    d = dated_basis(spec.symbol, report["mark"], report["index"], report["size_usd"], now_ms)
+    assert d is not None  # a dated symbol, prices checked positive by compute
+    rate = report["funding_rate"]
+    out.update(
+        expiry_ms=d.expiry_ms,
+        days_to_expiry=d.days_left,
+        basis_locked_apr_pct=d.annual_pct,
+        basis_annual_pct=d.annual_pct,
+        perp_funding_rate=rate,
+        perp_funding_apr_pct=None
+        if rate is None
+        else inverse.funding_apr_pct(rate, 8 * 3_600_000, report["side"]),
+        funding_rate=None,
+        funding_coin=0.0,
+        funding_usd=0.0,
+        funding_apr_pct=None,
+        funding_interval_ms=None,
+    )
+    return out
 
 
 def run(args: argparse.Namespace) -> int:
@@ -104,6 +177,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from None
     if args.day_open is not None and not args.compare_linear:
         raise UsageError(f"--day-open {args.day_open:g}: goes with --compare-linear")
+    report.update(_dated(report, _now_ms(args.now)))
     if args.compare_linear:
         report.update(_linear(report, args.day_open))
     if args.json:
@@ -133,6 +207,8 @@ def _linear(report: dict[str, Any], day_open: float | None) -> dict[str, Any]:
     )
     out = c.as_json()
     out["linear_inverse_today_pnl_usd"] = c.inverse_today_pnl_usd
+    if not math.isfinite(c.leverage):
+        out["linear_leverage"] = None  # no margin: no finite leverage (JSON has no infinity)
     return out
 
 
@@ -247,6 +323,8 @@ def render_table(r: dict[str, Any]) -> str:
             "continuous (rate quoted per 8 h)",
         ),
     ]
+    if r.get("expiry_ms") is not None:
+        rows[-6:] = _dated_rows(r)
     if h != c:
         rows.insert(
             1, ("proxy", f"protects {h} at {_price(r['holding_price'])}, beta {r['beta']:g}")
@@ -274,6 +352,23 @@ def render_table(r: dict[str, Any]) -> str:
         rows += _linear_rows(r)
     width = max(len(label) for label, _ in rows)
     return "".join(f"{label:<{width}}  {value}\n" for label, value in rows)
+
+
+def _dated_rows(r: dict[str, Any]) -> list[tuple[str, str]]:
+    """A dated future in place of the funding rows: it pays none; the basis is locked."""
+    from datetime import UTC, datetime
+
+    when = datetime.fromtimestamp(r["expiry_ms"] / 1000, UTC)
+    return [
+        ("expiry", f"{when:%Y-%m-%d %H:%M} UTC, {r['days_to_expiry']:.2f} days left"),
+        _row("basis locked, annualised", _maybe(r["basis_locked_apr_pct"], _pct), "n/a (expired)"),
+        ("funding", "none (a dated future)"),
+        _row(
+            "perpetual's funding APR",
+            _maybe(r["perp_funding_apr_pct"], _pct),
+            "n/a (give --funding-rate: the perpetual's)",
+        ),
+    ]
 
 
 def _linear_rows(r: dict[str, Any]) -> list[tuple[str, str]]:

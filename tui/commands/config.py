@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -156,11 +157,13 @@ def describe(cfg: Any) -> str:
             f"{h.margin_mode}{lev}; {what}" + (f"; account {h.account}" if h.account else "")
         )
         unit = "USD" if spec.qty_unit.value == "usd" else "contracts"
-        funding = (
-            "continuous funding"
-            if spec.funding_interval_ms is None
-            else f"funding every {spec.funding_interval_ms // 3_600_000} h"
-        )
+        if spec.expiry_ms is not None:
+            when = datetime.fromtimestamp(spec.expiry_ms / 1000, UTC)
+            funding = f"dated: expires {when:%Y-%m-%d %H:%M} UTC, no funding"
+        elif spec.funding_interval_ms is None:
+            funding = "continuous funding"
+        else:
+            funding = f"funding every {spec.funding_interval_ms // 3_600_000} h"
         lines.append(
             f"      spec: {_num(spec.face_value_usd)} USD per contract, tick "
             f"{spec.tick_size:g} USD, lot {spec.lot_contracts} contracts, venue quantity in "

@@ -261,6 +261,21 @@ def grid_json(
         "first_liquidation_up": _point(grid.first_up),
         "first_liquidation_down": _point(grid.first_down),
         "funding_forecast": forecast_json(forecasts),
+        "hedges": {h.hedge_id: hedge_json(h) for h in snap.hedges},
+    }
+
+
+def hedge_json(h: Any) -> dict[str, Any]:
+    """Each hedge's contract as the live snapshot has it: a dated future's expiry, days left,
+    the basis it locks a year and the perpetual's funding APR beside it (null for a
+    perpetual)."""
+    return {
+        "venue": h.venue,
+        "symbol": h.symbol,
+        "expiry_ms": h.expiry_ms,
+        "days_to_expiry": h.days_to_expiry,
+        "basis_locked_apr_pct": h.basis_locked_apr_pct,
+        "perp_funding_apr_pct": h.perp_funding_apr_pct,
     }
 
 

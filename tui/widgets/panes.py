@@ -383,6 +383,10 @@ def _ratio_text(r: float | None) -> str:
     return paint(f"{r * 100:.2f}%", cls)
 
 
+def _per_year(pct: float | None) -> str:
+    return signed(f"{fmt.pct(pct, 2)}/y", pct) if pct is not None else paint(fmt.DASH, "unknown")
+
+
 def margin_markup(h: HedgeSnapshot, wallet_ratio: float | None = None) -> str:
     from tui.widgets.rows import funding_per_day
 
@@ -393,18 +397,24 @@ def margin_markup(h: HedgeSnapshot, wallet_ratio: float | None = None) -> str:
     rate = "—" if h.funding_rate is None else fmt.pct(h.funding_rate * 100, 4)
     when = "cont." if h.next_funding_ms is None else f"in {fmt.duration(h.funding_countdown_ms)}"
     day_coin, day_usd = funding_per_day(h)
+    fund = _kv("fund.", f"{rate}/{fmt.interval(h.funding_interval_ms)} {when}")
+    apr = _kv("APR", signed(fmt.pct(h.funding_apr_pct, 2), h.funding_apr_pct))
+    nxt = _kv("next", signed(fmt.coin(h.funding_next_coin, h.coin, sign=True), h.funding_next_coin))
+    if h.expiry_ms is not None:  # a dated future: no funding; the basis it locks instead
+        exp = datetime.fromtimestamp(h.expiry_ms / 1000, UTC)
+        days = fmt.DASH if h.days_to_expiry is None else f"{h.days_to_expiry:.1f}d"
+        fund = _kv("expiry", f"{exp:%Y-%m-%d} {days}")
+        apr = _kv("locked", _per_year(h.basis_locked_apr_pct))
+        nxt = _kv("perp", _per_year(h.perp_funding_apr_pct))
     return "\n".join(
         [
             _kv("margin", f"{fmt.coin(h.margin_coin, h.coin)} {escape(mode)}{lev}"),
             _kv("equity", fmt.coin(h.equity_coin, h.coin)),
             _kv("maint.", fmt.coin(h.maintenance_margin_coin, h.coin)),
-            _kv("fund.", f"{rate}/{fmt.interval(h.funding_interval_ms)} {when}"),
+            fund,
             _kv("m.rat.", f"{_ratio_text(margin_ratio(h))} wallet {_ratio_text(wallet_ratio)}"),
-            _kv("APR", signed(fmt.pct(h.funding_apr_pct, 2), h.funding_apr_pct)),
-            _kv(
-                "next",
-                signed(fmt.coin(h.funding_next_coin, h.coin, sign=True), h.funding_next_coin),
-            ),
+            apr,
+            nxt,
             _kv("a day", signed(fmt.coin(day_coin, h.coin, sign=True), day_coin)),
             _kv("", signed(fmt.usd(day_usd, sign=True), day_usd)),
             _kv(

@@ -50,10 +50,17 @@ class DayOpen:
 
 def dated_for(h: HedgeSnapshot, quotes: Iterable[Quote], now_ms: int) -> DatedVsPerp | None:
     """The nearest dated future of ``h``'s venue and coin among ``quotes`` against the
-    perpetual's current rate, the next one as the roll; None without one."""
+    perpetual's current rate, the next one as the roll; None without one. For a dated
+    hedge, the hedge itself against its perpetual (the engine's ``perp_funding_rate``), the
+    next listed contract as the roll."""
     index = h.index
     if index is None:
         return None
+    own = None
+    if h.expiry_ms is not None:
+        own = dated_basis(h.symbol, h.mark or 0.0, index, h.size_usd, now_ms)
+        if own is None:
+            return None
     dated = []
     for q in quotes:
         if q.kind is not Kind.INVERSE_FUTURE or q.venue != h.venue:
@@ -64,9 +71,19 @@ def dated_for(h: HedgeSnapshot, quotes: Iterable[Quote], now_ms: int) -> DatedVs
         d = dated_basis(q.symbol, price or 0.0, index, h.size_usd, now_ms)
         if d is not None and d.days_left > 0:
             dated.append(d)
+    dated.sort(key=lambda d: d.expiry_ms)
+    if own is not None:
+        later = [d for d in dated if d.expiry_ms > own.expiry_ms]
+        return compare_with_perp(
+            own,
+            size_usd=h.size_usd,
+            perp_rate=h.perp_funding_rate,
+            interval_ms=H8_MS,
+            side=h.side,
+            next_contract=later[0] if later else None,
+        )
     if not dated:
         return None
-    dated.sort(key=lambda d: d.expiry_ms)
     return compare_with_perp(
         dated[0],
         size_usd=h.size_usd,

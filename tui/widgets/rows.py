@@ -197,14 +197,37 @@ def feed_cell(venue: str, stale: bool, feeds: tuple[FeedHealth, ...]) -> Cell:
     return ("live", "muted")
 
 
+def days_left_text(days: float | None) -> str:
+    """A dated contract's days to expiry, short: ``24d``, ``<1d``, ``exp.``; ``—`` unknown."""
+    if days is None:
+        return fmt.DASH
+    if days <= 0:
+        return "exp."
+    if days < 1:
+        return "<1d"
+    return f"{int(days)}d"
+
+
+def hedge_label(h: HedgeSnapshot) -> str:
+    """The Hedge cell: venue and symbol; a dated future's own name says its venue, so the
+    room goes to the days it has left (``BTCUSD_261225 24d``)."""
+    if h.expiry_ms is not None:
+        label = f"{h.symbol} {days_left_text(h.days_to_expiry)}"
+    else:
+        label = f"{h.venue} {h.symbol}"
+    if h.hedged_coin != h.coin:
+        label += f" β{h.beta:g}"
+    return label
+
+
 def _hedge_cells(
     h: HedgeSnapshot, feeds: tuple[FeedHealth, ...] = (), tick: float | None = None
 ) -> dict[str, Cell]:
-    hedge = f"{h.venue} {h.symbol}"
-    if h.hedged_coin != h.coin:
-        hedge += f" β{h.beta:g}"
+    hedge = hedge_label(h)
     funding = fmt.DASH
-    if h.funding_rate is not None:
+    if h.expiry_ms is not None:
+        funding = "dated"  # no funding, no countdown
+    elif h.funding_rate is not None:
         countdown = (
             "cont." if h.next_funding_ms is None else fmt.duration(h.funding_countdown_ms).rjust(5)
         )
