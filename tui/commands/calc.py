@@ -207,8 +207,6 @@ def _linear(report: dict[str, Any], day_open: float | None) -> dict[str, Any]:
     )
     out = c.as_json()
     out["linear_inverse_today_pnl_usd"] = c.inverse_today_pnl_usd
-    if not math.isfinite(c.leverage):
-        out["linear_leverage"] = None  # no margin: no finite leverage (JSON has no infinity)
     return out
 
 
