@@ -5,6 +5,7 @@ made elsewhere is one reconciliation line on the session, never silent."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import ccxt.async_support as ccxt
@@ -13,6 +14,9 @@ from sim_ccxt_clients import bybit_config
 from core.accounts.reconcile import ReconcileKind
 from core.config import parse_config
 from core.session import LiveSession
+from storage.account_log import AccountLog
+from storage.recorder import Recorder
+from tui.commands._session import wire_recorder
 
 CONFIG = """
 [[holdings]]
@@ -99,3 +103,36 @@ async def test_a_failed_read_is_said_once_and_keeps_the_last_state() -> None:
         assert watch.last_ok_ms == last_ok
         said = [n for n in s.account_notes if one.problem in n]
         assert len(said) == 1
+
+
+async def test_reads_go_into_the_history_once(clients: Any, tmp_path: Path) -> None:
+    """The dashboard's wiring: each read's fills, funding and events reach the database, and
+    reading the same window again (as a restart does) doubles nothing."""
+    db = tmp_path / "history.db"
+    recorder = Recorder(db)
+    s = session()
+    assert s.accounts is not None
+    wire_recorder(s, recorder, 1000)
+    try:
+        async with s:
+            await s.accounts.read_one("main")
+            assert s.sim is not None
+            app = clients(ccxt.bybit, bybit_config(s.sim, secret=s.sim.seed_accounts.api_secret))
+            await app.create_order("BTC/USD:BTC", "market", "buy", 5_000, None, {})
+            await s.accounts.read_one("main")
+            await s.accounts.read_one("main")
+    finally:
+        recorder.close()
+    with AccountLog(db) as log:
+        fills = log.fills("main")
+        events = log.events("main")
+    assert len(fills) == 1
+    assert fills[0][1].contracts == 5_000
+    assert [(e.kind, e.expected, e.exchange) for e in events if e.symbol] == [
+        (ReconcileKind.POSITION_CHANGED, -100_000, -95_000)
+    ]
+    # the reducing fill realised PnL into the wallet, which a fill does not carry: said too
+    (wallet,) = [e for e in events if not e.symbol]
+    assert wallet.kind is ReconcileKind.BALANCE_CHANGED
+    assert wallet.expected == 1.2
+    assert wallet.exchange < 1.2

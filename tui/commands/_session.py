@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -100,6 +101,24 @@ def wire_recorder(session: Any, recorder: Any, record_interval_ms: int) -> None:
     session.on_fill.append(recorder.submit_fill)
     session.on_funding.append(recorder.submit_funding)
     session.on_alert.append(recorder.submit_alert)
+    accounts = getattr(session, "accounts", None)
+    if accounts is not None:
+        accounts.on_read.append(functools.partial(record_account_read, recorder.db_path))
+
+
+def record_account_read(db_path: Path, read: Any) -> None:
+    """One account read into the history: its fills and funding once each (by the exchange's
+    ids: a restart re-reads the window without doubling) and its reconciliation events. A
+    connection per read (every 30 s): nothing to keep open or close."""
+    from storage.account_log import AccountLog
+
+    if read.state is None and not read.events:
+        return
+    with AccountLog(db_path) as log:
+        if read.state is not None:
+            log.record_fills(read.account, read.state.fills)
+            log.record_funding(read.account, read.state.funding)
+        log.record_events(read.events)
 
 
 def notify_lock_path(db: Path) -> Path:
