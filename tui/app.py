@@ -20,7 +20,7 @@ from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from textual.app import App
 from textual.binding import Binding, BindingType
@@ -34,6 +34,9 @@ from tui import themes as theme_files
 from tui.palette import HedgetopCommands
 from tui.screens.main import MainScreen
 from tui.widgets import format as fmt
+
+if TYPE_CHECKING:
+    from core.session.accounts import AccountHealth
 
 log = logging.getLogger(__name__)
 
@@ -252,6 +255,11 @@ class HedgetopApp(App[int]):
                 recorder.close()
             except Exception:
                 log.exception("recorder close failed")
+
+    def account_health(self, now_ms: int) -> tuple[AccountHealth, ...]:
+        """The session's accounts kept live (``core.session.accounts``), if any."""
+        accounts = getattr(self.source, "accounts", None)
+        return () if accounts is None else tuple(accounts.health(now_ms))
 
     def recorder_health(self) -> object | None:
         """The recorder's health (``storage.recorder.RecorderHealth``), if it reports one."""

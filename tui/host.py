@@ -6,11 +6,14 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Mapping
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from textual.binding import BindingType
 
 from core.events import FeedHealth
+
+if TYPE_CHECKING:
+    from core.session.accounts import AccountHealth
 
 
 class DashboardHost(Protocol):
@@ -29,5 +32,7 @@ class DashboardHost(Protocol):
     feed_label: Callable[[FeedHealth], str] | None
 
     def recorder_health(self) -> object | None: ...
+
+    def account_health(self, now_ms: int) -> tuple[AccountHealth, ...]: ...
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None: ...

@@ -65,6 +65,17 @@ class AccountWatch:
         return None if self.last_ok_ms is None else max(0, now_ms - self.last_ok_ms)
 
 
+@dataclass(frozen=True, slots=True)
+class AccountHealth:
+    """One account for the status bar: the age of its last good read (None: none yet), the
+    last read's problem (None: it worked) and whether that read is overdue."""
+
+    name: str
+    age_ms: int | None
+    problem: str | None
+    overdue: bool
+
+
 class AccountWatcher:
     """Reads ``config.accounts`` (see the module doc). ``positions()`` gives the engine's
     current hedges (their contracts after fills); ``adopt`` hands it the exchange's."""
@@ -129,6 +140,15 @@ class AccountWatcher:
         watch.last_problem = None
         watch.events.extend(events)
         return AccountRead(watch.config.name, now, state, events, notes=tuple(said))
+
+    def health(self, now_ms: int) -> tuple[AccountHealth, ...]:
+        """Each account's state; a read older than three intervals is overdue."""
+        limit = 3_000 * self.interval_s
+        out = []
+        for name, w in self.watches.items():
+            age = w.age_ms(now_ms)
+            out.append(AccountHealth(name, age, w.last_problem, age is not None and age > limit))
+        return tuple(out)
 
     async def run(self) -> None:
         """Read at start, then every ``interval_s``, until cancelled."""

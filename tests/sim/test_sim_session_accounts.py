@@ -103,6 +103,9 @@ async def test_a_failed_read_is_said_once_and_keeps_the_last_state() -> None:
         assert watch.last_ok_ms == last_ok
         said = [n for n in s.account_notes if one.problem in n]
         assert len(said) == 1
+        assert last_ok is not None
+        (health,) = s.accounts.health(last_ok + 1_000)
+        assert (health.name, health.age_ms, health.problem) == ("main", 1_000, one.problem)
 
 
 async def test_reads_go_into_the_history_once(clients: Any, tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ from core.snapshot import PortfolioSnapshot
 from tui.widgets.panes import (
     DetailPane,
     TextPane,
+    account_markup,
     alerts_markup,
     feed_markup,
     header_markup,
@@ -89,6 +90,7 @@ class MainScreen(Screen[None]):
         table.update_rows(build_rows(snap, self.ticks()))
         self.query_one("#feeds", TextPane).set_text(
             feed_markup(snap.feeds, snap.ts_ms, self.hedgetop.feed_label)
+            + account_markup(self.hedgetop.account_health(snap.ts_ms))
             + recorder_markup(self.hedgetop.recorder_health())
         )
         self.show_alerts()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from rich.markup import escape
 from textual.app import ComposeResult
@@ -20,6 +21,9 @@ from core.liquidation import MODEL_LABEL, MarginModel
 from core.snapshot import HedgeSnapshot, HoldingSnapshot, PortfolioSnapshot
 from tui.widgets import format as fmt
 from tui.widgets.rows import liq_class, liq_state
+
+if TYPE_CHECKING:
+    from core.session.accounts import AccountHealth
 
 _CLASS_VAR = {
     "gain": "$gain",
@@ -188,6 +192,24 @@ def feed_markup(
             f"{escape(name)} {paint('●', cls)} {paint(state, cls)} {feed_age(age)}{garbage}"
         )
     return "feeds: " + "  ".join(parts)
+
+
+def account_markup(accounts: Sequence[AccountHealth]) -> str:
+    """The accounts' read state for the status bar, each like a feed: the age of the last
+    good read, loud when the last read failed or is overdue (its figures are then old)."""
+    parts = []
+    for a in accounts:
+        if a.age_ms is None and a.problem is None:
+            state, cls = "reading", "muted"
+        elif a.problem is not None:
+            last = "" if a.age_ms is None else f", last good {feed_age(a.age_ms)} ago"
+            state, cls = f"read failed{last}", "alert"
+        elif a.overdue:
+            state, cls = f"read {feed_age(a.age_ms)} ago", "stale"
+        else:
+            state, cls = f"read {feed_age(a.age_ms)} ago", "gain"
+        parts.append(f"{escape(a.name)} {paint('●', cls)} {paint(state, cls)}")
+    return ("  account " + "  ".join(parts)) if parts else ""
 
 
 def recorder_markup(health: object | None) -> str:
