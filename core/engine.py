@@ -40,7 +40,7 @@ from core.instruments import (
 )
 from core.ledger import Ledger
 from core.resize import PlanRefused, ResizePlan
-from core.snapshot import HedgeSnapshot, HoldingSnapshot, PortfolioSnapshot
+from core.snapshot import ExchangeFigures, HedgeSnapshot, HoldingSnapshot, PortfolioSnapshot
 
 H8_MS = 8 * 3600 * 1000
 HOUR_MS = 3600 * 1000
@@ -68,6 +68,7 @@ class _Position:
     cont_last_ms: int | None = None  # continuous funding: accrued up to here
     cont_unbooked_coin: float = 0.0
     cont_hour: int | None = None
+    exchange: ExchangeFigures | None = None  # the last account read's figures
 
     @property
     def size_usd(self) -> float:
@@ -555,6 +556,7 @@ class Engine:
             p.margin_coin,
             p.realized_pnl_coin,
             p.funding_accrued_coin,
+            p.exchange,
             q is None or qkey in stale,
         )
         hit = self._hedge_cache.get(cfg.id)
@@ -643,6 +645,7 @@ class Engine:
                 nxt = inverse.funding_coin(cfg.side, size, mark, rate)
             elif open_ is False:
                 nxt = 0.0
+        ex = p.exchange
         leverage = cfg.leverage
         if pvc is not None and equity is not None and equity > 0 and open_:
             leverage = pvc / equity
@@ -695,6 +698,10 @@ class Engine:
             basis_locked_apr_pct=locked,
             perp_funding_rate=perp_rate,
             perp_funding_apr_pct=perp_apr,
+            exchange_liq_price=ex.liq_price if ex is not None else None,
+            liq_gap_pct=_gap_pct(liq, ex.liq_price if ex is not None else None),
+            funding_received_coin=ex.funding_received_coin if ex is not None else None,
+            funding_received_since_ms=ex.funding_since_ms if ex is not None else None,
         )
 
     # --- resizing -------------------------------------------------------------------------
@@ -714,9 +721,14 @@ class Engine:
             for p in self._positions.values()
         )
 
-    def adopt(self, hedges: Sequence[HedgeConfig]) -> list[str]:
+    def adopt(
+        self,
+        hedges: Sequence[HedgeConfig],
+        exchange: Mapping[str, ExchangeFigures] | None = None,
+    ) -> list[str]:
         """Take the exchange's figures (``core.accounts.reconcile.adopt_positions``) in place
-        of the position's: side, contracts, entry, margin mode and margin. Realised PnL and
+        of the position's: side, contracts, entry, margin mode and margin; ``exchange`` (by
+        hedge id) what else it reported, shown beside our own figures. Realised PnL and
         funding booked so far stay. A hedge the config does not name is not added (its feeds
         are not subscribed): the returned notes say so."""
         notes = []
@@ -735,6 +747,8 @@ class Engine:
             pos.contracts = h.contracts
             pos.entry = h.entry
             pos.margin_coin = h.margin_coin
+            if exchange is not None and h.id in exchange:
+                pos.exchange = exchange[h.id]
         return notes
 
     def plan_resize(
@@ -1039,6 +1053,13 @@ def _quote_price(q: Quote) -> float | None:
         if v is not None and v > 0:
             return v
     return None
+
+
+def _gap_pct(ours: float | None, theirs: float | None) -> float | None:
+    """Our liquidation price against the exchange's, in % of theirs (None: either unknown)."""
+    if ours is None or theirs is None or theirs <= 0 or not math.isfinite(ours):
+        return None
+    return (ours / theirs - 1.0) * 100.0
 
 
 def _sum_or_none(values: Iterable[float | None]) -> float | None:

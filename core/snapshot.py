@@ -11,6 +11,19 @@ from dataclasses import dataclass, field
 
 from core.events import AlertEvent, FeedHealth, Fill
 
+#: hedgetop's liquidation price this far (in %) from the exchange's own is flagged (issue 12)
+LIQ_GAP_FLAG_PCT = 0.5
+
+
+@dataclass(frozen=True, slots=True)
+class ExchangeFigures:
+    """An account read's figures for one hedge, handed to the engine as plain values (the
+    domain does not know ``core.accounts``)."""
+
+    liq_price: float | None
+    funding_received_coin: float | None
+    funding_since_ms: int | None
+
 
 @dataclass(frozen=True, slots=True)
 class HedgeSnapshot:
@@ -68,6 +81,18 @@ class HedgeSnapshot:
     # interval) and that rate annualised from this position's side (> 0 received).
     perp_funding_rate: float | None = None
     perp_funding_apr_pct: float | None = None
+    # What the exchange itself reports for this position (an account read; None: no account,
+    # or not read yet): its liquidation price, our figure's gap to it in % of theirs (over
+    # LIQ_GAP_FLAG_PCT either the venue knows something, a tier or a fee, or our model is
+    # wrong), and the funding it booked since ``funding_received_since_ms`` (> 0 received).
+    exchange_liq_price: float | None = None
+    liq_gap_pct: float | None = None
+    funding_received_coin: float | None = None
+    funding_received_since_ms: int | None = None
+
+    @property
+    def liq_gap_flagged(self) -> bool:
+        return self.liq_gap_pct is not None and abs(self.liq_gap_pct) > LIQ_GAP_FLAG_PCT
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from core.accounts.model import AccountReadError, AccountState
@@ -29,12 +29,35 @@ from core.accounts.reconcile import (
     reconcile,
 )
 from core.config import AccountConfig, Config, HedgeConfig
+from core.snapshot import ExchangeFigures
 
 log = logging.getLogger("hedgetop.accounts")
 
 #: (account, now_ms) -> its state; raises AccountReadError (tests inject a fake)
 AccountReader = Callable[[AccountConfig, int], Awaitable[AccountState]]
 DEFAULT_INTERVAL_S = 30.0
+
+
+def exchange_figures(
+    hedges: Sequence[HedgeConfig], state: AccountState
+) -> dict[str, ExchangeFigures]:
+    """What the read says of each of ``hedges`` beyond the position itself: the exchange's
+    liquidation price and the funding it booked on that symbol over the read's window."""
+    out = {}
+    for h in hedges:
+        if h.account != state.account:
+            continue
+        pos = next(
+            (p for p in state.positions if p.symbol == h.symbol and p.side.value == h.side),
+            None,
+        )
+        paid = [f.amount_coin for f in state.funding if f.symbol == h.symbol]
+        out[h.id] = ExchangeFigures(
+            liq_price=pos.liq_price if pos is not None else None,
+            funding_received_coin=sum(paid) if state.funding_since_ms is not None else None,
+            funding_since_ms=state.funding_since_ms,
+        )
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +110,7 @@ class AccountWatcher:
         *,
         now_ms: Callable[[], int],
         positions: Callable[[], Sequence[HedgeConfig]],
-        adopt: Callable[[Sequence[HedgeConfig]], Sequence[str]],
+        adopt: Callable[[Sequence[HedgeConfig], Mapping[str, ExchangeFigures]], Sequence[str]],
         interval_s: float = DEFAULT_INTERVAL_S,
     ) -> None:
         self.config = config
@@ -131,9 +154,8 @@ class AccountWatcher:
         balances = expected_from_state(previous)[1] if previous is not None else ()
         events = reconcile(expected, balances, state, now_ms=now)
         adopted, notes = adopt_positions(hedges, state)
-        said = [
-            n for n in (*notes, *self._adopt(adopted), *state.notes) if n not in watch.notes_said
-        ]
+        taken = self._adopt(adopted, exchange_figures(adopted, state))
+        said = [n for n in (*notes, *taken, *state.notes) if n not in watch.notes_said]
         watch.notes_said.update(said)
         watch.state = state
         watch.last_ok_ms = now

@@ -397,8 +397,13 @@ class LiveSession:
             if self._ticked is not None:
                 async with self._ticked:
                     self._ticked.notify_all()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(changed.wait(), started + interval - loop.time())
+            # the fixed tick sets the event too; no wait_for: on 3.11 it can swallow the
+            # cancellation that stop() sends when a quote arrives at the same moment
+            timer = loop.call_at(started + interval, changed.set)
+            try:
+                await changed.wait()
+            finally:
+                timer.cancel()
             await asyncio.sleep(max(0.0, started + min_gap - loop.time()))
 
     def health(self) -> tuple[FeedHealth, ...]:

@@ -77,6 +77,9 @@ async def test_the_account_is_read_adopted_and_a_trade_elsewhere_is_said(clients
         hedge = snap.hedge("b")
         assert hedge is not None
         assert hedge.contracts == 95_000
+        # the exchange's own figures ride beside ours: its funding window was read
+        assert hedge.funding_received_since_ms is not None
+        assert hedge.funding_received_coin == 0.0  # no settlement in this window yet
         assert any(n.startswith("account main: ") and "95,000" in n for n in s.account_notes)
         again = await s.accounts.read_one("main")
         assert [e for e in again.events if e.symbol == "BTCUSD"] == []  # said once

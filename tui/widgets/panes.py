@@ -340,7 +340,29 @@ def _model_line(h: HedgeSnapshot, tick: float | None = None) -> str:
         parts.append(f"[$muted]tiers[/] {escape(tiers)}")
     if h.coin != h.hedged_coin:
         parts.append(f"margin counted in {escape(h.coin)}, not {escape(h.hedged_coin)}")
+    parts += _exchange_parts(h, tick)
     return " · ".join(parts)
+
+
+def _exchange_parts(h: HedgeSnapshot, tick: float | None) -> list[str]:
+    """What the account read says beside our figures: the venue's own liquidation price (our
+    gap to it flagged beyond ``LIQ_GAP_FLAG_PCT``) and the funding it booked."""
+    if h.funding_received_since_ms is None and h.exchange_liq_price is None:
+        return []  # no account behind this hedge (or not read yet)
+    venue_liq = (
+        "none" if h.exchange_liq_price is None else fmt.usd_price(h.exchange_liq_price, tick)
+    )
+    gap = "" if h.liq_gap_pct is None else f" (ours {fmt.pct(h.liq_gap_pct, 2)})"
+    liq = paint(f"venue liq {venue_liq}{gap}", "alert" if h.liq_gap_flagged else "")
+    parts = [liq + (" differs: a tier, a fee, or our model?" if h.liq_gap_flagged else "")]
+    if h.funding_received_coin is not None and h.funding_received_since_ms is not None:
+        since = datetime.fromtimestamp(h.funding_received_since_ms / 1000, UTC)
+        got = fmt.coin(h.funding_received_coin, h.coin, sign=True)
+        parts.append(
+            f"[$muted]venue booked[/] {signed(got, h.funding_received_coin)} "
+            f"[$muted]funding since {since:%m-%d}[/]"
+        )
+    return parts
 
 
 def _kv(label: str, value: str) -> str:
