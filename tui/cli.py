@@ -29,6 +29,7 @@ COMMANDS = (
     "record",
     "history",
     "stress",
+    "account",
     "config",
     "serve",
     "completion",
