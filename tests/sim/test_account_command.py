@@ -325,3 +325,24 @@ def test_a_bad_config_is_one_line_exit_2(
     assert "config error" in line
     assert str(path) in line
     assert "venue" in line
+
+
+def test_a_simulator_config_without_accounts_reads_the_simulators_accounts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "sim.toml"
+    path.write_text(
+        '[simulator]\nenabled = true\n\n[[holdings]]\ncoin = "BTC"\namount = 0.25\n'
+        'label = "Bybit"\n\n[[hedges]]\nvenue = "bybit"\nsymbol = "BTCUSD"\nside = "short"\n'
+        'contracts = 9000\nentry = 90000\nmargin = 0.2\nmargin_mode = "isolated"\n'
+    )
+    assert main(["account", "--config", str(path)]) == 0
+    out = capsys.readouterr().out
+    table = parse(out)
+    (pos,) = table["sim-bybit"]["positions"]
+    assert (pos["symbol"], pos["side"], figure(pos["contracts"])) == ("BTCUSD", "short", 9000)
+    wallets = {(r["wallet"], r["coin"]): figure(r["total"]) for r in table["sim-bybit"]["balances"]}
+    assert wallets == {("futures", "BTC"): 0.2, ("spot", "BTC"): 0.25}
+    assert table["sim-binance"]["positions"] == []
+    assert "positions: none open" in out
+    assert "balances: no coin held" in out

@@ -37,7 +37,6 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from core.accounts.model import AccountPosition, AccountState, WalletBalance
     from core.config import AccountConfig, Config
-    from core.sim import SimExchange
 
 HELP = "read every configured exchange account once: positions, balances, funding received"
 #: Wall ms between two updates of one instrument of the in-process simulator (its clock does
@@ -122,29 +121,32 @@ async def read_all(
     return states
 
 
-def simulator_accounts(ex: SimExchange) -> tuple[tuple[AccountConfig, ...], dict[str, str]]:
-    """The running simulator's accounts as ``[[accounts]]`` entries pointed at its REST hosts,
-    and the environment holding its key (a mapping of its own: the user's variables are
-    neither read nor changed)."""
+def simulator_accounts(
+    endpoints: Mapping[tuple[str, str], str], api_key: str, api_secret: str
+) -> tuple[tuple[AccountConfig, ...], dict[str, str]]:
+    """A simulator's accounts as ``[[accounts]]`` entries pointed at its REST hosts
+    (``endpoints``: its URLs keyed (venue, what)), and the environment holding its key (a
+    mapping of its own: the user's variables are neither read nor changed)."""
     from core.config import AccountConfig
     from core.events import Venue
     from core.session.sim_accounts import SIM_VENUES
 
-    seed = ex.seed_accounts
     accounts: list[AccountConfig] = []
     environ: dict[str, str] = {}
     for name in SIM_VENUES:
         venue = Venue(name)
         key_env, secret_env, _ = AccountConfig.default_env(venue)
-        environ[key_env], environ[secret_env] = seed.api_key, seed.api_secret
+        environ[key_env], environ[secret_env] = api_key, api_secret
         accounts.append(
             AccountConfig(
                 name=f"sim-{name}",
                 venue=venue,
                 api_key_env=key_env,
                 api_secret_env=secret_env,
-                rest_url=ex.endpoint(name, "rest"),
-                spot_rest_url=ex.endpoint(name, "spot-rest") if venue is Venue.BINANCE else None,
+                rest_url=endpoints[(name, "rest")],
+                spot_rest_url=endpoints.get((name, "spot-rest"))
+                if venue is Venue.BINANCE
+                else None,
             )
         )
     return tuple(accounts), environ
@@ -162,7 +164,9 @@ async def read_simulator(cfg: Config) -> list[AccountState]:
     except OSError as exc:
         raise UsageError(f"cannot start the built-in simulator on 127.0.0.1: {exc}") from None
     try:
-        accounts, environ = simulator_accounts(ex)
+        seed = ex.seed_accounts
+        urls = {(v, w): u for v, w, u in ex.endpoints}
+        accounts, environ = simulator_accounts(urls, seed.api_key, seed.api_secret)
         return await read_all(accounts, now_ms=ex.now_ms(), environ=environ)
     finally:
         await ex.stop()
