@@ -243,10 +243,11 @@ class _Read:
             return None
 
     async def close(self) -> None:
-        for c in self.clients:
-            try:
-                await c.close()
-            except Exception as exc:  # closing must not hide the read's outcome
+        """Close every client at once: ccxt's close waits ~250 ms each, in turn that is a
+        Binance read's half second."""
+        results = await asyncio.gather(*(c.close() for c in self.clients), return_exceptions=True)
+        for exc in results:
+            if isinstance(exc, Exception):  # closing must not hide the read's outcome
                 log.warning("closing a ccxt client failed: %s", _one_line(str(exc), self.masker))
 
 
