@@ -81,7 +81,6 @@ class AccountWatch:
     state: AccountState | None = None
     last_ok_ms: int | None = None
     last_problem: str | None = None
-    events: list[ReconcileEvent] = field(default_factory=list)
     notes_said: set[str] = field(default_factory=set)
 
     def age_ms(self, now_ms: int) -> int | None:
@@ -160,7 +159,6 @@ class AccountWatcher:
         watch.state = state
         watch.last_ok_ms = now
         watch.last_problem = None
-        watch.events.extend(events)
         return AccountRead(watch.config.name, now, state, events, notes=tuple(said))
 
     def health(self, now_ms: int) -> tuple[AccountHealth, ...]:
