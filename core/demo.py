@@ -19,6 +19,11 @@ the XRP ("exchange": where it is hedged, Bybit) and the SOL (on Binance);
 ``core.session.sim_accounts`` reads the labels.
 
 Entries are the simulator's start prices, so the session opens near flat.
+
+The Bybit and Binance hedges name the demo's two trading accounts (``demo-bybit``,
+``demo-binance``): the session reads them through ccxt from the simulator, as it reads a real
+venue, and sends their resizes there through the same ccxt broker a live session uses; the OKX
+and Deribit hedges resize on the paper broker (issue 12 §4).
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from core.config import (
+    AccountConfig,
     AlertConfig,
     BrokerConfig,
     Config,
@@ -34,9 +40,28 @@ from core.config import (
     SimulatorConfig,
     TargetConfig,
 )
+from core.events import Venue
 from core.instruments import contracts_from_size_usd, lookup
 
 DEMO_COINS: tuple[str, ...] = ("BTC", "SOL", "ADA", "XRP")
+
+
+#: the demo's accounts on the simulator (read, and traded, through ccxt with its keys)
+BYBIT, BINANCE = "demo-bybit", "demo-binance"
+
+
+def demo_account(name: str, venue: Venue) -> AccountConfig:
+    """A trading account on ``venue``; on the simulator it is read and traded there with the
+    simulator's keys (``core.session.sim_accounts.simulator_target``), never the user's."""
+    key_env, secret_env, passphrase_env = AccountConfig.default_env(venue)
+    return AccountConfig(
+        name=name,
+        venue=venue,
+        api_key_env=key_env,
+        api_secret_env=secret_env,
+        passphrase_env=passphrase_env,
+        trading=True,
+    )
 
 
 def start_prices() -> dict[str, float]:
@@ -56,6 +81,7 @@ def _hedge(
     leverage: float,
     hedges: str | None = None,
     beta: float = 1.0,
+    account: str | None = None,
 ) -> HedgeConfig:
     spec = lookup(venue, coin)
     contracts = contracts_from_size_usd(spec, hedged_coin_amount * price)
@@ -73,6 +99,7 @@ def _hedge(
         leverage=leverage,
         hedges=hedges or spec.coin,
         beta=beta,
+        account=account,
     )
 
 
@@ -89,9 +116,11 @@ def demo_config(prices: Mapping[str, float] | None = None, *, seed: int = 1) -> 
     sol_beta = 1.5
     btc_for_sol = 0.5 * sol_spot * p["SOL"] * sol_beta / p["BTC"]
     hedges = (
-        _hedge("btc-bybit", "bybit", "BTC", 1.0, p["BTC"], leverage=1.0),
-        _hedge("ada-binance", "binance", "ADA", ada_hedged, p["ADA"], leverage=3.0),
-        _hedge("xrp-bybit", "bybit", "XRP", xrp_hedged, p["XRP"], leverage=2.0),
+        _hedge("btc-bybit", "bybit", "BTC", 1.0, p["BTC"], leverage=1.0, account=BYBIT),
+        _hedge(
+            "ada-binance", "binance", "ADA", ada_hedged, p["ADA"], leverage=3.0, account=BINANCE
+        ),
+        _hedge("xrp-bybit", "bybit", "XRP", xrp_hedged, p["XRP"], leverage=2.0, account=BYBIT),
         _hedge(
             "sol-proxy-btc",
             "binance",
@@ -101,6 +130,7 @@ def demo_config(prices: Mapping[str, float] | None = None, *, seed: int = 1) -> 
             leverage=2.0,
             hedges="SOL",
             beta=sol_beta,
+            account=BINANCE,
         ),
         _hedge("btc-okx", "okx", "BTC", 0.2, p["BTC"], leverage=1.0),
         _hedge("btc-deribit", "deribit", "BTC", 0.3, p["BTC"], leverage=1.0),
@@ -124,4 +154,5 @@ def demo_config(prices: Mapping[str, float] | None = None, *, seed: int = 1) -> 
         broker=BrokerConfig(),
         simulator=SimulatorConfig(enabled=True, seed=seed, speed=1.0),
         demo=True,
+        accounts=(demo_account(BYBIT, Venue.BYBIT), demo_account(BINANCE, Venue.BINANCE)),
     )

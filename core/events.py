@@ -95,6 +95,16 @@ class OrderSide(StrEnum):
     SELL = "sell"
 
 
+class OrderRoute(StrEnum):
+    """Where a hedge's confirmed resize goes: the paper broker (the engine fills it at mark),
+    the built-in simulator's account through the unchanged ccxt (the demo's path, a real
+    venue's code), or a real venue (every live-trading gate open)."""
+
+    PAPER = "paper"
+    SIMULATOR = "simulator"
+    VENUE = "venue"
+
+
 class Fill(msgspec.Struct, frozen=True, kw_only=True):
     """An executed order against a hedge position (paper or live).
 

@@ -27,7 +27,7 @@ from textual.binding import Binding, BindingType
 from textual.screen import ModalScreen
 
 from core.clock import wall_ms
-from core.events import AlertState, FeedHealth, Fill, Kind
+from core.events import AlertState, FeedHealth, Fill, Kind, OrderRoute
 from core.resize import ResizePlan
 from core.snapshot import PortfolioSnapshot
 from tui import themes as theme_files
@@ -138,6 +138,8 @@ class HedgetopApp(App[int]):
             self.read_only_reason = "started with --read-only" if read_only else ""
         #: real orders: every config gate open and not read-only
         self.live_trading = bool(getattr(trader, "live_trading", False)) and not self.read_only
+        #: some resizes go through ccxt to the built-in simulator's accounts (the demo)
+        self.sim_orders = getattr(trader, "sim_broker", None) is not None
         self.order_in_flight = False
         self._quit_warned = False
         self.order_note: str | None = None  # the last order problem, for the alerts area
@@ -226,8 +228,9 @@ class HedgetopApp(App[int]):
     async def action_quit(self) -> None:
         if self.order_in_flight and not self._quit_warned:
             self._quit_warned = True
+            what = "a REAL order" if self.live_trading else "an order"
             self.notify(
-                "a REAL order is on its way: quitting now would not record its fill. "
+                f"{what} is on its way: quitting now would not record its fill. "
                 "Press q again to quit anyway",
                 severity="warning",
                 timeout=15,
@@ -587,43 +590,64 @@ class HedgetopApp(App[int]):
             # the title says what the plan reaches (after lot rounding), as its body does
             what += f": {fmt.ratio_pct(plan.ratio_before)} → {fmt.ratio_pct(plan.ratio_after)}"
 
-        live = self.live_trading
+        route = self._route(row.hedge_id)
+        live = route is OrderRoute.VENUE
 
         def confirmed(ok: bool | None) -> None:
             if not ok:
                 self.notify("resize cancelled: nothing was sent")
-            elif live:
+            elif route is OrderRoute.PAPER:
+                self._execute(plan)
+            else:
                 self.order_in_flight = True
                 self.run_worker(
-                    self._execute_live(plan), name="live order", group="orders", exit_on_error=False
+                    self._execute_live(plan, real=live),
+                    name="live order",
+                    group="orders",
+                    exit_on_error=False,
                 )
-            else:
-                self._execute(plan)
 
         tick = self._main.ticks().get(row.hedge_id)
+        via = (
+            "sent through ccxt to the built-in simulator's account (its demo keys)"
+            if route is OrderRoute.SIMULATOR
+            else None
+        )
         self.push_screen(
-            PreviewScreen(plan, title=f"{row.hedge_id}: {what}", live=live, tick=tick), confirmed
+            PreviewScreen(plan, title=f"{row.hedge_id}: {what}", live=live, tick=tick, via=via),
+            confirmed,
         )
 
-    async def _execute_live(self, plan: ResizePlan) -> None:
-        """Send a confirmed real order (off the UI's way: awaited in a worker) and report."""
+    def _route(self, hedge_id: str) -> OrderRoute:
+        """Where the trader sends this hedge's orders (a trader that does not say: the paper
+        broker, or the venue when it trades for real)."""
+        route_of = getattr(self.trader, "order_route", None)
+        if route_of is not None:
+            route: OrderRoute = route_of(hedge_id)
+            return route
+        return OrderRoute.VENUE if self.live_trading else OrderRoute.PAPER
+
+    async def _execute_live(self, plan: ResizePlan, *, real: bool = True) -> None:
+        """Send a confirmed order through ccxt (off the UI's way: awaited in a worker) and
+        report; ``real``: to a real venue, else to the built-in simulator."""
         trader: Any = self.trader  # core.session.LiveSession: ``execute_live`` is async
+        what = "REAL order" if real else "order to the simulator"
         try:
             self.notify(
-                f"sending REAL order: {plan.side.value if plan.side else '?'} "
+                f"sending {what}: {plan.side.value if plan.side else '?'} "
                 f"{plan.contracts:,} contracts {plan.symbol} on {plan.venue}…",
-                severity="warning",
+                severity="warning" if real else "information",
             )
             try:
                 outcome = await trader.execute_live(plan, confirmed=True)
             except Exception as exc:  # one line (keys masked by the broker), never a crash
-                log.warning("real order failed: %s", exc)
+                log.warning("%s failed: %s", what, exc)
                 self._order_problem(f"order failed: {exc}")
                 return
             if outcome.problem:
                 self._order_problem(outcome.message)
             else:
-                self.notify(outcome.message, title="REAL fill")
+                self.notify(outcome.message, title="REAL fill" if real else "fill")
         finally:
             self.order_in_flight = False
 

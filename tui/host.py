@@ -24,6 +24,7 @@ class DashboardHost(Protocol):
     read_only: bool
     read_only_reason: str
     live_trading: bool
+    sim_orders: bool
     ratio_step: float
     source_label: str
     keymap_overrides: Mapping[str, str]

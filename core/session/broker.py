@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from core.config import Config
+from core.config import AccountConfig, Config
 
 if TYPE_CHECKING:
     from core.brokers.ccxt_live import CcxtLiveBroker, ExchangeFactory
+    from core.sim import SimExchange
 
 log = logging.getLogger("hedgetop.live")
 
@@ -91,3 +92,58 @@ def tier_credentials(venue: str) -> Mapping[str, str] | None:
         return credentials_from_env(venue)
     except TradingDisabled:
         return None
+
+
+def simulator_broker(
+    config: Config, sim: SimExchange, exchange_factory: ExchangeFactory | None = None
+) -> tuple[CcxtLiveBroker | None, frozenset[str]]:
+    """On the built-in simulator, the ccxt broker that sends the resizes of hedges naming a
+    ``trading = true`` account the simulator keeps (Bybit, Binance) to that account, with the
+    simulator's keys and through the unchanged ccxt, as a real venue's orders go (issue 12
+    §4: the code a real user runs is the code the demo runs); and the ids of those hedges.
+    ``(None, ∅)`` when no hedge qualifies (their resizes stay on the paper broker).
+
+    The config's live-trading gates are about real venues and are not asked here: prices and
+    orders both come from the simulator, so an order goes to the venue that priced it. The
+    simulator's hosts are looked up when the first client is built (its ports exist once it
+    runs)."""
+    import dataclasses
+
+    from core.accounts.reader import client_params, default_factory
+    from core.brokers.ccxt_live import CCXT_IDS, CcxtLiveBroker
+    from core.session.sim_accounts import SIM_VENUES, simulator_target
+
+    trading = {a.name: a for a in config.accounts if a.trading}
+    accounts: dict[str, AccountConfig] = {}  # ccxt id -> the account its orders go to
+    keys = sim.seed_accounts
+    environ: dict[str, str] = {}
+    hedges: set[str] = set()
+    for h in config.hedges:
+        account = trading.get(h.account or "")
+        if account is None or account.venue.value != h.venue or h.venue not in SIM_VENUES:
+            continue
+        accounts.setdefault(CCXT_IDS[h.venue], account)
+        v = h.venue.upper()
+        environ[f"HEDGETOP_{v}_API_KEY"] = keys.api_key
+        environ[f"HEDGETOP_{v}_API_SECRET"] = keys.api_secret
+        hedges.add(h.id)
+    if not hedges:
+        return None, frozenset()
+    build = exchange_factory or default_factory
+
+    def factory(ccxt_id: str, params: dict[str, Any]) -> Any:
+        found = simulator_target(sim, accounts[ccxt_id])
+        if found is None:  # a venue the simulator keeps no accounts on (checked above)
+            raise KeyError(ccxt_id)
+        creds: dict[str, str] = {
+            k: str(params[k]) for k in ("apiKey", "secret", "password") if k in params
+        }
+        ccxt_params = client_params(found[0], creds)
+        ccxt_params["timeout"] = params.get("timeout", ccxt_params["timeout"])
+        return build(ccxt_id, ccxt_params)
+
+    broker_config = dataclasses.replace(
+        config.broker, kind="ccxt", trading_enabled=True, sandbox=False
+    )
+    broker = CcxtLiveBroker(broker_config, environ=environ, exchange_factory=factory)
+    return broker, frozenset(hedges)

@@ -15,7 +15,15 @@ from core.alerts import AlertEngine
 from core.clock import wall_ms
 from core.config import AccountConfig, Config
 from core.engine import Engine
-from core.events import AlertEvent, AlertState, FeedHealth, Fill, FundingEvent, Quote
+from core.events import (
+    AlertEvent,
+    AlertState,
+    FeedHealth,
+    Fill,
+    FundingEvent,
+    OrderRoute,
+    Quote,
+)
 from core.instruments import ContractSpec, size_usd_from_contracts
 from core.ledger import Ledger, MemoryLedger
 from core.resize import PlanRefused, ResizePlan
@@ -25,7 +33,7 @@ from core.session.accounts import (
     AccountReader,
     AccountWatcher,
 )
-from core.session.broker import choose_live_broker
+from core.session.broker import choose_live_broker, simulator_broker
 from core.session.endpoints import classify
 from core.session.feeds import build_runners, feed_urls
 from core.session.simulator import build_simulator
@@ -156,6 +164,7 @@ class LiveSession:
         self.accounts: AccountWatcher | None = None
         self.account_notes: list[str] = []
         self._account_task: asyncio.Task[None] | None = None
+        self._ccxt_ready: asyncio.Future[Any] | None = None
         if config.accounts:
             self.accounts = self._account_watcher(account_reader, environ, account_interval_s)
         self.live_broker: CcxtLiveBroker | None
@@ -167,11 +176,25 @@ class LiveSession:
             exchange_factory=exchange_factory,
             feed_urls=self.feed_urls(),
         )
+        #: on the simulator: the ccxt broker to its accounts, and the hedges it sends for
+        self.sim_broker: CcxtLiveBroker | None = None
+        self._sim_routed: frozenset[str] = frozenset()
+        if self.sim is not None:
+            self.sim_broker, self._sim_routed = simulator_broker(config, self.sim)
 
     @property
     def live_trading(self) -> bool:
         """True when confirmed resizes send real orders (every config gate open)."""
         return self.live_broker is not None
+
+    def order_route(self, hedge_id: str) -> OrderRoute:
+        """Where a confirmed resize of ``hedge_id`` goes (``execute`` for the paper broker,
+        ``execute_live`` for the other two)."""
+        if self.live_broker is not None:
+            return OrderRoute.VENUE
+        if hedge_id in self._sim_routed:
+            return OrderRoute.SIMULATOR
+        return OrderRoute.PAPER
 
     # --- clocks ---------------------------------------------------------------------------
 
@@ -257,6 +280,13 @@ class LiveSession:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await t
             self._tasks.clear()
+        for broker in (self.live_broker, self.sim_broker):
+            close = getattr(broker, "close", None)  # the broker's ccxt clients, kept open
+            if close is not None:
+                try:
+                    await close()
+                except Exception as exc:  # closing must not hide the rest of the stop
+                    log.warning("closing the broker failed: %s", type(exc).__name__)
         if self.sim is not None:
             await self.sim.stop()
         self.alerts.close()
@@ -292,6 +322,7 @@ class LiveSession:
             from core.accounts.reader import read_account
 
             async def read(account: AccountConfig, now_ms: int) -> AccountState:
+                await self._ccxt_imported()
                 account, env = self._account_target(account, environ)
                 return await read_account(account, now_ms=now_ms, environ=env)
 
@@ -307,6 +338,19 @@ class LiveSession:
         watcher.on_read.append(self._account_read)
         return watcher
 
+    async def _ccxt_imported(self) -> None:
+        """Import ccxt off the loop, once: the import takes about a second, which the loop
+        would otherwise spend frozen (the first frame waits for it)."""
+        if self._ccxt_ready is None:
+            import importlib
+
+            self._ccxt_ready = asyncio.ensure_future(
+                in_daemon_thread(
+                    lambda: importlib.import_module("ccxt.async_support"), name="import ccxt"
+                )
+            )
+        await asyncio.shield(self._ccxt_ready)
+
     def _account_target(
         self, account: AccountConfig, environ: Mapping[str, str] | None
     ) -> tuple[AccountConfig, Mapping[str, str] | None]:
@@ -314,20 +358,10 @@ class LiveSession:
         the simulator's keys: the user's real keys are never sent to a simulator."""
         if self.sim is None or account.rest_url is not None:
             return account, environ
-        venue = account.venue.value
-        try:
-            rest = self.sim.endpoint(venue, "rest")
-        except KeyError:  # a venue the simulator keeps no accounts on
-            return account, environ
-        spot: str | None = None
-        with contextlib.suppress(KeyError):
-            spot = self.sim.endpoint(venue, "spot-rest")
-        keys = self.sim.seed_accounts
-        env = {account.api_key_env: keys.api_key, account.api_secret_env: keys.api_secret}
-        if account.passphrase_env:
-            env[account.passphrase_env] = ""
-        target = dataclasses.replace(account, rest_url=rest, spot_rest_url=spot, sandbox=False)
-        return target, env
+        from core.session.sim_accounts import simulator_target
+
+        found = simulator_target(self.sim, account)
+        return found if found is not None else (account, environ)
 
     def _account_read(self, read: AccountRead) -> None:
         """Every read problem and difference becomes a line the screen shows once."""
@@ -486,6 +520,10 @@ class LiveSession:
         the session trades for real (see ``execute_live``)."""
         if self.live_broker is not None:
             raise PlanRefused("this session sends real orders: confirm them on the preview")
+        if plan.hedge_id in self._sim_routed:
+            raise PlanRefused(
+                f"{plan.hedge_id} trades through ccxt on the simulator's account: execute_live"
+            )
         if self.trading_refusal is not None:
             raise PlanRefused(self.trading_refusal)
         fill = self.engine.execute(plan, self.now_ms())
@@ -499,8 +537,9 @@ class LiveSession:
         ``PlanRefused`` (refused or outdated plan): one line each, nothing recorded."""
         from core.brokers.ccxt_live import TradingDisabled
 
-        broker = self.live_broker
-        if broker is None:
+        route = self.order_route(plan.hedge_id)
+        broker = self.live_broker if route is OrderRoute.VENUE else self.sim_broker
+        if broker is None or route is OrderRoute.PAPER:
             raise TradingDisabled(
                 self.trading_refusal or 'live trading needs [broker] kind = "ccxt"'
             )

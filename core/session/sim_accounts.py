@@ -10,16 +10,27 @@ it serves).
 - A holding is on an exchange when its label names the venue ("Bybit", "binance spot", …), or
   says "exchange" and its coin is hedged on a venue (then that venue's): those coins go into
   the venue's spot wallet. Other holdings (wallets, cold storage) are not on any venue.
+- The demo's futures wallets also hold half as much again as its margins, free: room to
+  grow a hedge from the keyboard, as a hedger keeps on a venue (a config's wallets hold
+  only what it names).
 """
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 from collections import defaultdict
+from typing import TYPE_CHECKING
 
-from core.config import Config, HedgeConfig, HoldingConfig
+from core.config import AccountConfig, Config, HedgeConfig, HoldingConfig
 from core.sim.seed import AccountSeed, MarginMode, PositionSeed, PositionSide, VenueSeed
 
+if TYPE_CHECKING:
+    from core.sim import SimExchange
+
 SIM_VENUES = ("bybit", "binance")
+#: the demo's free collateral in each futures wallet, as a fraction of the margin it holds
+DEMO_HEADROOM = 0.5
 
 
 def holding_venue(holding: HoldingConfig, hedges: tuple[HedgeConfig, ...]) -> str | None:
@@ -60,7 +71,7 @@ def seed_from_config(
     for h in config.hedges:
         if h.venue not in SIM_VENUES:
             continue
-        futures[h.venue][h.coin] += h.margin_coin
+        futures[h.venue][h.coin] += h.margin_coin * (1.0 + (DEMO_HEADROOM if config.demo else 0.0))
         if not h.contracts or h.entry is None:
             continue
         mode = MarginMode.CROSS if h.margin_mode == "cross" else MarginMode.ISOLATED
@@ -80,3 +91,25 @@ def seed_from_config(
         for v in SIM_VENUES
     }
     return AccountSeed(api_key=api_key, api_secret=api_secret, venues=venues)
+
+
+def simulator_target(
+    sim: SimExchange, account: AccountConfig
+) -> tuple[AccountConfig, dict[str, str]] | None:
+    """``account`` pointed at the simulator's hosts, and an environment of its own holding
+    the simulator's keys under the variables the account names; None when the simulator keeps
+    no accounts on that venue. The user's real keys are never sent to a simulator."""
+    venue = account.venue.value
+    try:
+        rest = sim.endpoint(venue, "rest")
+    except KeyError:
+        return None
+    spot: str | None = None
+    with contextlib.suppress(KeyError):
+        spot = sim.endpoint(venue, "spot-rest")
+    keys = sim.seed_accounts
+    env = {account.api_key_env: keys.api_key, account.api_secret_env: keys.api_secret}
+    if account.passphrase_env:
+        env[account.passphrase_env] = ""
+    target = dataclasses.replace(account, rest_url=rest, spot_rest_url=spot, sandbox=False)
+    return target, env

@@ -57,13 +57,15 @@ async def test_demo_session_runs_and_resizes() -> None:
         assert one_x.liq_price == pytest.approx(one_x.entry / 0.005, rel=0.01)
         assert one_x.liq_beyond_10x
         assert by_id["ada-binance"].liq_price is not None  # the 3x short
-        plan = session.plan_resize("btc-bybit", target_ratio=0.8)
+        # the OKX hedge resizes on the paper broker (the simulator keeps no OKX account; the
+        # Bybit and Binance hedges go through ccxt: tests/sim/test_sim_demo_orders.py)
+        plan = session.plan_resize("btc-okx", target_ratio=0.8)
         assert plan.ok, plan.refusal
         fill = session.execute(plan)
         assert fills == [fill]
         assert ledger.fills == [fill]
         after = await session.wait_for(lambda s: s.ts_ms >= fill.ts_ms and bool(s.recent_fills), 5)
-        h = after.hedge("btc-bybit")
+        h = after.hedge("btc-okx")
         assert h is not None
         assert h.contracts == fill.contracts_after
         assert snaps[-1] is session.latest or snaps[-1].ts_ms <= after.ts_ms

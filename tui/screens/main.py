@@ -77,6 +77,7 @@ class MainScreen(Screen[None]):
                 read_only=app.read_only,
                 source=app.source_label,
                 live=app.live_trading,
+                simulated=app.sim_orders,
             )
             + _gate_line(app)
         )

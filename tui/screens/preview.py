@@ -98,9 +98,16 @@ class PreviewScreen(ModalScreen[bool]):
     """
 
     def __init__(
-        self, plan: ResizePlan, *, title: str, live: bool = False, tick: float | None = None
+        self,
+        plan: ResizePlan,
+        *,
+        title: str,
+        live: bool = False,
+        tick: float | None = None,
+        via: str | None = None,
     ) -> None:
         super().__init__()
+        self.via = via  # where a non-live order goes, when not the paper broker
         self.tick = tick
         self.plan = plan
         self.title_text = title
@@ -120,6 +127,8 @@ class PreviewScreen(ModalScreen[bool]):
                 )
             yield Static(f"[b]Resize preview[/b]  {escape(self.title_text)}\n", id="preview-title")
             yield Static(body, id="preview-body")
+            if self.via is not None and self.plan.ok:
+                yield Static(f"\n[$muted]{escape(self.via)}[/]", id="preview-via")
             if not self.plan.ok:
                 reason = self.plan.refusal or "nothing to do: already there (rounded to the lot)"
                 yield Static(f"\n[$alert]refused: {escape(reason)}[/]", id="preview-refusal")

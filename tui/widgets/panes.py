@@ -94,7 +94,7 @@ def nearest_liquidation(snap: PortfolioSnapshot) -> str:
 
 
 #: The header's mode marker: what pressing a resize key would do.
-MODE_CLASS = {"LIVE TRADING": "alert", "PAPER": "gain", "READ-ONLY": "warn"}
+MODE_CLASS = {"LIVE TRADING": "alert", "PAPER": "gain", "SIMULATOR": "gain", "READ-ONLY": "warn"}
 
 
 def header_markup(
@@ -104,8 +104,12 @@ def header_markup(
     read_only: bool,
     source: str,
     live: bool = False,
+    simulated: bool = False,
 ) -> str:
+    """``simulated``: resizes go through ccxt to the built-in simulator's accounts."""
     mode = "READ-ONLY" if read_only else ("LIVE TRADING" if live else "PAPER")
+    if mode == "PAPER" and simulated:
+        mode = "SIMULATOR"
     flags = [f"[b]{paint(f' {mode} ', MODE_CLASS[mode])}[/b]"]
     if paused:
         flags.append(paint(" PAUSED ", "warn"))

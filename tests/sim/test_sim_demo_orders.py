@@ -1,0 +1,87 @@
+"""The demo on the real path (issue 12 §4): with no config the session reads the demo's
+accounts through ccxt from the built-in simulator and sends the resizes of their hedges there
+through the same ccxt broker a live session uses (the simulator's keys); hedges on venues
+whose accounts the simulator does not keep (OKX, Deribit) stay on the paper broker."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.events import OrderRoute
+from core.instruments import size_usd_from_contracts
+from core.resize import PlanRefused
+from core.session import LiveSession
+from core.snapshot import PortfolioSnapshot
+
+WAIT = 30.0  # a guard against a hang, never a synchronisation
+SECRET = "the-users-real-secret-5d1e"
+
+
+def priced(s: PortfolioSnapshot) -> bool:
+    return s.total_value_usd is not None and not s.stale
+
+
+def demo() -> LiveSession:
+    # the user's real keys are in the environment: they must never reach the simulator
+    env = {"HEDGETOP_BYBIT_API_KEY": "real-key", "HEDGETOP_BYBIT_API_SECRET": SECRET}
+    return LiveSession(None, tick_ms=100, environ=env, account_interval_s=3600.0, notify=False)
+
+
+async def test_demo_resizes_go_through_ccxt_to_the_simulators_account() -> None:
+    s = demo()
+    assert s.accounts is not None
+    assert s.order_route("btc-bybit") is OrderRoute.SIMULATOR
+    assert s.order_route("ada-binance") is OrderRoute.SIMULATOR
+    assert s.order_route("btc-okx") is OrderRoute.PAPER
+    assert not s.live_trading  # no real venue is traded: no LIVE TRADING header
+    async with s:
+        await s.wait_for(priced, timeout=WAIT)
+        first = await s.accounts.read_one("demo-bybit")
+        assert first.problem is None, first.problem
+        assert first.events == ()  # the simulator was seeded from the demo
+        assert s.sim is not None
+        venue_pos = s.sim.bybit.account.position("BTC")
+        before = venue_pos.size
+        plan = s.plan_resize("btc-bybit", target_ratio=0.8)
+        assert plan.ok, plan.refusal
+        with pytest.raises(PlanRefused, match="ccxt"):
+            s.execute(plan)  # not the paper broker: the account would disagree at once
+        outcome = await s.execute_live(plan, confirmed=True)
+        assert not outcome.problem, outcome.message
+        assert outcome.fill is not None
+        assert outcome.fill.contracts == plan.contracts
+        moved = s.sim.bybit.account.position("BTC").size - before
+        sign = 1 if plan.side is not None and plan.side.value == "buy" else -1
+        assert moved == sign * plan.size_usd  # Bybit counts inverse size in USD
+        held = {h.id: h for h in s.engine.held()}
+        assert held["btc-bybit"].contracts == plan.contracts_after
+        again = await s.accounts.read_one("demo-bybit")
+        # hedgetop's own order is expected: no "trade made elsewhere" is reported
+        assert [e for e in again.events if e.symbol == "BTCUSD"] == []
+
+
+async def test_a_binance_demo_resize_is_counted_in_contracts_there() -> None:
+    s = demo()
+    async with s:
+        await s.wait_for(priced, timeout=WAIT)
+        assert s.sim is not None
+        before = s.sim.binance.account.position("ADA").size
+        plan = s.plan_resize("ada-binance", delta_contracts=-50)  # a smaller short
+        assert plan.ok, plan.refusal
+        outcome = await s.execute_live(plan, confirmed=True)
+        assert not outcome.problem, outcome.message
+        assert outcome.fill is not None
+        spec = s.engine.specs()["ada-binance"]
+        after = s.sim.binance.account.position("ADA").size
+        assert after - before == size_usd_from_contracts(spec, 50)  # a buy of 50 x 10 USD
+
+
+async def test_a_paper_hedge_of_the_demo_fills_on_the_paper_broker() -> None:
+    s = demo()
+    async with s:
+        await s.wait_for(priced, timeout=WAIT)
+        plan = s.plan_resize("btc-okx", target_ratio=0.8)
+        assert plan.ok, plan.refusal
+        fill = s.execute(plan)
+        assert fill.broker == "paper"
+    assert all(SECRET not in n for n in s.account_notes)
