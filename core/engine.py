@@ -29,7 +29,7 @@ from typing import Any
 from core import dated, inverse, liquidation, sizing
 from core.brokers.paper import PaperBroker
 from core.config import SPOT_VENUES, Config, HedgeConfig
-from core.events import FeedHealth, Fill, FundingEvent, Kind, OrderSide, Quote
+from core.events import FeedHealth, Fill, FundingEvent, Kind, MarginTransfer, OrderSide, Quote
 from core.instruments import (
     ContractSpec,
     UnknownInstrument,
@@ -39,7 +39,7 @@ from core.instruments import (
     size_usd_from_contracts,
 )
 from core.ledger import Ledger
-from core.resize import PlanRefused, ResizePlan
+from core.resize import MarginPlan, PlanRefused, ResizePlan
 from core.snapshot import ExchangeFigures, HedgeSnapshot, HoldingSnapshot, PortfolioSnapshot
 
 H8_MS = 8 * 3600 * 1000
@@ -150,6 +150,7 @@ class Engine:
         self._hedge_cache: dict[str, tuple[tuple[object, ...], HedgeSnapshot, list[Any]]] = {}
         self.ignored_ledger_rows = 0
         self._replay(ledger.load(), ledger.load_funding())
+        self._replay_margin(ledger.load_margin())
         self._baseline: tuple[float, float] | None = None
         coins = config.coins()
         self._amounts = {
@@ -279,6 +280,14 @@ class Engine:
             pos.margin_coin += ev.amount_coin
             pos.funding_accrued_coin += ev.amount_coin
             pos.settled_ms.add(ev.ts_ms)
+
+    def _replay_margin(self, transfers: Iterable[MarginTransfer]) -> None:
+        for t in transfers:
+            pos = self._positions.get(t.hedge_id)
+            if pos is None or (pos.cfg.venue, pos.cfg.symbol) != (t.venue, t.symbol):
+                self.ignored_ledger_rows += 1
+                continue
+            pos.margin_coin += t.amount_coin
 
     # --- funding --------------------------------------------------------------------------
 
@@ -941,6 +950,116 @@ class Engine:
         return self._record_fill(
             pos, plan, contracts, fill_price, fee_coin, now_ms, broker_name, mark=plan.mark
         )
+
+    def plan_margin(
+        self,
+        hedge_id: str,
+        amount_coin: float,
+        *,
+        now_ms: int,
+        feeds: Sequence[FeedHealth] = (),
+        wall_ms: int | None = None,
+    ) -> MarginPlan:
+        """Preview moving ``amount_coin`` of isolated margin into (> 0) or out of (< 0)
+        ``hedge_id``'s position: its liquidation price and distance before and after, by the
+        venue's own formula (the same computation as the snapshot's), and the holding's ratio
+        after (margin coins are exposure too). Refused: a cross-margin or flat position, no
+        fresh mark, taking out more than the position holds, or leaving it at or past its
+        liquidation price."""
+        pos = self._positions.get(hedge_id)
+        if pos is None:
+            raise KeyError(f"unknown hedge {hedge_id!r}")
+        stale = self._stale_keys(feeds, wall_ms)
+        hedges, holdings = self._compute(self._positions, now_ms, stale)
+        hs = next(h for h in hedges if h.hedge_id == hedge_id)
+        holding = next(h for h in holdings if h.coin == pos.cfg.hedges)
+        what = f"{pos.cfg.venue} {pos.cfg.symbol}"
+        refusal: str | None = None
+        if not math.isfinite(amount_coin):
+            refusal = f"{amount_coin!r} {pos.spec.coin} is not an amount"
+        elif pos.cfg.margin_mode != "isolated":
+            refusal = (
+                f"{what} is on cross margin: its margin is the wallet, move coins on the venue"
+            )
+        elif pos.contracts == 0:
+            refusal = f"{what} has no position to put margin on"
+        elif hs.mark is None or hs.mark <= 0:
+            refusal = f"no mark price yet for {what}"
+        elif hs.stale:
+            refusal = f"{what} prices are stale: wait for fresh data"
+        elif amount_coin == 0:
+            refusal = "nothing to move"
+        elif pos.margin_coin + amount_coin <= 0:
+            refusal = (
+                f"cannot take {-amount_coin:.8f} {pos.spec.coin} out: the position holds "
+                f"{pos.margin_coin:.8f} {pos.spec.coin}"
+            )
+        hedge_after = holding_after = None
+        if refusal is None:
+            what_if = {k: (v.copy() if k == hedge_id else v) for k, v in self._positions.items()}
+            what_if[hedge_id].margin_coin += amount_coin
+            hedges_after, holdings_after = self._compute(what_if, now_ms, stale)
+            hedge_after = next(h for h in hedges_after if h.hedge_id == hedge_id)
+            holding_after = next(h for h in holdings_after if h.coin == pos.cfg.hedges)
+            dist = hedge_after.liq_distance_pct
+            if dist is not None and dist <= 0:
+                refusal = (
+                    f"taking {-amount_coin:.8f} {pos.spec.coin} out would leave {what} at or "
+                    "past its liquidation price"
+                )
+        return MarginPlan(
+            hedge_id=hedge_id,
+            venue=pos.cfg.venue,
+            symbol=pos.cfg.symbol,
+            coin=pos.spec.coin,
+            created_ms=now_ms,
+            amount_coin=amount_coin if refusal is None else 0.0,
+            margin_before=pos.margin_coin,
+            margin_after=pos.margin_coin + (amount_coin if refusal is None else 0.0),
+            contracts=pos.contracts,
+            mark=hs.mark,
+            liq_price_before=hs.liq_price,
+            liq_price_after=hedge_after.liq_price if hedge_after else None,
+            liq_distance_before_pct=hs.liq_distance_pct,
+            liq_distance_after_pct=hedge_after.liq_distance_pct if hedge_after else None,
+            ratio_before=holding.hedge_ratio,
+            ratio_after=holding_after.hedge_ratio if holding_after else None,
+            hedge_after=hedge_after,
+            refusal=refusal,
+        )
+
+    def apply_margin(
+        self,
+        plan: MarginPlan,
+        now_ms: int,
+        *,
+        amount_coin: float | None = None,
+        broker_name: str = "paper",
+    ) -> MarginTransfer:
+        """Record ``plan``'s transfer (``amount_coin``: what the venue moved, default the
+        plan's): the ledger first (durable), then the position's margin."""
+        if not plan.ok:
+            raise PlanRefused(plan.refusal or "nothing to move")
+        pos = self._positions.get(plan.hedge_id)
+        if pos is None:
+            raise PlanRefused(f"unknown hedge {plan.hedge_id!r}")
+        if pos.contracts != plan.contracts:
+            raise PlanRefused("the position changed since the preview: preview again")
+        amount = plan.amount_coin if amount_coin is None else amount_coin
+        if not math.isfinite(amount) or amount == 0:
+            raise PlanRefused(f"{amount!r} {pos.spec.coin} is not an amount moved")
+        transfer = MarginTransfer(
+            ts_ms=now_ms,
+            hedge_id=pos.cfg.id,
+            venue=pos.cfg.venue,
+            symbol=pos.cfg.symbol,
+            amount_coin=amount,
+            margin_after_coin=pos.margin_coin + amount,
+            broker=broker_name,
+        )
+        self.ledger.append_margin(transfer)
+        pos.margin_coin += amount
+        return transfer
 
     def check_plan(self, plan: ResizePlan) -> None:
         """PlanRefused when ``plan`` may not run (refused, unknown hedge, position moved)."""

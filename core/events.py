@@ -130,6 +130,20 @@ class Fill(msgspec.Struct, frozen=True, kw_only=True):
     mark: float | None = None
 
 
+class MarginTransfer(msgspec.Struct, frozen=True, kw_only=True):
+    """Isolated margin moved into (``amount_coin`` > 0) or out of (< 0) one hedge's position,
+    in its settlement coin: how a hedger moves liquidation away without touching the hedge.
+    ``margin_after_coin`` is the position's margin once it moved."""
+
+    ts_ms: int
+    hedge_id: str
+    venue: str
+    symbol: str
+    amount_coin: float
+    margin_after_coin: float
+    broker: str = "paper"
+
+
 class FundingEvent(msgspec.Struct, frozen=True, kw_only=True):
     """A funding settlement applied to one hedge's margin. ``amount_coin`` > 0: received."""
 

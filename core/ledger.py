@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
 
-from core.events import Fill, FundingEvent
+from core.events import Fill, FundingEvent, MarginTransfer
 
 
 @runtime_checkable
@@ -33,6 +33,14 @@ class Ledger(Protocol):
         """Every funding settlement recorded, oldest first."""
         ...
 
+    def append_margin(self, transfer: MarginTransfer) -> None:
+        """Durable when it returns, as ``append_fill``."""
+        ...
+
+    def load_margin(self) -> list[MarginTransfer]:
+        """Every isolated-margin transfer recorded, oldest first."""
+        ...
+
 
 class MemoryLedger:
     """A ledger kept in lists: for tests and for sessions that need no memory."""
@@ -42,6 +50,7 @@ class MemoryLedger:
     ) -> None:
         self.fills: list[Fill] = list(fills or [])
         self.funding: list[FundingEvent] = list(funding or [])
+        self.margin: list[MarginTransfer] = []
 
     def load(self) -> list[Fill]:
         return list(self.fills)
@@ -54,3 +63,9 @@ class MemoryLedger:
 
     def load_funding(self) -> list[FundingEvent]:
         return list(self.funding)
+
+    def append_margin(self, transfer: MarginTransfer) -> None:
+        self.margin.append(transfer)
+
+    def load_margin(self) -> list[MarginTransfer]:
+        return list(self.margin)

@@ -47,3 +47,33 @@ class ResizePlan:
     @property
     def ok(self) -> bool:
         return self.refusal is None and self.contracts > 0 and self.side is not None
+
+
+@dataclass(frozen=True, slots=True)
+class MarginPlan:
+    """A previewed isolated-margin transfer on one hedge (``amount_coin`` > 0 adds, < 0
+    removes) and that hedge and its holding as they would be after it: the liquidation price
+    moves, the contracts do not. ``refusal`` as for ``ResizePlan``."""
+
+    hedge_id: str
+    venue: str
+    symbol: str
+    coin: str
+    created_ms: int
+    amount_coin: float
+    margin_before: float
+    margin_after: float
+    contracts: int
+    mark: float | None
+    liq_price_before: float | None
+    liq_price_after: float | None
+    liq_distance_before_pct: float | None
+    liq_distance_after_pct: float | None
+    ratio_before: float | None
+    ratio_after: float | None
+    hedge_after: HedgeSnapshot | None
+    refusal: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.refusal is None and self.amount_coin != 0

@@ -10,7 +10,7 @@ import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
-from core.events import AlertEvent, AlertState, Fill, FundingEvent, OrderSide
+from core.events import AlertEvent, AlertState, Fill, FundingEvent, MarginTransfer, OrderSide
 
 FILL_COLS = (
     "ts_ms",
@@ -37,6 +37,15 @@ FUNDING_COLS = (
     "mark_usd",
     "size_usd",
     "amount_coin",
+)
+MARGIN_COLS = (
+    "ts_ms",
+    "hedge_id",
+    "venue",
+    "symbol",
+    "amount_coin",
+    "margin_after_coin",
+    "broker",
 )
 ALERT_COLS = ("ts_ms", "key", "rule", "subject", "state", "message", "value")
 
@@ -127,6 +136,26 @@ def insert_fills(conn: sqlite3.Connection, fills: Sequence[Fill]) -> int:
 
 def insert_funding(conn: sqlite3.Connection, events: Sequence[FundingEvent]) -> int:
     return _insert(conn, "funding", FUNDING_COLS, [funding_row(e) for e in events])
+
+
+def margin_row(t: MarginTransfer) -> tuple[Any, ...]:
+    return (t.ts_ms, t.hedge_id, t.venue, t.symbol, t.amount_coin, t.margin_after_coin, t.broker)
+
+
+def margin_from_row(r: Sequence[Any]) -> MarginTransfer:
+    return MarginTransfer(
+        ts_ms=int(r[0]),
+        hedge_id=r[1],
+        venue=r[2],
+        symbol=r[3],
+        amount_coin=float(r[4]),
+        margin_after_coin=float(r[5]),
+        broker=r[6] or "paper",
+    )
+
+
+def insert_margin(conn: sqlite3.Connection, transfers: Sequence[MarginTransfer]) -> int:
+    return _insert(conn, "margin_transfers", MARGIN_COLS, [margin_row(t) for t in transfers])
 
 
 def insert_alerts(conn: sqlite3.Connection, events: Sequence[AlertEvent]) -> int:

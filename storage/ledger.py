@@ -12,21 +12,25 @@ import sqlite3
 import threading
 from pathlib import Path
 
-from core.events import Fill, FundingEvent
+from core.events import Fill, FundingEvent, MarginTransfer
 from storage import migrations, schema
 from storage.events import (
     FILL_COLS,
     FUNDING_COLS,
+    MARGIN_COLS,
     fill_from_row,
     funding_from_row,
     insert_fills,
     insert_funding,
+    insert_margin,
+    margin_from_row,
 )
 from storage.recorder import StorageError
 
 
 class SqliteLedger:
-    """Fills and funding settlements in the ``fills``/``funding`` tables, oldest first."""
+    """Fills, funding settlements and margin transfers (``fills``, ``funding``,
+    ``margin_transfers``), oldest first."""
 
     def __init__(self, db_path: str | Path) -> None:
         self.db_path = Path(db_path)
@@ -69,6 +73,24 @@ class SqliteLedger:
             self._conn.execute("BEGIN IMMEDIATE")
             try:
                 insert_funding(self._conn, [event])
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+
+    def load_margin(self) -> list[MarginTransfer]:
+        with self._lock:
+            rows = self._conn.execute(
+                f"SELECT {', '.join(MARGIN_COLS)} FROM margin_transfers ORDER BY ts_ms, id"
+            ).fetchall()
+        return [margin_from_row(r) for r in rows]
+
+    def append_margin(self, transfer: MarginTransfer) -> None:
+        """Committed (synced) before returning, as ``append_fill``."""
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                insert_margin(self._conn, [transfer])
                 self._conn.execute("COMMIT")
             except BaseException:
                 self._conn.execute("ROLLBACK")

@@ -285,6 +285,27 @@ def _v5(conn: sqlite3.Connection) -> None:
     )
 
 
+def _v6(conn: sqlite3.Connection) -> None:
+    """Isolated margin moved into or out of a hedge's position (issue 12 §3): the ledger
+    replays these beside its fills and funding, so a moved liquidation survives a restart."""
+    db = sqlite_utils.Database(conn)
+    db.table("margin_transfers").create(
+        {
+            "id": int,
+            "ts_ms": int,
+            "hedge_id": str,
+            "venue": str,
+            "symbol": str,
+            "amount_coin": float,
+            "margin_after_coin": float,
+            "broker": str,
+        },
+        pk="id",
+        not_null={"ts_ms", "hedge_id", "venue", "symbol", "amount_coin", "margin_after_coin"},
+        if_not_exists=True,
+    )
+
+
 Migration = Callable[[sqlite3.Connection], None]
 MIGRATIONS: tuple[Migration, ...] = (
     _v1,
@@ -292,6 +313,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     _v3,
     _v4,
     _v5,
+    _v6,
 )  # MIGRATIONS[i] brings the file to version i+1
 
 

@@ -59,14 +59,14 @@ def run(args: argparse.Namespace) -> int:
     from tui.commands._session import load
 
     cfg = load(getattr(args, "config", None))
-    if cfg.accounts:
+    if cfg.simulator.enabled:
+        states = asyncio.run(read_simulator(cfg, os.environ))
+        what = "the demo portfolio" if cfg.demo else str(cfg.source)
+        source = f"the built-in simulator's accounts ({what}, its demo key)"
+    elif cfg.accounts:
         now_ms = time.time_ns() // 1_000_000
         states = asyncio.run(read_all(cfg.accounts, now_ms=now_ms, environ=os.environ))
         source = f"{len(states)} account{'s' if len(states) != 1 else ''} of {cfg.source}"
-    elif cfg.simulator.enabled:
-        states = asyncio.run(read_simulator(cfg))
-        what = "the demo portfolio" if cfg.demo else str(cfg.source)
-        source = f"the built-in simulator's accounts ({what}, its demo key)"
     else:
         line = f"hedgetop account: {cfg.source} has no [[accounts]]: no exchange account to read"
         if args.json:  # stdout stays the one JSON object
@@ -152,8 +152,11 @@ def simulator_accounts(
     return tuple(accounts), environ
 
 
-async def read_simulator(cfg: Config) -> list[AccountState]:
-    """Start the simulator ``cfg`` asks for on loopback, read its accounts, stop it."""
+async def read_simulator(cfg: Config, environ: Mapping[str, str]) -> list[AccountState]:
+    """Start the simulator ``cfg`` asks for on loopback, read its accounts, stop it: the
+    config's ``[[accounts]]`` as the session reads them (one without URLs of its own is read
+    on the simulator, with its keys; one with ``rest_url`` as configured, with ``environ``),
+    else one per venue the simulator keeps."""
     from core.session.simulator import build_simulator
     from tui.usage import UsageError
 
@@ -165,9 +168,22 @@ async def read_simulator(cfg: Config) -> list[AccountState]:
         raise UsageError(f"cannot start the built-in simulator on 127.0.0.1: {exc}") from None
     try:
         seed = ex.seed_accounts
-        urls = {(v, w): u for v, w, u in ex.endpoints}
-        accounts, environ = simulator_accounts(urls, seed.api_key, seed.api_secret)
-        return await read_all(accounts, now_ms=ex.now_ms(), environ=environ)
+        if not cfg.accounts:
+            urls = {(v, w): u for v, w, u in ex.endpoints}
+            accounts, sim_env = simulator_accounts(urls, seed.api_key, seed.api_secret)
+            return await read_all(accounts, now_ms=ex.now_ms(), environ=sim_env)
+        from core.session.sim_accounts import simulator_target
+
+        targets: list[AccountConfig] = []
+        env = dict(environ)
+        for a in cfg.accounts:
+            found = simulator_target(ex, a) if a.rest_url is None else None
+            if found is None:
+                targets.append(a)
+            else:
+                targets.append(found[0])
+                env.update(found[1])
+        return await read_all(targets, now_ms=ex.now_ms(), environ=env)
     finally:
         await ex.stop()
 
