@@ -81,6 +81,8 @@ class FakeExchange:
         self.sandbox: bool | None = None
         self.orders: list[tuple[Any, ...]] = []
         self.fetched: list[tuple[str, str]] = []
+        self.looked_up: list[tuple[str, dict[str, Any]]] = []
+        self.cancelled: list[str] = []
         self.closed = False
 
     def set_sandbox_mode(self, on: bool) -> None:
@@ -94,9 +96,27 @@ class FakeExchange:
         answer = self.script["answer"]
         return dict(answer(args) if callable(answer) else answer)
 
-    async def fetch_order(self, order_id: str, symbol: str) -> dict[str, Any]:
+    async def fetch_order(
+        self, order_id: str | None, symbol: str, params: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        if order_id is None:  # by client order id (Binance, OKX): the fake never has it
+            self.looked_up.append((symbol, dict(params or {})))
+            raise ccxt_errors.OrderNotFound("Order does not exist")
         self.fetched.append((order_id, symbol))
         return dict(self.script.get("fetched", {}))
+
+    async def fetch_open_order(self, order_id: str, symbol: str) -> dict[str, Any]:
+        return await self.fetch_order(order_id, symbol)  # Bybit: /v5/order/realtime by id
+
+    async def fetch_open_orders(
+        self, symbol: str, since: Any = None, limit: Any = None, params: Any = None
+    ) -> list[dict[str, Any]]:
+        self.looked_up.append((symbol, dict(params or {})))
+        return []
+
+    async def cancel_order(self, order_id: str, symbol: str) -> dict[str, Any]:
+        self.cancelled.append(order_id)
+        return {"id": order_id}
 
     async def close(self) -> None:
         self.closed = True
@@ -133,6 +153,30 @@ def filled(price: float, *, fee: float | None = None, coin: str = "BTC") -> Any:
         return out
 
     return answer
+
+
+class SteppedTime:
+    """The broker's clock and sleep: a sleep moves the clock, nothing waits."""
+
+    def __init__(self) -> None:
+        self.now = 1_000.0
+        self.slept: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+def stepped(s: LiveSession) -> SteppedTime:
+    """Put ``s``'s live broker on a stepped clock."""
+    t = SteppedTime()
+    assert s.live_broker is not None
+    s.live_broker.clock = t.clock
+    s.live_broker.sleep = t.sleep
+    return t
 
 
 def session(text: str = LIVE, *, factory: Factory | None = None, env: Any = None) -> LiveSession:
@@ -221,7 +265,7 @@ async def test_order_sent_in_the_venue_unit_with_reduce_only_and_client_id() -> 
     assert params["reduceOnly"] is True
     assert re.fullmatch(r"[A-Za-z0-9]{1,32}", params["clientOrderId"])
     assert out.result.client_order_id == params["clientOrderId"]
-    assert ex.closed
+    assert not ex.closed  # kept for the session's next order
     assert ex.sandbox is None
     # Bybit inverse: amount in USD (1 USD contracts); enlarging a short sells, no reduceOnly
     await s.execute_live(s.plan_resize("btc", delta_contracts=2_500), confirmed=True)
@@ -240,6 +284,9 @@ async def test_order_sent_in_the_venue_unit_with_reduce_only_and_client_id() -> 
     der = factory.last
     assert (der.ccxt_id, der.orders[0][0], der.orders[0][3]) == ("deribit", "BTC/USD:BTC", 30.0)
     assert re.fullmatch(r"[A-Za-z0-9]{1,32}", der.orders[0][5]["label"])
+    assert [ex.ccxt_id for ex in factory.made] == ["binancecoinm", "bybit", "okx", "deribit"]
+    await s.stop()  # closes the clients the broker kept
+    assert all(ex.closed for ex in factory.made)
 
 
 async def test_sandbox_mode_is_set_when_configured() -> None:
@@ -368,13 +415,26 @@ async def test_rejected_order_records_nothing_and_reports() -> None:
     ],
 )
 async def test_errors_are_one_line_and_record_nothing(exc: Exception, expected: str) -> None:
-    s = session(factory=Factory(**{"raise": exc}))
+    factory = Factory(**{"raise": exc})
+    s = session(factory=factory)
+    time = stepped(s)
     with pytest.raises(OrderFailed) as info:
         await s.execute_live(s.plan_resize("btc", delta_contracts=100), confirmed=True)
     msg = str(info.value)
     assert expected in msg
     assert "\n" not in msg
     assert s.ledger.load() == []
+    ex = factory.last
+    if isinstance(exc, ccxt_errors.NetworkError):  # maybe placed: looked up before each resend
+        assert len(ex.orders) == 3
+        assert len({o[5]["clientOrderId"] for o in ex.orders}) == 1  # the same id every time
+        assert len(ex.looked_up) == 3
+        assert ex.looked_up[0][1] == {"orderLinkId": ex.orders[0][5]["clientOrderId"]}
+        assert time.slept == [1.0, 2.0, 3.0]
+        assert "not found on the venue after 3 sends" in msg
+    else:  # refused outright: never resent
+        assert len(ex.orders) == 1
+        assert ex.looked_up == []
 
 
 async def test_keys_never_appear_in_messages_reprs_or_logs(
@@ -437,6 +497,7 @@ async def test_default_factory_builds_the_real_ccxt_class_in_sandbox_mode() -> N
     assert "testnet" in str(built[1].urls["api"])
     assert built[0].apiKey == KEY
     assert KEY not in repr(s.live_broker)
+    await s.stop()
 
 
 def test_config_check_names_missing_keys_never_their_values(
