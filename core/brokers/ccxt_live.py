@@ -250,6 +250,22 @@ class CcxtLiveBroker:
             return 0, 0.0
         return self._filled_contracts, self._filled_usd
 
+    async def prepare(self, venue: str) -> None:
+        """Make ``venue``'s client and load its markets now (the first order then does not
+        pay for it); TradingDisabled without keys, OrderFailed when the venue is out of
+        reach (one line, keys masked)."""
+        self.check_credentials(venue)
+        creds = credentials_from_env(venue, self._environ)
+        client = self._client(venue, creds, list(creds.values()))
+        load = getattr(client, "load_markets", None)
+        if load is None:
+            return
+        try:
+            await load()
+        except Exception as exc:
+            detail = mask(f"{type(exc).__name__}: {exc}", creds.values())
+            raise OrderFailed(f"cannot read the {venue} markets: {detail}") from None
+
     async def close(self) -> None:
         """Close every venue's client (each close waits for ccxt's connector): safe twice."""
         clients, self._clients = self._clients, {}
