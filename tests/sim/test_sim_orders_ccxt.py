@@ -360,3 +360,26 @@ async def test_one_client_per_venue_for_the_broker_life(account_sim: Any) -> Non
         await b.close()
     assert all(c.session is None or c.session.closed for c in factory.made)
     await b.close()  # twice is fine
+
+
+@pytest.mark.parametrize("venue", ["bybit", "binance"])
+async def test_a_market_order_beyond_the_book_reports_the_part_filled(
+    account_sim: Any, venue: str
+) -> None:
+    ex = await account_sim()
+    b, _factory, _t = broker(ex)
+    p = enlarge(ex, venue)
+    bk = book(ex, venue, p.coin)
+    part = int(p.size_usd * 0.3)
+    bk.bids = [Level(bk.bids[0].price, part)]  # all the depth there is
+    try:
+        r = await b.place(p, confirmed=True, now_ms=NOW)
+    finally:
+        await b.close()
+    spec = lookup(venue, p.symbol)
+    assert r.status == "partial", r.message
+    assert r.filled_contracts == part // int(spec.face_value_usd)
+    assert f"{r.filled_contracts:,} of {p.contracts:,} contracts" in r.message
+    assert "the rest cancelled" not in r.message  # the venue cancelled it, not a timeout
+    (order,) = account(ex, venue).orders.values()
+    assert order.filled == part
