@@ -7,6 +7,7 @@ the day caps and the rate limit, and one ccxt client per venue for the broker's 
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -240,7 +241,7 @@ async def test_a_limit_partly_filled_reports_the_part_and_cancels_the_rest(
 @pytest.mark.parametrize("fault", ["drop-response=1", "http500=1"])
 @pytest.mark.parametrize("venue", ["bybit", "binance"])
 async def test_a_lost_reply_leaves_one_order_recorded_once(
-    account_sim: Any, venue: str, fault: str
+    account_sim: Any, venue: str, fault: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     """drop-response: placed, reply lost, found by its client id and followed. http500:
     not placed, not found, sent again with the same id. Either way one order, one fill."""
@@ -284,6 +285,7 @@ trading_enabled = true
         ex.hub.chaos = parse_chaos("")
 
     t.on_sleep = heal
+    caplog.set_level(logging.DEBUG)
     try:
         await s.live_broker.prepare(venue)  # markets loaded before the fault
         ex.hub.chaos = parse_chaos(fault)
@@ -302,6 +304,9 @@ trading_enabled = true
         assert ex.stats.http_500 == 1
     assert [f.contracts for f in s.ledger.load()] == [n]
     assert len(factory.made) == 1
+    said = [r.getMessage() for r in caplog.records]
+    assert any("though no reply came" in m or "sending it again" in m for m in said)
+    assert not any(SECRET in m for m in [*said, out.message, repr(s.live_broker)])
 
 
 async def test_day_caps_and_the_rate_limit_refuse_before_sending(account_sim: Any) -> None:
