@@ -33,6 +33,7 @@ SPOT_VENUES: tuple[str, ...] = ("bybit", "binance", "okx")  # Deribit has no spo
 MARGIN_MODES: tuple[str, ...] = ("isolated", "cross")
 SIDES: tuple[str, ...] = ("short", "long")
 BROKERS: tuple[str, ...] = ("paper", "ccxt")
+ORDER_TYPES: tuple[str, ...] = ("market", "limit")
 _SECRET_WORDS = ("secret", "api_key", "apikey", "password", "passphrase", "private_key")
 
 
@@ -222,6 +223,12 @@ class BrokerConfig:
     step_pct: float = 5.0  # +/- keys step the hedge ratio by this many percentage points
     trading_enabled: bool = False
     sandbox: bool = False  # ccxt's set_sandbox_mode(True): the venue's testnet
+    order_type: str = "market"  # "market" | "limit" (at mark +- limit_tolerance_bps)
+    limit_tolerance_bps: float = 10.0  # a limit buys at most this far above the mark
+    limit_timeout_s: float = 30.0  # a limit unfilled after this long is cancelled
+    max_contracts_per_day: int | None = None  # filled contracts per UTC day, all venues
+    max_usd_per_day: float | None = None  # filled USD face value per UTC day, all venues
+    min_order_interval_s: float = 2.0  # at most one order per venue per this many seconds
 
 
 @dataclass(frozen=True, slots=True)
@@ -1091,6 +1098,22 @@ class _Validator:
             step_pct=self.number(t, "step_pct", p, d.step_pct, positive=True, maximum=100.0),
             trading_enabled=self.boolean(t, "trading_enabled", p, False),
             sandbox=self.boolean(t, "sandbox", p, False),
+            order_type=self.string(t, "order_type", p, d.order_type, choices=ORDER_TYPES),
+            limit_tolerance_bps=self.number(
+                t, "limit_tolerance_bps", p, d.limit_tolerance_bps, minimum=0.0, maximum=1_000.0
+            ),
+            limit_timeout_s=self.number(
+                t, "limit_timeout_s", p, d.limit_timeout_s, minimum=1.0, maximum=86_400.0
+            ),
+            max_contracts_per_day=(
+                None
+                if (n := self.integer(t, "max_contracts_per_day", p, None, minimum=1)) is None
+                else int(n)
+            ),
+            max_usd_per_day=self.number(t, "max_usd_per_day", p, None, positive=True),
+            min_order_interval_s=self.number(
+                t, "min_order_interval_s", p, d.min_order_interval_s, minimum=0.0, maximum=3_600.0
+            ),
         )
 
     def simulator(

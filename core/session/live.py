@@ -281,12 +281,8 @@ class LiveSession:
                     await t
             self._tasks.clear()
         for broker in (self.live_broker, self.sim_broker):
-            close = getattr(broker, "close", None)  # the broker's ccxt clients, kept open
-            if close is not None:
-                try:
-                    await close()
-                except Exception as exc:  # closing must not hide the rest of the stop
-                    log.warning("closing the broker failed: %s", type(exc).__name__)
+            if broker is not None:  # its kept ccxt clients
+                await broker.close()
         if self.sim is not None:
             await self.sim.stop()
         self.alerts.close()
@@ -533,9 +529,12 @@ class LiveSession:
     async def execute_live(self, plan: ResizePlan, *, confirmed: bool) -> LiveOrder:
         """Send ``plan`` as a real order (``confirmed``: the user pressed the live key), then
         record what filled, at the venue's average price and fee (else the configured fee
-        rate). Raises ``TradingDisabled`` (a gate closed), ``OrderFailed`` (not placed) or
+        rate). The plan is checked again at send time: fresh prices (the preview's may have
+        gone stale since) and, for a hedge read from an account, a known position (the
+        account's last read worked and is not overdue). Raises ``TradingDisabled`` (a gate
+        closed; ``OrderRefused`` for a guard), ``OrderFailed`` (not placed) or
         ``PlanRefused`` (refused or outdated plan): one line each, nothing recorded."""
-        from core.brokers.ccxt_live import TradingDisabled
+        from core.brokers.ccxt_live import OrderRefused, TradingDisabled
 
         route = self.order_route(plan.hedge_id)
         broker = self.live_broker if route is OrderRoute.VENUE else self.sim_broker
@@ -547,7 +546,41 @@ class LiveSession:
         if spec is None:
             raise PlanRefused(f"unknown hedge {plan.hedge_id!r}")
         self.engine.check_plan(plan)  # refused or outdated: nothing is sent
-        result = await broker.place(plan, confirmed=confirmed, spec=spec, now_ms=self._wall())
+        mark: float | None = None  # the send-time mark a limit order is set from
+        if confirmed:
+            now_plan = self.plan_resize(
+                plan.hedge_id, delta_contracts=plan.contracts_after - plan.contracts_before
+            )
+            if now_plan.refusal is not None:
+                raise OrderRefused(f"not sent: {now_plan.refusal}")
+            mark = now_plan.mark
+            hedge = next((h for h in self.config.hedges if h.id == plan.hedge_id), None)
+            if hedge is not None and hedge.account is not None:
+                health = None
+                if self.accounts is not None:
+                    health = next(
+                        (a for a in self.accounts.health(self.now_ms()) if a.name == hedge.account),
+                        None,
+                    )
+                unknown = f"not sent: the {plan.venue} position of {plan.hedge_id} is unknown"
+                if health is None or health.age_ms is None:
+                    raise OrderRefused(f"{unknown} (account {hedge.account} not read yet)")
+                if health.problem is not None:
+                    raise OrderRefused(
+                        f"{unknown} (account {hedge.account}'s last read failed: {health.problem})"
+                    )
+                if health.overdue:
+                    raise OrderRefused(
+                        f"{unknown} (account {hedge.account} last read "
+                        f"{health.age_ms / 1000:,.0f} s ago)"
+                    )
+        result = await broker.place(
+            plan,
+            confirmed=confirmed,
+            spec=spec,
+            now_ms=self._wall(),
+            mark=mark,
+        )
         fill: Fill | None = None
         message = result.message
         problem = not result.complete

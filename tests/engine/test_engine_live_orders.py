@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from ccxt.base import errors as ccxt_errors
 
-from core.brokers.ccxt_live import CcxtLiveBroker, OrderFailed, TradingDisabled
+from core.brokers.ccxt_live import CcxtLiveBroker, OrderFailed, OrderRefused, TradingDisabled
 from core.config import BrokerConfig, parse_config
 from core.engine import Engine, PlanRefused
 from core.events import AlertEvent, Fill, Kind, OrderSide, Quote
@@ -81,6 +82,8 @@ class FakeExchange:
         self.sandbox: bool | None = None
         self.orders: list[tuple[Any, ...]] = []
         self.fetched: list[tuple[str, str]] = []
+        self.looked_up: list[tuple[str, dict[str, Any]]] = []
+        self.cancelled: list[str] = []
         self.closed = False
 
     def set_sandbox_mode(self, on: bool) -> None:
@@ -88,15 +91,43 @@ class FakeExchange:
 
     async def create_order(self, *args: Any) -> dict[str, Any]:
         self.orders.append(args)
+        creates = self.script.get("creates")
+        if creates:  # one scripted answer (or error) per send
+            step = creates.pop(0)
+            if isinstance(step, Exception):
+                raise step
+            return dict(step)
         exc = self.script.get("raise")
         if exc is not None:
             raise exc
         answer = self.script["answer"]
         return dict(answer(args) if callable(answer) else answer)
 
-    async def fetch_order(self, order_id: str, symbol: str) -> dict[str, Any]:
+    async def fetch_order(
+        self, order_id: str | None, symbol: str, params: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        if order_id is None:  # by client order id (Binance, OKX): the fake never has it
+            self.looked_up.append((symbol, dict(params or {})))
+            raise ccxt_errors.OrderNotFound("Order does not exist")
         self.fetched.append((order_id, symbol))
         return dict(self.script.get("fetched", {}))
+
+    async def fetch_open_order(self, order_id: str, symbol: str) -> dict[str, Any]:
+        return await self.fetch_order(order_id, symbol)  # Bybit: /v5/order/realtime by id
+
+    async def fetch_open_orders(
+        self, symbol: str, since: Any = None, limit: Any = None, params: Any = None
+    ) -> list[dict[str, Any]]:
+        self.looked_up.append((symbol, dict(params or {})))
+        lookups = self.script.get("lookups")
+        step = lookups.pop(0) if lookups else []
+        if isinstance(step, Exception):
+            raise step
+        return [dict(o) for o in (step(self) if callable(step) else step)]
+
+    async def cancel_order(self, order_id: str, symbol: str) -> dict[str, Any]:
+        self.cancelled.append(order_id)
+        return {"id": order_id}
 
     async def close(self) -> None:
         self.closed = True
@@ -135,10 +166,40 @@ def filled(price: float, *, fee: float | None = None, coin: str = "BTC") -> Any:
     return answer
 
 
-def session(text: str = LIVE, *, factory: Factory | None = None, env: Any = None) -> LiveSession:
+class SteppedTime:
+    """The broker's clock and sleep: a sleep moves the clock, nothing waits."""
+
+    def __init__(self) -> None:
+        self.now = 1_000.0
+        self.slept: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+def stepped(s: LiveSession) -> SteppedTime:
+    """Put ``s``'s live broker on a stepped clock."""
+    t = SteppedTime()
+    assert s.live_broker is not None
+    s.live_broker.clock = t.clock
+    s.live_broker.sleep = t.sleep
+    return t
+
+
+def session(
+    text: str = LIVE,
+    *,
+    factory: Factory | None = None,
+    env: Any = None,
+    wall: Callable[[], int] = lambda: NOW,
+) -> LiveSession:
     s = LiveSession(
         parse_config(text),
-        wall_clock=lambda: NOW,
+        wall_clock=wall,
         environ=ENV if env is None else env,
         exchange_factory=factory,
     )
@@ -221,7 +282,7 @@ async def test_order_sent_in_the_venue_unit_with_reduce_only_and_client_id() -> 
     assert params["reduceOnly"] is True
     assert re.fullmatch(r"[A-Za-z0-9]{1,32}", params["clientOrderId"])
     assert out.result.client_order_id == params["clientOrderId"]
-    assert ex.closed
+    assert not ex.closed  # kept for the session's next order
     assert ex.sandbox is None
     # Bybit inverse: amount in USD (1 USD contracts); enlarging a short sells, no reduceOnly
     await s.execute_live(s.plan_resize("btc", delta_contracts=2_500), confirmed=True)
@@ -240,6 +301,9 @@ async def test_order_sent_in_the_venue_unit_with_reduce_only_and_client_id() -> 
     der = factory.last
     assert (der.ccxt_id, der.orders[0][0], der.orders[0][3]) == ("deribit", "BTC/USD:BTC", 30.0)
     assert re.fullmatch(r"[A-Za-z0-9]{1,32}", der.orders[0][5]["label"])
+    assert [ex.ccxt_id for ex in factory.made] == ["binancecoinm", "bybit", "okx", "deribit"]
+    await s.stop()  # closes the clients the broker kept
+    assert all(ex.closed for ex in factory.made)
 
 
 async def test_sandbox_mode_is_set_when_configured() -> None:
@@ -368,13 +432,26 @@ async def test_rejected_order_records_nothing_and_reports() -> None:
     ],
 )
 async def test_errors_are_one_line_and_record_nothing(exc: Exception, expected: str) -> None:
-    s = session(factory=Factory(**{"raise": exc}))
+    factory = Factory(**{"raise": exc})
+    s = session(factory=factory)
+    time = stepped(s)
     with pytest.raises(OrderFailed) as info:
         await s.execute_live(s.plan_resize("btc", delta_contracts=100), confirmed=True)
     msg = str(info.value)
     assert expected in msg
     assert "\n" not in msg
     assert s.ledger.load() == []
+    ex = factory.last
+    if isinstance(exc, ccxt_errors.NetworkError):  # maybe placed: looked up before each resend
+        assert len(ex.orders) == 3
+        assert len({o[5]["clientOrderId"] for o in ex.orders}) == 1  # the same id every time
+        assert len(ex.looked_up) == 3
+        assert ex.looked_up[0][1] == {"orderLinkId": ex.orders[0][5]["clientOrderId"]}
+        assert time.slept == [1.0, 2.0, 3.0]
+        assert "not found on the venue after 3 sends" in msg
+    else:  # refused outright: never resent
+        assert len(ex.orders) == 1
+        assert ex.looked_up == []
 
 
 async def test_keys_never_appear_in_messages_reprs_or_logs(
@@ -437,6 +514,7 @@ async def test_default_factory_builds_the_real_ccxt_class_in_sandbox_mode() -> N
     assert "testnet" in str(built[1].urls["api"])
     assert built[0].apiKey == KEY
     assert KEY not in repr(s.live_broker)
+    await s.stop()
 
 
 def test_config_check_names_missing_keys_never_their_values(
@@ -458,3 +536,180 @@ def test_config_check_names_missing_keys_never_their_values(
     assert "set HEDGETOP_BINANCE_API_KEY, HEDGETOP_BINANCE_API_SECRET" in broker
     assert KEY not in out
     assert SECRET not in out
+
+
+# --- guards, retries and the new [broker] keys -------------------------------------------------
+
+
+def sent_as(status: str, filled: float) -> Any:
+    """A look-up answer: the order the fake was sent, as the venue holds it."""
+
+    def rows(ex: FakeExchange) -> list[dict[str, Any]]:
+        cid = ex.orders[0][5]["clientOrderId"]
+        return [{"id": "o7", "clientOrderId": cid, "status": status, "filled": filled}]
+
+    return rows
+
+
+async def test_a_duplicate_id_answer_means_placed_and_is_followed_not_resent() -> None:
+    factory = Factory(
+        creates=[
+            ccxt_errors.RequestTimeout("bybit POST /v5/order/create timed out"),
+            ccxt_errors.InvalidOrder(
+                'bybit {"retCode":110072,"retMsg":"OrderLinkedID is duplicate"}'
+            ),
+        ],
+        lookups=[[], sent_as("closed", 500.0)],  # absent after the timeout, there after
+    )
+    s = session(factory=factory)
+    stepped(s)
+    out = await s.execute_live(s.plan_resize("btc", delta_contracts=500), confirmed=True)
+    ex = factory.last
+    cid = out.result.client_order_id
+    assert len(ex.orders) == 2  # sent, looked up (absent), sent again with the same id
+    assert [o[5]["clientOrderId"] for o in ex.orders] == [cid, cid]
+    assert out.result.status == "filled"
+    assert out.result.order_id == "o7"
+    assert [f.contracts for f in s.ledger.load()] == [500]
+    assert [q[1] for q in ex.looked_up] == [{"orderLinkId": cid}] * 2
+
+
+async def test_an_order_found_by_its_client_id_is_followed() -> None:
+    factory = Factory(
+        creates=[ccxt_errors.NetworkError("connection reset")],
+        lookups=[sent_as("open", 0.0)],
+        fetched={"status": "closed", "filled": 300.0, "average": 100_050.0},
+    )
+    s = session(factory=factory)
+    stepped(s)
+    out = await s.execute_live(s.plan_resize("btc", delta_contracts=300), confirmed=True)
+    assert len(factory.last.orders) == 1  # never resent
+    assert factory.last.fetched == [("o7", "BTC/USD:BTC")]  # followed by the venue's id
+    assert out.fill is not None
+    assert (out.fill.contracts, out.fill.price) == (300, 100_050.0)
+
+
+async def test_a_failed_look_up_never_resends_blind() -> None:
+    lost = ccxt_errors.NetworkError("network down")
+    factory = Factory(
+        creates=[ccxt_errors.RequestTimeout("timed out")], lookups=[lost, lost, lost, lost]
+    )
+    s = session(factory=factory)
+    stepped(s)
+    with pytest.raises(OrderFailed, match=r"MAY have been placed.*could not be looked up"):
+        await s.execute_live(s.plan_resize("btc", delta_contracts=100), confirmed=True)
+    assert len(factory.last.orders) == 1
+    assert s.ledger.load() == []
+
+
+async def test_a_limit_is_set_from_the_mark_on_the_tick_and_cancelled_when_unfilled() -> None:
+    factory = Factory(
+        answer={"id": "o5", "status": "open", "filled": 0.0}, fetched={"status": "open"}
+    )
+    s = session(
+        LIVE + 'order_type = "limit"\nlimit_tolerance_bps = 7\nlimit_timeout_s = 4\n',
+        factory=factory,
+    )
+    t = stepped(s)
+    out = await s.execute_live(s.plan_resize("btc", delta_contracts=1_000), confirmed=True)
+    ex = factory.last
+    _sym, kind, side, _amount, price, _params = ex.orders[0]
+    # a sell (enlarging the short) at most 7 bps under the 100,000 mark, on the 0.5 tick
+    assert (kind, side, price) == ("limit", "sell", 99_930.0)
+    assert ex.cancelled == ["o5"]
+    assert 4.0 <= sum(t.slept) <= 4.0 + 10.0 + 0.5
+    assert out.result.status == "unknown"  # the venue never said it was cancelled
+    assert "still open" in out.message
+
+
+@pytest.mark.parametrize(
+    ("side", "mark", "bps", "tick", "expected"),
+    [
+        ("buy", 100_000.0, 10, 0.5, 100_100.0),
+        ("sell", 100_000.0, 10, 0.5, 99_900.0),
+        ("buy", 100_000.3, 0, 0.5, 100_000.0),  # never beyond the tolerance: down for a buy
+        ("sell", 100_000.3, 0, 0.5, 100_000.5),  # ... up for a sell
+        ("buy", 0.42, 25, 0.0001, 0.421),
+        ("sell", 2_000.0, 5, 0.01, 1_999.0),
+    ],
+)
+def test_limit_price_moves_against_us_within_the_tolerance(
+    side: str, mark: float, bps: float, tick: float, expected: float
+) -> None:
+    from core.brokers.ccxt_live import limit_price
+
+    assert limit_price(side, mark, bps, tick) == pytest.approx(expected, abs=tick / 1000)
+
+
+async def test_stale_prices_at_send_time_refuse_and_send_nothing() -> None:
+    factory = Factory(answer=filled(100_000.0))
+    now = [NOW]
+    s = session(factory=factory, wall=lambda: now[0])
+    plan = s.plan_resize("btc", delta_contracts=100)
+    assert plan.ok
+    now[0] += s.config.feeds.stale_after_ms + 1  # the preview sat there, the feed went quiet
+    with pytest.raises(OrderRefused, match="not sent: bybit BTCUSD prices are stale"):
+        await s.execute_live(plan, confirmed=True)
+    assert factory.made == []
+
+
+async def test_an_unknown_account_position_refuses() -> None:
+    acct = '[[accounts]]\nname = "main"\nvenue = "bybit"\n'
+    text = LIVE.replace('symbol = "BTCUSD"\n', 'symbol = "BTCUSD"\naccount = "main"\n', 1)
+    factory = Factory(answer=filled(100_000.0))
+    s = session(acct + text, factory=factory)
+    assert s.live_trading, s.trading_refusal
+    with pytest.raises(OrderRefused, match=r"position of btc is unknown.*main not read yet"):
+        await s.execute_live(s.plan_resize("btc", delta_contracts=100), confirmed=True)
+    assert factory.made == []
+
+
+@pytest.mark.parametrize(
+    ("line", "key"),
+    [
+        ('order_type = "stop"', "order_type"),
+        ("limit_tolerance_bps = -1", "limit_tolerance_bps"),
+        ("limit_tolerance_bps = 5000", "limit_tolerance_bps"),
+        ("limit_timeout_s = 0", "limit_timeout_s"),
+        ('limit_timeout_s = "30"', "limit_timeout_s"),
+        ("max_contracts_per_day = 0", "max_contracts_per_day"),
+        ("max_contracts_per_day = 1.5", "max_contracts_per_day"),
+        ("max_usd_per_day = -10", "max_usd_per_day"),
+        ("min_order_interval_s = -1", "min_order_interval_s"),
+        ("min_order_interval_s = true", "min_order_interval_s"),
+    ],
+)
+def test_new_broker_keys_are_checked_with_file_line_key_and_value(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], line: str, key: str
+) -> None:
+    from core.config import ConfigError
+    from tui.cli import main
+
+    text = f'[broker]\nkind = "paper"\n{line}\n'
+    with pytest.raises(ConfigError) as info:
+        parse_config(text, source="cfg.toml")
+    msg = str(info.value)
+    assert msg.startswith(f"cfg.toml:3: broker.{key} = "), msg
+    assert line.split(" = ", 1)[1].strip('"') in msg.lower()
+    path = tmp_path / "c.toml"
+    path.write_text(text)
+    assert main(["config", "check", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert f"broker.{key}" in err
+    assert "Traceback" not in err
+
+
+def test_new_broker_keys_defaults_and_values() -> None:
+    d = parse_config("").broker
+    assert (d.order_type, d.limit_tolerance_bps, d.limit_timeout_s) == ("market", 10.0, 30.0)
+    assert (d.max_contracts_per_day, d.max_usd_per_day, d.min_order_interval_s) == (None, None, 2.0)
+    b = parse_config(
+        '[broker]\norder_type = "Limit"\nlimit_tolerance_bps = 3\nlimit_timeout_s = 12\n'
+        "max_contracts_per_day = 50000\nmax_usd_per_day = 25000\nmin_order_interval_s = 0\n"
+    ).broker
+    assert (b.order_type, b.limit_tolerance_bps, b.limit_timeout_s) == ("limit", 3.0, 12.0)
+    assert (b.max_contracts_per_day, b.max_usd_per_day, b.min_order_interval_s) == (
+        50_000,
+        25_000.0,
+        0.0,
+    )

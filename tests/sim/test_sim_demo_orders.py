@@ -64,6 +64,8 @@ async def test_a_binance_demo_resize_is_counted_in_contracts_there() -> None:
     s = demo()
     async with s:
         await s.wait_for(priced, timeout=WAIT)
+        assert s.accounts is not None
+        await s.accounts.read_one("demo-binance")  # an order needs the position known
         assert s.sim is not None
         before = s.sim.binance.account.position("ADA").size
         plan = s.plan_resize("ada-binance", delta_contracts=-50)  # a smaller short
