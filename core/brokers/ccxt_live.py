@@ -53,7 +53,7 @@ from core.instruments import (
     size_usd_from_venue_qty,
     venue_qty_from_size_usd,
 )
-from core.resize import ResizePlan
+from core.resize import MarginPlan, ResizePlan
 
 log = logging.getLogger("hedgetop.broker")
 
@@ -422,6 +422,69 @@ class CcxtLiveBroker:
             self._count(now_ms, spec, result.filled_contracts)
         log.info("order %s: %s", client_id, result.message)
         return result
+
+    async def move_margin(self, plan: MarginPlan, *, confirmed: bool = False) -> float:
+        """Move ``plan``'s isolated margin on the venue; the amount moved (the plan's on the
+        venue's step: Bybit takes 4 decimals). One attempt only: a transfer has no client id
+        to look up, so a lost reply is said as such, never retried.
+
+        Bybit's ccxt has no unified ``add_margin``: its ``v5/position/add-margin`` endpoint is
+        called directly (``margin`` signed). Binance COIN-M's unified ``add_margin`` rounds
+        the coin amount to the market's *contract* precision (0.05 BTC becomes 0), so its
+        ``dapi/v1/positionMargin`` is called directly too, with the amount in coin."""
+        if not plan.ok:
+            raise TradingDisabled(plan.refusal or "nothing to move")
+        if not confirmed:
+            raise TradingDisabled("margin transfers need the user's confirmation on the preview")
+        if plan.venue not in ("bybit", "binance"):
+            raise TradingDisabled(
+                f"moving margin on {plan.venue} is not supported here: do it on the venue"
+            )
+        self.check_credentials(plan.venue)
+        creds = credentials_from_env(plan.venue, self._environ)
+        secret_values = list(creds.values())
+        client = self._client(plan.venue, creds, secret_values)
+        step = Decimal("0.0001") if plan.venue == "bybit" else Decimal("0.00000001")
+        amount = float(Decimal(repr(plan.amount_coin)).quantize(step, rounding="ROUND_DOWN"))
+        if amount == 0:
+            raise OrderRefused(
+                f"not sent: {abs(plan.amount_coin):g} {plan.coin} is below {plan.venue}'s "
+                f"step of {step.normalize()} {plan.coin}"
+            )
+        verb = "add" if amount > 0 else "remove"
+        what = f"{verb} {abs(amount):g} {plan.coin} margin on {plan.venue} {plan.symbol}"
+        log.info("sending margin transfer: %s", what)
+        try:
+            if plan.venue == "bybit":
+                answer = await client.privatePostV5PositionAddMargin(
+                    {
+                        "category": "inverse",
+                        "symbol": plan.symbol,
+                        "margin": f"{amount:.4f}",
+                        "positionIdx": 0,
+                    }
+                )
+            else:
+                answer = await client.dapiPrivatePostPositionMargin(
+                    {
+                        "symbol": plan.symbol,
+                        "amount": f"{abs(amount):.8f}",
+                        "type": 1 if amount > 0 else 2,
+                        "positionSide": "BOTH",
+                    }
+                )
+        except Exception as exc:
+            if _error_kinds(exc) & {"RequestTimeout", "NetworkError"}:
+                raise OrderFailed(
+                    f"{plan.venue} did not answer for {what}: the margin MAY have moved, "
+                    "check the venue before trying again"
+                ) from None
+            raise OrderFailed(self._explain(exc, plan.venue, what, secret_values)) from None
+        if plan.venue == "bybit" and str((answer or {}).get("retCode", "0")) != "0":
+            detail = mask(str(answer.get("retMsg", "")), secret_values)
+            raise OrderFailed(f"{plan.venue} refused to {what}: {detail}")
+        log.info("margin transfer done: %s", what)
+        return amount
 
     async def _tick(
         self, client: Any, venue: str, symbol: str, spec: ContractSpec, secret_values: list[str]

@@ -21,12 +21,13 @@ from core.events import (
     FeedHealth,
     Fill,
     FundingEvent,
+    MarginTransfer,
     OrderRoute,
     Quote,
 )
 from core.instruments import ContractSpec, size_usd_from_contracts
 from core.ledger import Ledger, MemoryLedger
-from core.resize import PlanRefused, ResizePlan
+from core.resize import MarginPlan, PlanRefused, ResizePlan
 from core.session.accounts import (
     DEFAULT_INTERVAL_S,
     AccountRead,
@@ -509,6 +510,42 @@ class LiveSession:
             except TradingDisabled as exc:
                 plan = dataclasses.replace(plan, refusal=str(exc))
         return plan
+
+    def plan_margin(self, hedge_id: str, amount_coin: float) -> MarginPlan:
+        """``Engine.plan_margin`` at the session's clocks and feed health (> 0 adds isolated
+        margin to the position, < 0 takes it out)."""
+        return self.engine.plan_margin(
+            hedge_id, amount_coin, now_ms=self.now_ms(), feeds=self.health(), wall_ms=self._wall()
+        )
+
+    def move_margin(self, plan: MarginPlan) -> MarginTransfer:
+        """Move a previewed transfer on the paper broker. PlanRefused for a hedge whose orders
+        go through ccxt (``move_margin_live``)."""
+        if self.order_route(plan.hedge_id) is not OrderRoute.PAPER:
+            raise PlanRefused(f"{plan.hedge_id}'s margin is on the venue: move_margin_live")
+        if self.trading_refusal is not None:
+            raise PlanRefused(self.trading_refusal)
+        return self.engine.apply_margin(plan, self.now_ms())
+
+    async def move_margin_live(self, plan: MarginPlan, *, confirmed: bool) -> MarginTransfer:
+        """Move a previewed transfer on the venue (or the simulator's account) through ccxt,
+        then record what moved. The plan is checked again at send time (fresh prices, the
+        position unchanged). Raises as ``execute_live``; nothing is recorded on a failure."""
+        from core.brokers.ccxt_live import OrderRefused, TradingDisabled
+
+        route = self.order_route(plan.hedge_id)
+        broker = self.live_broker if route is OrderRoute.VENUE else self.sim_broker
+        if broker is None or route is OrderRoute.PAPER:
+            raise TradingDisabled(
+                self.trading_refusal or 'moving margin on a venue needs [broker] kind = "ccxt"'
+            )
+        now = self.plan_margin(plan.hedge_id, plan.amount_coin)
+        if now.refusal is not None:
+            raise OrderRefused(f"not sent: {now.refusal}")
+        if now.contracts != plan.contracts:
+            raise PlanRefused("the position changed since the preview: preview again")
+        moved = await broker.move_margin(plan, confirmed=confirmed)
+        return self.engine.apply_margin(plan, self.now_ms(), amount_coin=moved, broker_name="ccxt")
 
     def execute(self, plan: ResizePlan) -> Fill:
         """Execute a previewed plan on the paper broker; ``on_fill`` listeners hear of it.

@@ -91,6 +91,9 @@ class RejectReason(enum.Enum):
     NOT_CANCELABLE = "not_cancelable"
     POST_ONLY_WOULD_TAKE = "post_only_would_take"
     FOK_UNFILLABLE = "fok_unfillable"
+    NO_POSITION = "no_position"
+    CROSS_MARGIN = "cross_margin"
+    WOULD_LIQUIDATE = "would_liquidate"
 
 
 class AccountError(Exception):
@@ -412,6 +415,29 @@ class Account:
         if o is None:
             raise AccountError(RejectReason.UNKNOWN_ORDER, order_id or client_id or "")
         return o
+
+    # -- margin --------------------------------------------------------------------------------
+
+    def move_margin(self, coin: str, amount: float) -> Position:
+        """Move ``amount`` coin of the wallet's free balance into an isolated position's
+        margin (< 0: back out of it). Refused: no position, cross margin, more than is free
+        (adding), or leaving the position at or past its maintenance margin (removing)."""
+        coin = coin.upper()
+        pos = self.positions.get(coin)
+        if pos is None or not pos.size:
+            raise AccountError(RejectReason.NO_POSITION, coin)
+        if pos.mode is not MarginMode.ISOLATED:
+            raise AccountError(RejectReason.CROSS_MARGIN, coin)
+        if amount > 0 and amount > self.available(coin) + EPS:
+            raise AccountError(RejectReason.INSUFFICIENT_MARGIN, f"{amount:g} {coin}")
+        if amount < 0:
+            mark = self.mark(coin)
+            after = pos.margin + amount
+            if after <= 0 or after + pos.upnl(mark) <= self.rules.maintenance_margin(pos, mark):
+                raise AccountError(RejectReason.WOULD_LIQUIDATE, f"{amount:g} {coin}")
+        pos.margin += amount
+        pos.seq += 1
+        return pos
 
     # -- orders --------------------------------------------------------------------------------
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import storage_factories as fx
 
+from core.events import MarginTransfer
 from core.ledger import Ledger
 from storage.ledger import SqliteLedger
 from storage.recorder import StorageError
@@ -61,3 +62,32 @@ def test_storage_error_propagates_to_the_engine(tmp_path: Path) -> None:
 def test_unopenable_path(tmp_path: Path) -> None:
     with pytest.raises(StorageError, match="nowhere"):
         SqliteLedger(tmp_path / "nowhere" / "x.db")
+
+
+def test_margin_transfers_survive_a_restart_oldest_first(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.db"
+    moves = [
+        MarginTransfer(
+            ts_ms=fx.T0 + 20,
+            hedge_id="okx-sol",
+            venue="okx",
+            symbol="SOL-USD-SWAP",
+            amount_coin=-0.25,
+            margin_after_coin=1.75,
+            broker="ccxt",
+        ),
+        MarginTransfer(
+            ts_ms=fx.T0 + 10,
+            hedge_id="okx-sol",
+            venue="okx",
+            symbol="SOL-USD-SWAP",
+            amount_coin=1.0,
+            margin_after_coin=2.0,
+        ),
+    ]
+    with SqliteLedger(path) as ledger:
+        assert ledger.load_margin() == []
+        for m in moves:
+            ledger.append_margin(m)
+    with SqliteLedger(path) as ledger:
+        assert ledger.load_margin() == [moves[1], moves[0]]

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import string
 from collections.abc import Callable
 from typing import Any
@@ -69,6 +70,9 @@ REJECT: dict[RejectReason, tuple[int, str]] = {
         -5021,
         "Due to the order could not be filled immediately, the FOK order has been rejected.",
     ),
+    RejectReason.NO_POSITION: (-4054, "Cannot add position margin: position is 0."),
+    RejectReason.CROSS_MARGIN: (-4048, "Margin type cannot be changed if there exists position."),
+    RejectReason.WOULD_LIQUIDATE: (-4051, "Isolated balance insufficient."),
 }
 
 Params = dict[str, str]
@@ -138,6 +142,7 @@ class BinanceRest:
             ("GET", "/dapi/v1/userTrades"): ("SIGNED", 20, self.user_trades),
             ("GET", "/dapi/v1/income"): ("SIGNED", 20, self.income),
             ("POST", "/dapi/v1/leverage"): ("SIGNED", 1, self.set_leverage),
+            ("POST", "/dapi/v1/positionMargin"): ("SIGNED", 1, self.position_margin),
             ("POST", "/dapi/v1/listenKey"): ("USER_STREAM", 1, self.listen_key_new),
             ("PUT", "/dapi/v1/listenKey"): ("USER_STREAM", 1, self.listen_key_keep),
             ("DELETE", "/dapi/v1/listenKey"): ("USER_STREAM", 1, self.listen_key_close),
@@ -511,6 +516,31 @@ class BinanceRest:
         if not pos.size:
             pos.leverage = float(lev)
         return {"leverage": lev, "maxQty": "1000", "symbol": perp_symbol(coin)}
+
+    def position_margin(self, acct: Account, params: Params) -> dict[str, Any]:
+        """Modify Isolated Position Margin (COIN-M trade/rest-api): ``amount`` in the coin,
+        ``type`` 1 adds, 2 reduces; one-way mode (``positionSide`` BOTH)."""
+        coin = self._coin(params.get("symbol", ""))
+        assert coin is not None
+        kind = self._int(params, "type")
+        if kind not in (1, 2):
+            raise BinanceError(-1102, "Mandatory parameter 'type' was not sent or was invalid.")
+        raw = params.get("amount", "")
+        try:
+            amount = float(raw)
+        except ValueError:
+            raise BinanceError(-1102, "Mandatory parameter 'amount' was invalid.") from None
+        if not math.isfinite(amount) or amount <= 0:
+            raise BinanceError(-1102, "Mandatory parameter 'amount' was invalid.")
+        if params.get("positionSide", "BOTH") != "BOTH":
+            raise BinanceError(-4061, "Order's position side does not match user's setting.")
+        acct.move_margin(coin, amount if kind == 1 else -amount)
+        return {
+            "amount": amount,
+            "code": 200,
+            "msg": "Successfully modify position margin.",
+            "type": kind,
+        }
 
     # -- orders --------------------------------------------------------------------------------
 

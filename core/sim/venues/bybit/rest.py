@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import math
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -67,6 +68,12 @@ REJECT = {
     RejectReason.NOT_CANCELABLE: (110001, "Order does not exist"),
     RejectReason.POST_ONLY_WOULD_TAKE: (110008, "Post-only order would take liquidity"),
     RejectReason.FOK_UNFILLABLE: (110009, "FOK order cannot be filled in full"),
+    RejectReason.NO_POSITION: (110033, "no position, cannot set margin"),
+    RejectReason.CROSS_MARGIN: (110015, "the position is in cross_margin"),
+    RejectReason.WOULD_LIQUIDATE: (
+        110011,
+        "Any adjustments made will trigger immediate liquidation",
+    ),
 }
 
 
@@ -118,6 +125,7 @@ class BybitRest:
             ("POST", "/v5/order/create"): self.order_create,
             ("POST", "/v5/order/cancel"): self.order_cancel,
             ("POST", "/v5/position/set-leverage"): self.set_leverage,
+            ("POST", "/v5/position/add-margin"): self.add_margin,
         }
         routes: dict[tuple[str, str], Handler] = {}
         for path, fn in public.items():
@@ -548,6 +556,23 @@ class BybitRest:
         if not pos.size:
             pos.leverage = lev
         return {}
+
+    def add_margin(self, acct: Account, params: dict[str, Any]) -> dict[str, Any]:
+        """v5/position/manual-add-margin: ``margin`` > 0 adds, < 0 reduces, up to 4 decimals
+        (isolated margin only; one-way mode, ``positionIdx`` 0). Answers the position."""
+        self._category(params, "inverse")
+        coin = self._coin(str(params.get("symbol", "")))
+        raw = str(params.get("margin", ""))
+        try:
+            amount = float(raw)
+        except ValueError:
+            raise BybitError(10001, f"params error: margin invalid {raw!r}") from None
+        if not math.isfinite(amount) or amount == 0 or round(amount, 4) != amount:
+            raise BybitError(10001, f"params error: margin invalid {raw!r}")
+        if str(params.get("positionIdx", "0")) != "0":
+            raise BybitError(10001, "params error: positionIdx invalid (one-way mode)")
+        acct.move_margin(coin, amount)
+        return self.rows.position(acct, coin)
 
     # -- orders --------------------------------------------------------------------------------
 
