@@ -28,7 +28,7 @@ from textual.screen import ModalScreen
 
 from core.clock import wall_ms
 from core.events import AlertState, FeedHealth, Fill, Kind, OrderRoute
-from core.resize import ResizePlan
+from core.resize import MarginPlan, ResizePlan
 from core.snapshot import PortfolioSnapshot
 from tui import themes as theme_files
 from tui.palette import HedgetopCommands
@@ -91,6 +91,7 @@ class HedgetopApp(App[int]):
         Binding("t", "to_target", "Target", id="to_target"),
         Binding("0", "close_hedge", "Close", id="close_hedge"),
         Binding("h", "history", "History", id="history"),
+        Binding("m", "margin", "Margin", id="margin", show=False),
         # not in the footer (it is full at 80 columns): the help and the palette list them
         Binding("S", "stress", "Stress", id="stress", show=False),
         Binding("L", "detail_view", "Linear/forecast", id="detail_view", show=False),
@@ -98,12 +99,14 @@ class HedgetopApp(App[int]):
         # read-only hides the acting keys from the footer (check_action); these unlisted
         # bindings catch the same keys then, to say why nothing happens
         Binding(
-            "plus,minus,underscore,equals_sign,t,0",
+            "plus,minus,underscore,equals_sign,t,0,m",
             "refuse_read_only",
             show=False,
         ),
     ]
-    ACTING = frozenset({"ratio_up", "ratio_down", "typed_target", "to_target", "close_hedge"})
+    ACTING = frozenset(
+        {"ratio_up", "ratio_down", "typed_target", "to_target", "close_hedge", "margin"}
+    )
 
     def __init__(
         self,
@@ -533,6 +536,101 @@ class HedgetopApp(App[int]):
                 self._resize("contracts", delta_contracts=got.contracts - h.contracts)
 
         self.push_screen(TypedTarget(row.hedge_id, current), typed)
+
+    def action_margin(self) -> None:
+        """``m``: type the isolated margin to move, then a preview of the liquidation price
+        before and after, confirmed like a resize (``Y`` on a real venue)."""
+        from tui.screens.margin import TypedMargin
+        from tui.screens.preview import PreviewScreen
+
+        if self.read_only or self.trader is None:
+            self.action_refuse_read_only()
+            return
+        plan_margin = getattr(self.trader, "plan_margin", None)
+        if plan_margin is None:
+            self.notify("this session cannot move margin", severity="warning")
+            return
+        if self.order_in_flight:
+            self.notify("an order is on its way to the exchange: wait for its answer")
+            return
+        snap = self.source.latest
+        row = self._main.selected_row()
+        h = snap.hedge(row.hedge_id) if snap is not None and row and row.hedge_id else None
+        if h is None:
+            self.notify("select a hedge first", severity="warning")
+            return
+        tick = self._main.ticks().get(h.hedge_id)
+        current = f"{fmt.coin(h.margin_coin, h.coin)} {h.margin_mode}"
+
+        def typed(amount: float | None) -> None:
+            if amount is None:
+                return
+            plan: MarginPlan = plan_margin(h.hedge_id, amount)
+            route = self._route(h.hedge_id)
+            live = route is OrderRoute.VENUE
+            via = (
+                "sent through ccxt to the built-in simulator's account (its demo keys)"
+                if route is OrderRoute.SIMULATOR
+                else None
+            )
+
+            def confirmed(ok: bool | None) -> None:
+                if not ok:
+                    self.notify("margin transfer cancelled: nothing was sent")
+                elif route is OrderRoute.PAPER:
+                    self._move_margin(plan)
+                else:
+                    self.order_in_flight = True
+                    self.run_worker(
+                        self._move_margin_live(plan, real=live),
+                        name="margin transfer",
+                        group="orders",
+                        exit_on_error=False,
+                    )
+
+            sign = "+" if amount > 0 else "−"
+            title = f"{h.hedge_id}: margin {sign}{fmt.coin(abs(amount), h.coin)}"
+            self.push_screen(
+                PreviewScreen(plan, title=title, live=live, tick=tick, via=via), confirmed
+            )
+
+        self.push_screen(TypedMargin(h.hedge_id, h.coin, current), typed)
+
+    def _move_margin(self, plan: MarginPlan) -> None:
+        trader: Any = self.trader  # core.session.LiveSession: ``move_margin``
+        try:
+            moved = trader.move_margin(plan)
+        except Exception as exc:  # refused: reported, the dashboard goes on
+            self.notify(f"margin transfer failed: {exc}", severity="error", timeout=15)
+            return
+        self.notify(
+            self._moved_text(plan, moved.amount_coin, moved.margin_after_coin), title="margin"
+        )
+
+    async def _move_margin_live(self, plan: MarginPlan, *, real: bool) -> None:
+        trader: Any = self.trader  # core.session.LiveSession: ``move_margin_live`` is async
+        try:
+            try:
+                moved = await trader.move_margin_live(plan, confirmed=True)
+            except Exception as exc:  # one line (keys masked by the broker), never a crash
+                log.warning("margin transfer failed: %s", exc)
+                self._order_problem(f"margin transfer failed: {exc}")
+                return
+            self.notify(
+                self._moved_text(plan, moved.amount_coin, moved.margin_after_coin),
+                title="REAL margin" if real else "margin",
+            )
+        finally:
+            self.order_in_flight = False
+
+    @staticmethod
+    def _moved_text(plan: MarginPlan, amount: float, after: float) -> str:
+        verb = "added" if amount > 0 else "taken out"
+        return (
+            f"{fmt.coin(abs(amount), plan.coin)} {verb} on {plan.venue} {plan.symbol}: margin "
+            f"now {fmt.coin(after, plan.coin)}, liquidation "
+            f"{fmt.usd_price(plan.liq_price_after, None) if plan.liq_price_after else '—'}"
+        )
 
     def action_close_hedge(self) -> None:
         self._resize("close")

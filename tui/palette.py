@@ -44,6 +44,11 @@ def _all_commands(app: DashboardHost) -> Iterator[PaletteCommand]:
     )
     yield PaletteCommand("Close the selected hedge", "preview closing it", "close_hedge")
     yield PaletteCommand(
+        "Margin: add or take out isolated margin",
+        "type the coins to move, then the liquidation price before and after",
+        "margin",
+    )
+    yield PaletteCommand(
         "History of the selected holding", "charts and events from the database", "history"
     )
     yield PaletteCommand(

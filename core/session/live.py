@@ -116,8 +116,15 @@ class LiveSession:
         self._wall = wall_clock
         self.tick_ms = tick_ms or config.snapshot_interval_ms
         self._urls = dict(urls or {})
+        # the simulator's accounts start where the ledger left the portfolio (fills and
+        # margin moved by earlier sessions), as a real venue's would: else the first account
+        # read would report hedgetop's own past orders as trades made elsewhere
+        seeded = config
+        if config.simulator.enabled and config.accounts:
+            held = Engine(config, specs, self.ledger, self._wall()).held()
+            seeded = dataclasses.replace(config, hedges=held)
         self.sim: SimExchange | None = build_simulator(
-            config, interval_ms=sim_interval_ms, autostep=sim_autostep
+            seeded, interval_ms=sim_interval_ms, autostep=sim_autostep
         )
         self.engine = Engine(config, specs, self.ledger, self.now_ms())
         self.alerts = AlertEngine(config.alerts)

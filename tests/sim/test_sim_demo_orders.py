@@ -87,3 +87,29 @@ async def test_a_paper_hedge_of_the_demo_fills_on_the_paper_broker() -> None:
         fill = s.execute(plan)
         assert fill.broker == "paper"
     assert all(SECRET not in n for n in s.account_notes)
+
+
+async def test_a_restart_finds_the_simulators_account_where_the_ledger_left_it() -> None:
+    """The demo's ledger outlives a session, the in-process simulator does not: it is seeded
+    from the replayed positions, so the next session's first read reports no difference."""
+    from core.ledger import MemoryLedger
+
+    ledger = MemoryLedger()
+    first = LiveSession(None, ledger=ledger, tick_ms=100, environ={}, notify=False)
+    async with first:
+        await first.wait_for(priced, timeout=WAIT)
+        assert first.accounts is not None
+        await first.accounts.read_one("demo-bybit")
+        plan = first.plan_resize("btc-bybit", delta_contracts=-5_000)
+        outcome = await first.execute_live(plan, confirmed=True)
+        assert outcome.fill is not None, outcome.message
+    second = LiveSession(
+        None, ledger=ledger, tick_ms=100, environ={}, account_interval_s=3600.0, notify=False
+    )
+    async with second:
+        assert second.accounts is not None
+        read = await second.accounts.read_one("demo-bybit")
+        assert read.problem is None, read.problem
+        assert read.events == ()
+        assert second.sim is not None
+        assert second.sim.bybit.account.position("BTC").size == -plan.contracts_after

@@ -22,6 +22,7 @@ DESCRIPTIONS = {
     "typed_target": "type a target ratio (65) or contracts (12000ct), then the preview",
     "to_target": "bring the holding back to its target ratio (preview first)",
     "close_hedge": "close the selected hedge (preview first)",
+    "margin": "move isolated margin in (0.1) or out (-0.05): liquidation before and after",
     "history": "history of the selected holding (or the portfolio)",
     "stress": "stress grid: the book at price moves, first liquidation, funding forecast",
     "detail_view": "detail pane: liquidation, or the linear twin, funding forecast, dated",
@@ -51,7 +52,14 @@ def help_lines(bindings: list[Binding], keymap: dict[str, str], read_only: bool)
         keys = keymap.get(b.id, b.key)
         shown = escape(", ".join(KEY_NAMES.get(k.strip(), k.strip()) for k in keys.split(",")))
         text = DESCRIPTIONS[b.id]
-        acting = b.id in {"ratio_up", "ratio_down", "typed_target", "to_target", "close_hedge"}
+        acting = b.id in {
+            "ratio_up",
+            "ratio_down",
+            "typed_target",
+            "to_target",
+            "close_hedge",
+            "margin",
+        }
         if read_only and acting:
             text += " [$warning](disabled: read-only)[/]"
         lines.append(f"[b]{shown:>14}[/b]  {text}")

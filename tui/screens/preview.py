@@ -15,7 +15,8 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from core.resize import ResizePlan
+from core.resize import MarginPlan, ResizePlan
+from tui.screens.margin import margin_lines
 from tui.widgets import format as fmt
 from tui.widgets.rows import liq_state
 
@@ -99,7 +100,7 @@ class PreviewScreen(ModalScreen[bool]):
 
     def __init__(
         self,
-        plan: ResizePlan,
+        plan: ResizePlan | MarginPlan,
         *,
         title: str,
         live: bool = False,
@@ -116,7 +117,11 @@ class PreviewScreen(ModalScreen[bool]):
     def compose(self) -> ComposeResult:
         body = "\n".join(
             f"[$muted]{label:>18}[/]  {escape(value)}"
-            for label, value in plan_lines(self.plan, self.tick)
+            for label, value in (
+                plan_lines(self.plan, self.tick)
+                if isinstance(self.plan, ResizePlan)
+                else margin_lines(self.plan, self.tick)
+            )
         )
         with Vertical():
             if self.live:
@@ -125,12 +130,15 @@ class PreviewScreen(ModalScreen[bool]):
                     "[$warning]sent to the exchange with your API keys[/]",
                     id="preview-live",
                 )
-            yield Static(f"[b]Resize preview[/b]  {escape(self.title_text)}\n", id="preview-title")
+            kind = "Resize" if isinstance(self.plan, ResizePlan) else "Margin"
+            yield Static(f"[b]{kind} preview[/b]  {escape(self.title_text)}\n", id="preview-title")
             yield Static(body, id="preview-body")
             if self.via is not None and self.plan.ok:
                 yield Static(f"\n[$muted]{escape(self.via)}[/]", id="preview-via")
             if not self.plan.ok:
                 reason = self.plan.refusal or "nothing to do: already there (rounded to the lot)"
+                if isinstance(self.plan, MarginPlan):
+                    reason = self.plan.refusal or "nothing to move"
                 yield Static(f"\n[$alert]refused: {escape(reason)}[/]", id="preview-refusal")
                 yield Static("[b]esc[/b] close", id="preview-keys")
             elif self.live:
