@@ -126,12 +126,12 @@ def test_demo_prints_the_seeded_positions_and_balances_and_json_agrees(
     out = json.loads(capsys.readouterr().out)
     table = parse(human.out)
     by_name = {a["name"]: a for a in out["accounts"]}
-    assert set(table) == set(by_name) == {"sim-bybit", "sim-binance"}
+    assert set(table) == set(by_name) == {"demo-bybit", "demo-binance"}
     seed = seed_from_config(demo_config())
     for venue in ("bybit", "binance"):
         vs = seed.venue(venue)
-        rows = {r["symbol"]: r for r in table[f"sim-{venue}"]["positions"]}
-        got = {p["symbol"]: p for p in by_name[f"sim-{venue}"]["positions"]}
+        rows = {r["symbol"]: r for r in table[f"demo-{venue}"]["positions"]}
+        got = {p["symbol"]: p for p in by_name[f"demo-{venue}"]["positions"]}
         want = {lookup(venue, p.coin).symbol: p for p in vs.positions}
         assert set(rows) == set(got) == set(want)
         assert want
@@ -155,8 +155,8 @@ def test_demo_prints_the_seeded_positions_and_balances_and_json_agrees(
             assert rows["BTCUSD"]["liq price"] == "—"
         assert rows
         assert all(r["liq price"] != "—" for s, r in rows.items() if s != "BTCUSD")
-        wallets = {(r["wallet"], r["coin"]): r for r in table[f"sim-{venue}"]["balances"]}
-        js_wallets = {(b["wallet"], b["coin"]): b for b in by_name[f"sim-{venue}"]["balances"]}
+        wallets = {(r["wallet"], r["coin"]): r for r in table[f"demo-{venue}"]["balances"]}
+        js_wallets = {(b["wallet"], b["coin"]): b for b in by_name[f"demo-{venue}"]["balances"]}
         want_w = {("spot", c): a for c, a in vs.spot.items()}
         want_w |= {("futures", c): a for c, a in vs.futures.items()}
         assert set(wallets) == set(js_wallets) == set(want_w)
@@ -165,11 +165,11 @@ def test_demo_prints_the_seeded_positions_and_balances_and_json_agrees(
             assert figure(wallets[k]["total"]) == pytest.approx(amount, abs=1e-4)
             free = js_wallets[k]["free"]
             assert figure(wallets[k]["free"]) == pytest.approx(free, abs=1e-4)
-        account = by_name[f"sim-{venue}"]
+        account = by_name[f"demo-{venue}"]
         assert account["funding_7d"] == {}  # read, and nothing booked at the simulator's start
-        assert "none booked" in table[f"sim-{venue}"]["funding_line"]
-    assert by_name["sim-bybit"]["unified"] is False
-    assert by_name["sim-binance"]["unified"] is None
+        assert "none booked" in table[f"demo-{venue}"]["funding_line"]
+    assert by_name["demo-bybit"]["unified"] is False
+    assert by_name["demo-binance"]["unified"] is None
 
 
 # --- a config's accounts on a simulator ----------------------------------------------------------

@@ -12,7 +12,7 @@ import ccxt.async_support as ccxt
 import pytest
 
 from core.demo import demo_config
-from core.session.sim_accounts import seed_from_config
+from core.session.sim_accounts import DEMO_HEADROOM, seed_from_config
 from core.sim.seed import MarginMode, PositionSide
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,12 +28,13 @@ def test_demo_seeds_both_venues_spot_and_futures() -> None:
     assert btc.side is PositionSide.SHORT
     assert btc.margin_mode is MarginMode.ISOLATED
     assert btc.leverage == 1.0
-    assert bybit.futures["BTC"] == pytest.approx(btc.margin_coin)
+    # the demo's wallets hold its margin and half as much again, free (room to grow a hedge)
+    assert bybit.futures["BTC"] == pytest.approx(btc.margin_coin * (1 + DEMO_HEADROOM))
     cfg = demo_config()
     ada = cfg.hedge("ada-binance")
     pos = next(p for p in binance.positions if p.coin == "ADA")
     assert pos.contracts == ada.contracts
-    assert binance.futures["ADA"] == pytest.approx(ada.margin_coin)
+    assert binance.futures["ADA"] == pytest.approx(ada.margin_coin * (1 + DEMO_HEADROOM))
 
 
 async def _run(*argv: str) -> asyncio.subprocess.Process:
