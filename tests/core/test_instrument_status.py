@@ -263,3 +263,48 @@ def test_the_row_says_delist_with_the_days_left() -> None:
     assert hedge_label(_hedge(S.UNKNOWN, None), NOW) == "bybit WIFUSD"
     dated = replace(_hedge(S.DELISTING, DEC20), symbol="WIFUSDZ26", expiry_ms=DEC20 + DAY)
     assert hedge_label(dated, NOW) == "WIFUSDZ26 delist 16d"
+
+
+ENGINE_CONFIG = """
+[[holdings]]
+coin = "ETH"
+amount = 10.0
+[[hedges]]
+id = "p"
+venue = "bybit"
+symbol = "ETHUSD"
+contracts = 30000
+entry = 3000
+[[hedges]]
+id = "q"
+venue = "bybit"
+symbol = "ETHUSDZ26"
+contracts = 3000
+entry = 3000
+"""
+
+
+def test_the_engine_carries_the_markets_status_to_the_snapshot_and_an_alert() -> None:
+    from core.config import parse_config
+    from core.engine import Engine
+    from core.ledger import MemoryLedger
+
+    cfg = parse_config(ENGINE_CONFIG, now_ms=NOW)
+    perp = replace(lookup("bybit", "ETHUSD"), status=S.DELISTING, delist_ms=DEC20)
+    e = Engine(cfg, {("bybit", "ETHUSD"): perp}, MemoryLedger(), NOW)
+    snap = e.snapshot(NOW)
+
+    def status(s: PortfolioSnapshot, hedge_id: str) -> tuple[InstrumentStatus, int | None]:
+        h = s.hedge(hedge_id)
+        assert h is not None
+        return h.instrument_status, h.delist_ms
+
+    assert status(snap, "p") == (S.DELISTING, DEC20)
+    # the future keeps what it knew: the perpetual's delisting is not the future's
+    assert status(snap, "q") == (S.UNKNOWN, None)
+    e.update_specs({("bybit", "ETHUSD"): perp, ("bybit", "ETHUSDZ26"): perp})
+    assert status(e.snapshot(NOW), "q") == (S.UNKNOWN, None)
+    alerts = AlertEngine(AlertConfig())
+    (ev,) = [a for a in alerts.evaluate(snap) if a.rule == "delist"]
+    assert ev.subject == "bybit:ETHUSD"
+    assert "delists 2026-12-20 08:00 UTC (16 d)" in ev.message
