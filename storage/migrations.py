@@ -285,6 +285,14 @@ def _v5(conn: sqlite3.Connection) -> None:
     )
 
 
+def _v6(conn: sqlite3.Connection) -> None:
+    """An exchange fill's execution type as the venue said it (``ExchangeFill.exec_kind``:
+    trade, liquidation, adl, settlement, …), NULL where the venue did not say, and for the
+    fills stored before this version."""
+    if "exec_kind" not in table_columns(conn, "exchange_fills"):
+        conn.execute("ALTER TABLE exchange_fills ADD COLUMN exec_kind TEXT")
+
+
 Migration = Callable[[sqlite3.Connection], None]
 MIGRATIONS: tuple[Migration, ...] = (
     _v1,
@@ -292,6 +300,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     _v3,
     _v4,
     _v5,
+    _v6,
 )  # MIGRATIONS[i] brings the file to version i+1
 
 

@@ -13,7 +13,9 @@ What each venue is asked:
 - Bybit: ``load_markets`` (spot + inverse), the unified-account probe, ``fetch_positions``
   (category inverse), ``fetch_balance`` (a classic account: CONTRACT, then ``{"type": "spot"}``;
   a UTA: one UNIFIED wallet), ``fetch_funding_history`` (execution list, execType Funding) and
-  ``fetch_my_trades`` since the window's start.
+  ``fetch_my_trades`` since the window's start: ccxt asks for ``execType=Trade`` only, so the
+  venue's own executions (``BYBIT_SYSTEM_EXEC_TYPES``: liquidations, ADL, delisting settlement)
+  are asked for too, each by its type, so that they arrive as fills saying what they were.
 - Binance: COIN-M ``load_markets``, ``fetch_positions`` (positionRisk), ``fetch_balance``,
   ``fetch_funding_history`` (income FUNDING_FEE), ``fetch_my_trades`` per symbol held or
   asked for; the spot account's ``fetch_balance`` on its own host.
@@ -301,6 +303,11 @@ def _fills(venue: Venue, client: Any, rows: Iterable[Any]) -> list[ExchangeFill]
     return out
 
 
+#: Bybit execution types the venue makes itself (its enum "execType"): a takeover liquidation,
+#: auto-deleveraging, and the settlement of an inverse contract at delivery or delisting.
+BYBIT_SYSTEM_EXEC_TYPES = ("BustTrade", "AdlTrade", "Settle")
+
+
 async def read_account(
     account: AccountConfig,
     *,
@@ -360,8 +367,18 @@ async def read_account(
             r.notes.append(f"funding history: not read on {venue.value} yet")
         wanted = list(dict.fromkeys([*(p.ccxt_symbol for p in positions), *symbols]))
         if venue is Venue.BYBIT:
-            rows = await r.optional("own trades", client.fetch_my_trades(None, since))
-            fills = _fills(venue, client, rows)
+            kinds = ("Trade", *BYBIT_SYSTEM_EXEC_TYPES)
+            results = await asyncio.gather(
+                *(
+                    r.optional(
+                        f"own executions ({k})",
+                        client.fetch_my_trades(None, since, None, {"execType": k}),
+                    )
+                    for k in kinds
+                )
+            )
+            for rows in results:
+                fills += _fills(venue, client, rows)
         else:
             results = await asyncio.gather(
                 *(r.optional(f"own trades {s}", client.fetch_my_trades(s, since)) for s in wanted)
