@@ -339,3 +339,49 @@ async def test_reads_asked_for_within_the_gap_make_one_read() -> None:
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
+
+
+class _FilledExchange:
+    """A ccxt exchange that fills every order at once (no network)."""
+
+    def __init__(self, ccxt_id: str, params: dict[str, Any]) -> None:
+        self.params = params
+
+    async def create_order(self, *args: Any) -> dict[str, Any]:
+        amount = args[3]
+        return {"id": "o1", "status": "closed", "amount": amount, "filled": amount, "average": 1e5}
+
+    async def close(self) -> None:
+        pass
+
+
+async def test_an_order_placed_by_the_session_asks_for_its_account_read() -> None:
+    from core.events import Kind, Quote
+
+    text = (
+        BYBIT.replace("[simulator]\nenabled = true\n", "")
+        + '[broker]\nkind = "ccxt"\ntrading_enabled = true\nfee_rate = 0.0004\n'
+    )
+    now = 1_764_100_000_000
+    s = LiveSession(
+        parse_config(text),
+        wall_clock=lambda: now,
+        environ={"HEDGETOP_BYBIT_API_KEY": "k" * 16, "HEDGETOP_BYBIT_API_SECRET": "s" * 20},
+        exchange_factory=_FilledExchange,
+        notify=False,
+    )
+    quote = Quote(
+        venue="bybit",
+        symbol="BTCUSD",
+        kind=Kind.INVERSE_PERP,
+        mark=1e5,
+        index=1e5,
+        received_ms=now,
+    )
+    s.engine.on_quote(quote)
+    assert s.accounts is not None
+    watch = s.accounts.watches["main"]
+    assert not watch.wanted.is_set()
+    out = await s.execute_live(s.plan_resize("b", delta_contracts=-1_000), confirmed=True)
+    assert out.fill is not None
+    assert watch.wanted.is_set()  # the read that checks the order comes now, not in an hour
