@@ -22,8 +22,9 @@ so it is never reported as a trade made elsewhere.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from core.accounts.model import AccountReadError, AccountState
@@ -174,6 +175,19 @@ class AccountWatcher:
             return False
         watch.wanted.set()
         return True
+
+    @contextlib.asynccontextmanager
+    async def holding(self, name: str) -> AsyncIterator[None]:
+        """No read of ``name`` is reconciled while an order is in flight: the stream rings on
+        the order's own fill before the order's code has told the engine, and a read then
+        would report hedgetop's own trade as one made elsewhere. The read comes on leaving."""
+        watch = self.watches.get(name)
+        if watch is None:
+            yield
+            return
+        async with watch.lock:
+            yield
+        watch.wanted.set()
 
     async def read_all(self) -> tuple[AccountRead, ...]:
         """Read every account once, one after the other (each venue's own rate limits)."""

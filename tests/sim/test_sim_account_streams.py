@@ -385,3 +385,39 @@ async def test_an_order_placed_by_the_session_asks_for_its_account_read() -> Non
     out = await s.execute_live(s.plan_resize("b", delta_contracts=-1_000), confirmed=True)
     assert out.fill is not None
     assert watch.wanted.is_set()  # the read that checks the order comes now, not in an hour
+
+
+async def test_no_read_is_reconciled_while_an_order_is_in_flight() -> None:
+    """An order's own fill rings the stream before the order's code has told the engine; a
+    read then would call hedgetop's own trade one made elsewhere. ``holding`` keeps it back."""
+    config = parse_config('[[accounts]]\nname = "main"\nvenue = "bybit"\n')
+    read_count = [0]
+
+    async def reader(account: AccountConfig, now_ms: int) -> AccountState:
+        read_count[0] += 1
+        return AccountState(account=account.name, venue=account.venue, read_ms=now_ms)
+
+    w = AccountWatcher(
+        config,
+        reader,
+        now_ms=lambda: 0,
+        positions=lambda: (),
+        adopt=lambda hedges, figures: (),
+        interval_s=POLL_S,
+        min_gap_s=0.0,
+    )
+    task = asyncio.create_task(w.run())
+    try:
+        watch = w.watches["main"]
+        await until(lambda: read_count[0] == 1 and not watch.lock.locked(), "the read at start")
+        async with w.holding("main"):
+            w.request_read("main")  # the stream rings on the order's fill
+            # the asked-for read queues behind the hold (asyncio.Lock's waiters, Python 3.11)
+            await until(lambda: bool(watch.lock._waiters), "the read waiting")
+            assert read_count[0] == 1
+        await until(lambda: read_count[0] == 2, "the read after the order")
+        async with w.holding("nobody"):
+            pass
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
