@@ -18,9 +18,10 @@ no stream (it would reach the real venue while the reads go elsewhere).
 
 A stream that fails (cannot connect, refused, closed) is ``DOWN`` and the account is polled,
 which is said once per outage (and its end once); it reconnects with a fresh client after a
-backoff (1 s doubling to 60 s, back to 1 s once live). A frame ccxt cannot decode or handle
-would end its receive loop (the exception escapes in an event-loop callback and the connection
-goes quiet for good): every frame passes a guard that counts such a frame and drops it.
+backoff (1 s doubling to 60 s, back to 1 s once a connection held ``STEADY_S``). A frame ccxt
+cannot decode or handle would end its receive loop (the exception escapes in an event-loop
+callback and the connection goes quiet for good): every frame passes a guard that counts such
+a frame and drops it.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ Sleep = Callable[[float], Awaitable[None]]
 WATCHES = ("watch_positions", "watch_my_trades", "watch_orders", "watch_balance")
 STREAM_VENUES = frozenset({Venue.BYBIT, Venue.BINANCE})
 BACKOFF_S = (1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 60.0)
+STEADY_S = 30.0  # a connection live this long ends the outage's backoff (a flapping one does not)
 
 
 class StreamState(StrEnum):
@@ -137,24 +139,26 @@ class AccountStream:
         self.dropped = 0  # frames ccxt could not decode or handle
         self.connects = 0  # times it went live
         self.attempts = 0
+        self._live_since: float | None = None  # loop time it went live on this connection
 
     async def run(self) -> None:
         """Keep the stream open until cancelled (never raises otherwise)."""
+        loop = asyncio.get_running_loop()
         failures = 0
         while True:
             self.attempts += 1
-            live_before = self.connects
-            account, environ = (
-                self._target() if self._target is not None else (self.account, self._environ)
-            )
+            account, environ = self.account, self._environ
             try:
+                if self._target is not None:
+                    account, environ = self._target()
                 await self._session(account, environ)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
                 self._down(_reason(exc, Redactor(_secrets(account, environ))))
-            if self.connects > live_before:
-                failures = 0
+            if self._live_since is not None and loop.time() - self._live_since >= STEADY_S:
+                failures = 0  # it held: a new outage starts the backoff again
+            self._live_since = None
             delay = self._backoff[min(failures, len(self._backoff) - 1)]
             failures += 1
             await self._sleep(delay)
@@ -173,6 +177,7 @@ class AccountStream:
         self.state = StreamState.LIVE
         self.problem = None
         self.connects += 1
+        self._live_since = asyncio.get_running_loop().time()
         if was is StreamState.DOWN:
             self._on_note("private stream live again")
             log.info("account %s: private stream live again", self.account.name)
