@@ -179,7 +179,7 @@ def dead_port() -> int:
 
 
 def watcher_on(
-    rest: str, private_ws: str, sleep: Callable[[float], Any]
+    rest: str, private_ws: str, sleep: Callable[[float], Any], *, secret: str = SECRET
 ) -> tuple[AccountWatcher, list[tuple[str, str]]]:
     """A watcher of the simulator's Bybit account through the real reader and stream, its
     stream's backoff going through ``sleep``; and the notes it says."""
@@ -194,7 +194,7 @@ rest_url = "{rest}"
 private_ws_url = "{private_ws}"
 """
     )
-    env = {"SIM_KEY": KEY, "SIM_SECRET": SECRET}
+    env = {"SIM_KEY": KEY, "SIM_SECRET": secret}
 
     async def reader(account: AccountConfig, now_ms: int) -> AccountState:
         return await read_account(account, now_ms=now_ms, environ=env)
@@ -418,6 +418,36 @@ async def test_no_read_is_reconciled_while_an_order_is_in_flight() -> None:
         await until(lambda: read_count[0] == 2, "the read after the order")
         async with w.holding("nobody"):
             pass
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+async def test_a_refused_key_takes_the_stream_down_without_showing_the_secret(
+    account_sim: Any,
+) -> None:
+    ex = await account_sim()
+    wrong = "wr0ng-secret-never-shown-71"
+    delays: list[float] = []
+    parked = asyncio.Event()
+
+    async def sleep(s: float) -> None:
+        delays.append(s)
+        await parked.wait()
+
+    w, notes = watcher_on(
+        ex.endpoint("bybit", "rest"), ex.endpoint("bybit", "private"), sleep, secret=wrong
+    )
+    task = asyncio.create_task(w.run())
+    try:
+        await until(lambda: bool(delays), "the first failed connection")
+        ((_, line),) = notes
+        assert line.startswith("private stream down (AuthenticationError")
+        assert wrong not in line
+        stream = w.watches["main"].stream
+        assert stream is not None
+        assert stream.problem is not None
+        assert wrong not in stream.problem
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
