@@ -189,6 +189,18 @@ def spot_params(account: AccountConfig, creds: Mapping[str, str]) -> dict[str, A
     return params
 
 
+def prepare_client(client: Any, account: AccountConfig) -> None:
+    """What a new ccxt client of ``account`` needs beyond its config: the testnet when asked
+    (and no URL of its own), and on a moved Binance host the COIN-M error classes."""
+    if account.sandbox and not account.rest_url:
+        client.set_sandbox_mode(True)
+    if account.venue is Venue.BINANCE and account.rest_url:
+        # ccxt picks Binance's COIN-M error classes by the URL's host: merge them once
+        exceptions = getattr(client, "exceptions", None)
+        if isinstance(exceptions, dict) and "inverse" in exceptions:
+            exceptions["exact"].update(exceptions["inverse"].get("exact", {}))
+
+
 class _Read:
     """The state of one read: the clients opened, the masker, the notes."""
 
@@ -215,13 +227,7 @@ class _Read:
                 explain(exc, self.account, self.masker, "setting up ccxt"), kind="exchange"
             ) from None
         self.clients.append(client)
-        if self.account.sandbox and not self.account.rest_url:
-            client.set_sandbox_mode(True)
-        if self.account.venue is Venue.BINANCE and self.account.rest_url:
-            # ccxt picks Binance's COIN-M error classes by the URL's host: merge them once
-            exceptions = getattr(client, "exceptions", None)
-            if isinstance(exceptions, dict) and "inverse" in exceptions:
-                exceptions["exact"].update(exceptions["inverse"].get("exact", {}))
+        prepare_client(client, self.account)
         return client
 
     async def call(self, what: str, coro: Any) -> Any:

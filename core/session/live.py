@@ -24,6 +24,7 @@ from core.session.accounts import (
     AccountRead,
     AccountReader,
     AccountWatcher,
+    StreamMaker,
 )
 from core.session.broker import choose_live_broker
 from core.session.endpoints import classify
@@ -43,6 +44,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("hedgetop.live")
 #: quotes wake the tick at most this often (the screen renders each snapshot once)
 MAX_TICK_HZ = 20.0
+#: the built-in simulator's private stream of each venue (its ``endpoint`` name)
+SIM_PRIVATE_STREAM = {"bybit": "private", "binance": "user-stream"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +74,9 @@ class LiveSession:
     ``specs_done`` is set once that is over (applied, failed or not needed). ``environ``
     (default ``os.environ``) holds the API keys and ``exchange_factory`` builds the ccxt
     exchange of real orders (tests inject fakes).
+    ``account_streams`` (default on) keeps each account's private stream open beside its poll
+    (``core.accounts.streams``; only with the ccxt reader: an injected ``account_reader`` is
+    polled alone).
     ``notify`` (default on) sends the alerts through apprise when ``[notify]`` or
     ``HEDGETOP_NOTIFY_URLS`` names URLs (``core.notify``), one process per database when
     ``notify_lock`` names the database's lock file.
@@ -93,6 +99,7 @@ class LiveSession:
         endpoint_of: EndpointOf | None = None,
         account_reader: AccountReader | None = None,
         account_interval_s: float = DEFAULT_INTERVAL_S,
+        account_streams: bool = True,
         environ: Mapping[str, str] | None = None,
         exchange_factory: ExchangeFactory | None = None,
         notify: bool = True,
@@ -157,7 +164,9 @@ class LiveSession:
         self.account_notes: list[str] = []
         self._account_task: asyncio.Task[None] | None = None
         if config.accounts:
-            self.accounts = self._account_watcher(account_reader, environ, account_interval_s)
+            self.accounts = self._account_watcher(
+                account_reader, environ, account_interval_s, account_streams
+            )
         self.live_broker: CcxtLiveBroker | None
         self.trading_refusal: str | None  # ccxt asked for, a gate closed: why
         self.live_broker, self.trading_refusal = choose_live_broker(
@@ -289,7 +298,26 @@ class LiveSession:
         reader: AccountReader | None,
         environ: Mapping[str, str] | None,
         interval_s: float,
+        streams: bool,
     ) -> AccountWatcher:
+        make_stream: StreamMaker | None = None
+        if reader is None and streams:
+            from core.accounts.streams import AccountStream, no_stream_reason
+
+            def make_stream(
+                account: AccountConfig, ring: Callable[[], None], note: Callable[[str], None]
+            ) -> AccountStream | None:
+                if no_stream_reason(account) is not None:
+                    return None
+                return AccountStream(
+                    account,
+                    environ,
+                    on_event=ring,
+                    on_note=note,
+                    poll_s=interval_s,
+                    target=lambda: self._account_target(account, environ),
+                )
+
         if reader is None:
             from core.accounts.reader import read_account
 
@@ -305,8 +333,10 @@ class LiveSession:
             positions=self.engine.held,
             adopt=self.engine.adopt,
             interval_s=interval_s,
+            streams=make_stream,
         )
         watcher.on_read.append(self._account_read)
+        watcher.on_note.append(self._account_note)
         return watcher
 
     def _account_target(
@@ -324,11 +354,16 @@ class LiveSession:
         spot: str | None = None
         with contextlib.suppress(KeyError):
             spot = self.sim.endpoint(venue, "spot-rest")
+        private: str | None = None
+        with contextlib.suppress(KeyError):
+            private = self.sim.endpoint(venue, SIM_PRIVATE_STREAM.get(venue, "private"))
         keys = self.sim.seed_accounts
         env = {account.api_key_env: keys.api_key, account.api_secret_env: keys.api_secret}
         if account.passphrase_env:
             env[account.passphrase_env] = ""
-        target = dataclasses.replace(account, rest_url=rest, spot_rest_url=spot, sandbox=False)
+        target = dataclasses.replace(
+            account, rest_url=rest, spot_rest_url=spot, private_ws_url=private, sandbox=False
+        )
         return target, env
 
     def _account_read(self, read: AccountRead) -> None:
@@ -338,6 +373,22 @@ class LiveSession:
         for line in said:
             self.account_notes.append(f"account {read.account}: {line}")
             log.info("account %s: %s", read.account, line)
+
+    def _account_note(self, account: str, line: str) -> None:
+        self.account_notes.append(f"account {account}: {line}")
+
+    def _order_sent(self, plan: ResizePlan) -> None:
+        """An order moves its account: the REST read that checks it comes now, not at the
+        next poll (the hedge's account, else every account on the plan's venue)."""
+        if self.accounts is None:
+            return
+        hedge = next((h for h in self.config.hedges if h.id == plan.hedge_id), None)
+        if hedge is not None and hedge.account:
+            names = [hedge.account]
+        else:
+            names = [a.name for a in self.config.accounts if a.venue.value == plan.venue]
+        for name in names:
+            self.accounts.request_read(name)
 
     # --- contract specs -------------------------------------------------------------------
 
@@ -591,4 +642,5 @@ class LiveSession:
                     value=float(result.filled_contracts),
                 ),
             )
+        self._order_sent(plan)
         return LiveOrder(result=result, fill=fill, message=message, problem=problem)
