@@ -10,7 +10,10 @@ the target band), ``funding_against`` (the position pays funding beyond a thresh
 ``basis`` (|mark − index| beyond a threshold), ``feed_stale`` (a feed reconnecting for a while,
 with stale symbols, or refusing bad data; it raises and clears with a hold in time, see
 ``FEED_DOWN_RAISE_MS``), ``roll`` (a dated hedge expires within ``roll_days``: roll it to the
-next contract; a dated future's basis is its locked carry, so ``basis`` does not watch it).
+next contract; a dated future's basis is its locked carry, so ``basis`` does not watch it),
+``delist`` (an open hedge's instrument is delisting, reduce-only, settling or closed as the
+venue's markets say, with the date; it clears once the market says trading again or the hedge
+is flat, and an unknown status changes nothing).
 
 An optional ``on_raise_command`` (argv, no shell) is started on each raise with ``{message}``,
 ``{rule}``, ``{subject}`` substituted; its output is discarded and it is never waited for.
@@ -21,9 +24,10 @@ from __future__ import annotations
 import subprocess
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from core.config import AlertConfig
-from core.events import AlertEvent, AlertState, FeedState
+from core.events import AlertEvent, AlertState, FeedState, InstrumentStatus
 from core.snapshot import HedgeSnapshot, PortfolioSnapshot
 
 Spawn = Callable[[Sequence[str]], "subprocess.Popen[bytes] | None"]
@@ -168,6 +172,7 @@ class AlertEngine:
                     apr >= -c.funding_against_apr_pct + c.funding_clear_apr_pct,
                     f"{h.hedge_id}: funding runs against the {h.side}: it pays {-apr:.2f} % APR",
                 )
+            yield self._delist(h, subject, snap.ts_ms)
             # a dated hedge: its basis is the carry it locks; the alert is its expiry
             if h.expiry_ms is not None:
                 yield _Check(f"basis:{subject}", "basis", subject, None, False, True, "")
@@ -261,6 +266,38 @@ class AlertEngine:
             days > limit,
             f"roll {h.symbol}: {when} (alert within {limit:g} days)",
         )
+
+    @staticmethod
+    def _delist(h: HedgeSnapshot, subject: str, now_ms: int) -> _Check:
+        key = f"delist:{subject}"
+        st = h.instrument_status
+        if h.contracts <= 0:
+            return _Check(key, "delist", subject, None, False, True, "")
+        if st is InstrumentStatus.UNKNOWN:
+            return _hold(key, "delist", subject)
+        if not st.going_away:
+            return _Check(key, "delist", subject, None, False, True, "")
+        name = f"{h.venue.capitalize()} {h.symbol}"
+        days: float | None = None
+        when = ""
+        if h.delist_ms is not None:
+            days = (h.delist_ms - now_ms) / 86_400_000
+            at = datetime.fromtimestamp(h.delist_ms / 1000, UTC)
+            left = f"{int(days)} d" if days >= 1 else "<1 d" if days > 0 else "passed"
+            when = f"{at:%Y-%m-%d %H:%M} UTC ({left})"
+        price = "the average index price" if h.venue == "bybit" else "the venue's settlement price"
+        closes = f"what remains is closed at {price}"
+        if st is InstrumentStatus.DELISTING:
+            text = f"{name} delists {when}: {closes}" if when else f"{name} is delisting: {closes}"
+        elif st is InstrumentStatus.REDUCE_ONLY:
+            later = f", delisting {when}" if when else ""
+            text = f"{name} is reduce-only{later}: the hedge can only shrink"
+        elif st is InstrumentStatus.SETTLING:
+            text = f"{name} is being settled by the venue{f' ({when})' if when else ''}: {closes}"
+        else:
+            since = f" since {when}" if when else ""
+            text = f"{name} is closed{since}: the venue no longer trades it (roll the hedge)"
+        return _Check(key, "delist", subject, days, True, False, f"{h.hedge_id}: {text}")
 
     # --- state machine --------------------------------------------------------------------
 

@@ -711,6 +711,8 @@ class Engine:
             liq_gap_pct=_gap_pct(liq, ex.liq_price if ex is not None else None),
             funding_received_coin=ex.funding_received_coin if ex is not None else None,
             funding_received_since_ms=ex.funding_since_ms if ex is not None else None,
+            instrument_status=spec.status,
+            delist_ms=spec.delist_ms,
         )
 
     # --- resizing -------------------------------------------------------------------------
@@ -1125,11 +1127,18 @@ _BASIS_ANNUAL_AT = _HEDGE_FIELDS.index("basis_annual_pct")
 
 def _keep_dated(new: ContractSpec, old: ContractSpec) -> ContractSpec:
     """``new`` for a hedge whose contract is ``old``: refreshed tables list perpetuals, so a
-    dated contract takes its coin's figures (face value, tick, lot, tiers) and stays dated."""
+    dated contract takes its coin's figures (face value, tick, lot, tiers) and stays dated;
+    the perpetual's status is not the future's (it stays what ``old`` knew)."""
     if not old.dated or new.expiry_ms == old.expiry_ms:
         return new
     return dataclasses.replace(
-        new, symbol=old.symbol, kind=old.kind, expiry_ms=old.expiry_ms, funding_interval_ms=None
+        new,
+        symbol=old.symbol,
+        kind=old.kind,
+        expiry_ms=old.expiry_ms,
+        funding_interval_ms=None,
+        status=old.status,
+        delist_ms=old.delist_ms,
     )
 
 

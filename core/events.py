@@ -29,6 +29,37 @@ class Kind(StrEnum):
     INDEX = "index"
 
 
+class InstrumentStatus(StrEnum):
+    """An instrument's life as its venue's markets report it, in one vocabulary.
+
+    ``REDUCE_ONLY``: positions may only be reduced (a delisting announced and running down);
+    ``DELISTING``: trading still, but the venue has set a date after which what remains is
+    closed (a perpetual with a delivery / expiry time); ``SETTLING``: the venue is closing or
+    settling positions now; ``CLOSED``: gone (delivered, delisted); ``PRE_LAUNCH``: listed,
+    not trading yet; ``SUSPENDED``: trading halted for now. ``UNKNOWN``: no market said (the
+    built-in table, a cache without it, a word no venue documents): never shown as trading.
+    """
+
+    TRADING = "trading"
+    REDUCE_ONLY = "reduce_only"
+    DELISTING = "delisting"
+    SETTLING = "settling"
+    CLOSED = "closed"
+    PRE_LAUNCH = "pre_launch"
+    SUSPENDED = "suspended"
+    UNKNOWN = "unknown"
+
+    @property
+    def going_away(self) -> bool:
+        """A hedge on it is about to be (or has been) closed by the venue, or cannot grow."""
+        return self in (
+            InstrumentStatus.REDUCE_ONLY,
+            InstrumentStatus.DELISTING,
+            InstrumentStatus.SETTLING,
+            InstrumentStatus.CLOSED,
+        )
+
+
 class Quote(msgspec.Struct, frozen=True, gc=False, kw_only=True):
     """One normalised market update for one instrument.
 

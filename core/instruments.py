@@ -14,6 +14,11 @@ Dated futures (Binance ``BTCUSD_261225``, OKX ``BTC-USD-261225``, Deribit ``BTC-
 Bybit ``BTCUSDZ26``, ccxt ``BTC/USD:BTC-261225``) have no rows of their own: a dated spec is
 the venue's perpetual spec for the coin (face value, tick, lot, tiers) with ``kind``
 ``Kind.INVERSE_FUTURE``, its ``expiry_ms`` (``core.dated.expiry_ms``) and no funding.
+
+Each spec also says what the venue's markets said of the instrument's life (``status``,
+``delist_ms``; ``core.markets`` reads them per venue): venues delist inverse perpetuals (Bybit's
+WIFUSD in 2026), closing what remains at an average index price. The built-in table does not
+know, so its rows say ``InstrumentStatus.UNKNOWN``, never "trading".
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 
 from core.dated import expiry_ms as _expiry_of
-from core.events import Kind
+from core.events import InstrumentStatus, Kind
 
 
 class QtyUnit(StrEnum):
@@ -48,6 +53,33 @@ class TierBasis(StrEnum):
     COIN_AT_MARK = "coin_at_mark"
     COIN_AT_ENTRY = "coin_at_entry"
     USD_FACE = "usd_face"
+
+
+#: The short word a row shows for a status (TRADING and UNKNOWN show none: see status_mark).
+STATUS_WORD: dict[InstrumentStatus, str] = {
+    InstrumentStatus.REDUCE_ONLY: "reduce-only",
+    InstrumentStatus.DELISTING: "delist",
+    InstrumentStatus.SETTLING: "settling",
+    InstrumentStatus.CLOSED: "closed",
+    InstrumentStatus.PRE_LAUNCH: "pre-launch",
+    InstrumentStatus.SUSPENDED: "suspended",
+}
+
+
+def status_mark(status: InstrumentStatus, delist_ms: int | None, now_ms: int) -> str:
+    """The row's mark for a status: ``""`` while trading (or not known: the detail says
+    unknown, the row stays quiet rather than claim anything), else the word, with the days
+    left to a delisting date when there is one (``delist 12d``, ``delist <1d``,
+    ``reduce-only 3d``)."""
+    word = STATUS_WORD.get(status, "")
+    if not word:
+        return ""
+    if delist_ms is None or status in (InstrumentStatus.CLOSED, InstrumentStatus.PRE_LAUNCH):
+        return word
+    days = (delist_ms - now_ms) / 86_400_000
+    if days <= 0:
+        return word if status is not InstrumentStatus.DELISTING else "delisted"
+    return f"{word} {'<1' if days < 1 else int(days)}d"
 
 
 class TierOrigin(StrEnum):
@@ -110,6 +142,9 @@ class ContractSpec:
     tier_source: TierSource = field(default_factory=TierSource)
     kind: Kind = Kind.INVERSE_PERP  # or Kind.INVERSE_FUTURE: a dated future, no funding
     expiry_ms: int | None = None  # a dated future's settlement time (08:00 UTC)
+    # From the venue's markets (core.markets); the built-in table does not know:
+    status: InstrumentStatus = InstrumentStatus.UNKNOWN
+    delist_ms: int | None = None  # a perpetual's delisting time, when the venue set one
 
     @property
     def dated(self) -> bool:

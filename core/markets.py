@@ -25,6 +25,10 @@ venue-shaped for inverse contracts is fixed in one place, ``tiers_from_ccxt`` (i
 lists each quirk and why). Deribit has no tiers (a formula: ``core.instruments``). The tiers
 are cached with the specs, with the time the venue answered (``TierSource``).
 
+Instrument status (``market_status``): each venue's word for an instrument's life, read from
+the market's ``info`` (ccxt's ``active`` only where the venue's own field is missing), and a
+perpetual's delisting date. Each mapping cites the venue's documentation.
+
 ccxt is imported lazily (it is slow to import). ``transport`` replaces ccxt's HTTP layer (one
 call per request URL, returning the decoded JSON body): tests hand it recorded responses.
 """
@@ -40,6 +44,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from core.events import InstrumentStatus
 from core.instruments import (
     BUILTIN_SPECS,
     VENUE_DEFAULT_TIER_NOTES,
@@ -150,8 +155,125 @@ def _with_builtin_risk(spec: ContractSpec) -> ContractSpec:
                 qty_unit=spec.qty_unit,
                 funding_interval_ms=spec.funding_interval_ms,
                 source=spec.source,
+                status=spec.status,
+                delist_ms=spec.delist_ms,
             )
     return spec
+
+
+# --- instrument status ---------------------------------------------------------------------
+
+_S = InstrumentStatus
+#: Bybit v5 ``GET /v5/market/instruments-info`` ``status`` (enum "status": PreLaunch, Trading,
+#: Settling, Delivering, Closed; https://bybit-exchange.github.io/docs/v5/enum#status).
+#: ``Settling`` is the few seconds of a USDC perpetual's settlement, not a delisting.
+_BYBIT_STATUS = {
+    "PreLaunch": _S.PRE_LAUNCH,
+    "Trading": _S.TRADING,
+    "Settling": _S.SUSPENDED,
+    "Delivering": _S.SETTLING,
+    "Closed": _S.CLOSED,
+}
+#: Binance COIN-M ``GET /dapi/v1/exchangeInfo`` ``contractStatus`` (Common Definitions,
+#: "Contract status": PENDING_TRADING, TRADING, PRE_DELIVERING, DELIVERING, DELIVERED,
+#: PRE_SETTLE, SETTLING, CLOSE; https://developers.binance.com/docs/derivatives/coin-margined-
+#: futures/common-definition). A delisted perpetual shows SETTLING.
+_BINANCE_STATUS = {
+    "PENDING_TRADING": _S.PRE_LAUNCH,
+    "TRADING": _S.TRADING,
+    "PRE_DELIVERING": _S.SETTLING,
+    "DELIVERING": _S.SETTLING,
+    "PRE_SETTLE": _S.SETTLING,
+    "SETTLING": _S.SETTLING,
+    "DELIVERED": _S.CLOSED,
+    "CLOSE": _S.CLOSED,
+}
+#: OKX ``GET /api/v5/public/instruments`` ``state`` (live, suspend, preopen, test: "test
+#: trading, not tradable"; https://www.okx.com/docs-v5/en/#public-data-rest-api-get-instruments).
+_OKX_STATUS = {
+    "live": _S.TRADING,
+    "suspend": _S.SUSPENDED,
+    "preopen": _S.PRE_LAUNCH,
+    "test": _S.PRE_LAUNCH,
+}
+#: Deribit ``public/get_instruments`` ``state`` where the answer has it (open, locked,
+#: inactive, settlement, halted, delivered: "Market Model", Instrument States,
+#: https://docs.deribit.com); ``settlement`` lasts seconds at each daily settlement.
+_DERIBIT_STATE = {
+    "open": _S.TRADING,
+    "locked": _S.SUSPENDED,
+    "halted": _S.SUSPENDED,
+    "settlement": _S.SUSPENDED,
+    "inactive": _S.PRE_LAUNCH,
+    "delivered": _S.CLOSED,
+}
+#: A perpetual's "no delivery": Binance's ``deliveryDate`` 4133404800000 (2100-12-25, as in the
+#: recorded exchangeInfo), Deribit's ``expiration_timestamp`` 32503708800000 (year 3000, its
+#: get_instruments example for BTC-PERPETUAL); Bybit says ``deliveryTime`` "0", OKX ``expTime`` "".
+BINANCE_NO_DELIVERY_MS = 4_133_404_800_000
+DERIBIT_NO_EXPIRY_MS = 32_503_708_800_000
+
+
+def _ms(value: Any) -> int | None:
+    """A positive millisecond time from a venue's string or number; None for 0, "" or junk."""
+    try:
+        x = int(float(value))
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return x if x > 0 else None
+
+
+def market_status(venue: str, market: Mapping[str, Any]) -> tuple[InstrumentStatus, int | None]:
+    """The status of one ccxt market and, for a perpetual, its delisting time (ms), from the
+    venue's own fields in ``info``:
+
+    * **Bybit** ``status`` (``_BYBIT_STATUS``); ``deliveryTime`` non-zero on an
+      ``InversePerpetual`` is the delisting date (a trading one is then ``DELISTING``).
+    * **Binance COIN-M** ``contractStatus`` (``_BINANCE_STATUS``); a ``PERPETUAL``'s
+      ``deliveryDate`` other than 4133404800000 is its delisting date.
+    * **OKX** ``state`` (``_OKX_STATUS``); ``expTime`` set on a SWAP is its delisting date.
+    * **Deribit** ``state`` when present (``_DERIBIT_STATE``), else ``is_active`` (true:
+      trading; false: suspended); a perpetual's ``expiration_timestamp`` other than
+      32503708800000 is its delisting date.
+
+    A dated future's delivery is its expiry, not a delisting (None here). A word the venue
+    does not document is ``UNKNOWN``; without the venue's field ccxt's ``active`` decides
+    (true: trading, false: suspended), without that too it is ``UNKNOWN``."""
+    info = market.get("info") or {}
+    perp = bool(market.get("swap"))
+    status: InstrumentStatus | None = None
+    when: int | None = None
+    if venue == "bybit":
+        raw = info.get("status")
+        status = None if raw is None else _BYBIT_STATUS.get(str(raw), _S.UNKNOWN)
+        when = _ms(info.get("deliveryTime"))
+    elif venue == "binance":
+        raw = info.get("contractStatus", info.get("status"))
+        status = None if raw is None else _BINANCE_STATUS.get(str(raw), _S.UNKNOWN)
+        when = _ms(info.get("deliveryDate"))
+        when = None if when == BINANCE_NO_DELIVERY_MS else when
+    elif venue == "okx":
+        raw = info.get("state")
+        status = None if raw is None else _OKX_STATUS.get(str(raw), _S.UNKNOWN)
+        when = _ms(info.get("expTime"))
+    elif venue == "deribit":
+        raw = info.get("state")
+        if raw is not None:
+            status = _DERIBIT_STATE.get(str(raw), _S.UNKNOWN)
+        elif isinstance(info.get("is_active"), bool):
+            status = _S.TRADING if info["is_active"] else _S.SUSPENDED
+        when = _ms(info.get("expiration_timestamp"))
+        when = None if when == DERIBIT_NO_EXPIRY_MS else when
+    if status is None:
+        active = market.get("active")
+        status = (
+            _S.UNKNOWN if not isinstance(active, bool) else _S.TRADING if active else _S.SUSPENDED
+        )
+    if not perp:
+        return status, None
+    if when is not None and status is _S.TRADING:
+        status = _S.DELISTING
+    return status, when
 
 
 def spec_from_market(venue: str, market: Mapping[str, Any]) -> ContractSpec | None:
@@ -205,7 +327,8 @@ def spec_from_market(venue: str, market: Mapping[str, Any]) -> ContractSpec | No
         source=f"ccxt {venue} markets",
         **_venue_risk(venue),
     )
-    return _with_builtin_risk(spec)
+    status, delist = market_status(venue, market)
+    return _with_builtin_risk(replace(spec, status=status, delist_ms=delist))
 
 
 def specs_from_markets(venue: str, markets: Iterable[Mapping[str, Any]]) -> list[ContractSpec]:
@@ -374,6 +497,8 @@ def _spec_to_json(spec: ContractSpec) -> dict[str, Any]:
         "lot_contracts": spec.lot_contracts,
         "qty_unit": spec.qty_unit.value,
         "funding_interval_ms": spec.funding_interval_ms,
+        "status": spec.status.value,
+        "delist_ms": spec.delist_ms,
     }
     if spec.tier_source.origin is not TierOrigin.BUILTIN:
         body["tiers"] = [
@@ -400,7 +525,12 @@ def _spec_from_json(d: Mapping[str, Any]) -> ContractSpec:
         source=f"ccxt {venue} markets (cached)",
         **_venue_risk(venue),
     )
-    spec = _with_builtin_risk(spec)
+    status, delist = d.get("status"), d.get("delist_ms")
+    spec = replace(
+        _with_builtin_risk(spec),
+        status=InstrumentStatus(status) if status in _STATUS_VALUES else InstrumentStatus.UNKNOWN,
+        delist_ms=None if delist is None else int(delist),
+    )
     rows = d.get("tiers")
     if not rows:
         return spec
@@ -413,6 +543,9 @@ def _spec_from_json(d: Mapping[str, Any]) -> ContractSpec:
         TierOrigin.CACHE, None if fetched is None else int(fetched), str(d.get("tiers_note", ""))
     )
     return replace(spec, tiers=tiers, tier_source=source)
+
+
+_STATUS_VALUES = frozenset(s.value for s in InstrumentStatus)
 
 
 def write_cache(path: Path, specs: Iterable[ContractSpec], fetched_ms: int) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from core.events import AlertEvent, FeedHealth, Fill
+from core.events import AlertEvent, FeedHealth, Fill, InstrumentStatus
 
 #: hedgetop's liquidation price this far (in %) from the exchange's own is flagged (issue 12)
 LIQ_GAP_FLAG_PCT = 0.5
@@ -89,6 +89,10 @@ class HedgeSnapshot:
     liq_gap_pct: float | None = None
     funding_received_coin: float | None = None
     funding_received_since_ms: int | None = None
+    # The instrument's life as the venue's markets say (core.markets.market_status): UNKNOWN
+    # when no market was read (the built-in table); a perpetual's delisting time if set.
+    instrument_status: InstrumentStatus = InstrumentStatus.UNKNOWN
+    delist_ms: int | None = None
 
     @property
     def liq_gap_flagged(self) -> bool:

@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-from core.accounts.model import ExchangeFill, FundingPayment, WalletKind
+from core.accounts.model import ExchangeFill, ExecKind, FundingPayment, WalletKind
 from core.accounts.reconcile import ReconcileEvent, ReconcileKind
 from core.events import OrderSide, Side, Venue
 from storage import migrations, schema
@@ -40,6 +40,7 @@ FILL_COLS = (
     "fee_currency",
     "order_id",
     "client_order_id",
+    "exec_kind",
 )
 FUNDING_COLS = ("account", "venue", "exchange_id", "symbol", "ts_ms", "amount_coin", "coin")
 EVENT_COLS = (
@@ -112,6 +113,9 @@ def _where(
 # --- exchange fills ----------------------------------------------------------------------------
 
 
+_EXEC_KINDS = {k.value: k for k in ExecKind}
+
+
 def fill_row(account: str, f: ExchangeFill) -> tuple[Any, ...]:
     return (
         account,
@@ -127,6 +131,7 @@ def fill_row(account: str, f: ExchangeFill) -> tuple[Any, ...]:
         f.fee_currency,
         f.order_id,
         f.client_order_id,
+        None if f.exec_kind is None else f.exec_kind.value,
     )
 
 
@@ -144,6 +149,7 @@ def fill_from_row(r: Sequence[Any]) -> tuple[str, ExchangeFill]:
         fee_currency=r[10],
         order_id=r[11],
         client_order_id=r[12],
+        exec_kind=_EXEC_KINDS.get(r[13]),  # NULL (or a word this version lacks): not said
     )
 
 

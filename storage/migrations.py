@@ -286,6 +286,14 @@ def _v5(conn: sqlite3.Connection) -> None:
 
 
 def _v6(conn: sqlite3.Connection) -> None:
+    """An exchange fill's execution type as the venue said it (``ExchangeFill.exec_kind``:
+    trade, liquidation, adl, settlement, …), NULL where the venue did not say, and for the
+    fills stored before this version."""
+    if "exec_kind" not in table_columns(conn, "exchange_fills"):
+        conn.execute("ALTER TABLE exchange_fills ADD COLUMN exec_kind TEXT")
+
+
+def _v7(conn: sqlite3.Connection) -> None:
     """Isolated margin moved into or out of a hedge's position (issue 12 §3): the ledger
     replays these beside its fills and funding, so a moved liquidation survives a restart."""
     db = sqlite_utils.Database(conn)
@@ -314,6 +322,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     _v4,
     _v5,
     _v6,
+    _v7,
 )  # MIGRATIONS[i] brings the file to version i+1
 
 

@@ -48,7 +48,7 @@ from typing import Any
 
 from core.snapshot import HedgeSnapshot, HoldingSnapshot, PortfolioSnapshot
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 PAGE_SIZE = 4096
 RAW_RETENTION_MS = 7 * 86_400_000
 COMPACT_MS = 5 * 60_000

@@ -19,6 +19,22 @@ class WalletKind(StrEnum):
     UNIFIED = "unified"
 
 
+class ExecKind(StrEnum):
+    """What an own execution was, in the venue's own words (``core.accounts.normalise`` reads
+    them): a fill whose venue said nothing has ``ExchangeFill.exec_kind`` None, never TRADE.
+
+    ``SETTLEMENT``: the venue closed the position itself at a delivery or a delisting (Bybit
+    ``Delivery``/``Settle``, Binance ``settlement_autoclose-``); ``MOVE_POSITION``: moved
+    between accounts (Bybit ``MovePosition``); ``BLOCK_TRADE``: a block trade (Bybit)."""
+
+    TRADE = "trade"
+    LIQUIDATION = "liquidation"
+    ADL = "adl"
+    SETTLEMENT = "settlement"
+    BLOCK_TRADE = "block_trade"
+    MOVE_POSITION = "move_position"
+
+
 class MarginMode(StrEnum):
     ISOLATED = "isolated"
     CROSS = "cross"
@@ -76,7 +92,9 @@ class FundingPayment(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class ExchangeFill(msgspec.Struct, frozen=True, kw_only=True):
-    """One own execution. ``contracts`` in the venue's unit (see ``AccountPosition``)."""
+    """One own execution. ``contracts`` in the venue's unit (see ``AccountPosition``).
+    ``exec_kind``: what the venue says it was (None: the venue's answer does not say, e.g.
+    Binance's REST userTrades)."""
 
     venue: Venue
     symbol: str
@@ -90,6 +108,7 @@ class ExchangeFill(msgspec.Struct, frozen=True, kw_only=True):
     trade_id: str
     order_id: str | None
     client_order_id: str | None
+    exec_kind: ExecKind | None = None
 
 
 class AccountState(msgspec.Struct, frozen=True, kw_only=True):

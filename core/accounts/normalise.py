@@ -22,6 +22,9 @@ and nowhere else (each has a test in ``tests/accounts/test_normalise.py`` that s
   they keep their venue-native symbol and are marked ``INVERSE_FUTURE`` with the expiry.
 - **Binance COIN-M wallet**: ccxt's ``total`` is the margin balance (wallet plus unrealised
   PnL); the wallet is each asset's ``walletBalance``.
+- **Execution type** (``exec_kind``): ccxt's trades carry no kind; the venue's own word is read
+  from ``info`` (``exec_kind_of``: Bybit ``execType``, Binance's client order ids for its own
+  orders, OKX ``subType``, Deribit ``liquidation``), None where the venue says nothing.
 - **Margin mode**: ccxt leaves Bybit's ``marginMode`` None (``tradeMode`` is deprecated on
   UTA); a classic account's ``tradeMode`` (1 isolated, 0 cross) is read, else it stays unknown.
 """
@@ -35,6 +38,7 @@ from typing import Any
 from core.accounts.model import (
     AccountPosition,
     ExchangeFill,
+    ExecKind,
     FundingPayment,
     MarginMode,
     WalletBalance,
@@ -364,14 +368,82 @@ def normalise_bybit_settlement(row: Mapping[str, Any]) -> FundingPayment | None:
     )
 
 
+#: Bybit v5 execution list ``execType`` (enum "execType": Trade, AdlTrade, Funding, BustTrade,
+#: Delivery, Settle, BlockTrade, MovePosition; https://bybit-exchange.github.io/docs/v5/enum
+#: #exectype). ``BustTrade`` is a takeover liquidation, ``Delivery``/``Settle`` a position the
+#: venue closed at a delivery or a delisting. ``Funding`` rows are funding, not fills.
+_BYBIT_EXEC = {
+    "Trade": ExecKind.TRADE,
+    "BustTrade": ExecKind.LIQUIDATION,
+    "AdlTrade": ExecKind.ADL,
+    "Delivery": ExecKind.SETTLEMENT,
+    "Settle": ExecKind.SETTLEMENT,
+    "BlockTrade": ExecKind.BLOCK_TRADE,
+    "MovePosition": ExecKind.MOVE_POSITION,
+}
+_BYBIT_NOT_FILLS = frozenset({"Funding"})
+#: Binance futures' client order ids for the system's own orders (user data stream
+#: ORDER_TRADE_UPDATE, "c": starts with ``autoclose-``: liquidation; ``adl_autoclose``: ADL;
+#: ``settlement_autoclose-``: settlement for a delisting or delivery), and the order type
+#: ``LIQUIDATION`` ("o"). The REST userTrades carry neither: such a fill's kind is None.
+_BINANCE_IDS = (
+    ("adl_autoclose", ExecKind.ADL),
+    ("settlement_autoclose-", ExecKind.SETTLEMENT),
+    ("autoclose-", ExecKind.LIQUIDATION),
+)
+#: OKX bill ``subType`` codes (GET /api/v5/account/bills): 100–107 (partial) liquidation,
+#: 125–128 ADL. A fill's ``execType`` there is T/M (taker/maker), not a kind.
+_OKX_LIQ = frozenset(range(100, 108))
+_OKX_ADL = frozenset(range(125, 129))
+
+
+def exec_kind_of(venue: Venue, row: Mapping[str, Any]) -> ExecKind | None:
+    """What the venue says one ccxt trade row was; None when its answer does not say.
+
+    * Bybit: ``execType`` (``_BYBIT_EXEC``); a word it does not document: None.
+    * Binance: the client order id's prefix or the order type ``LIQUIDATION`` (``_BINANCE_IDS``).
+    * OKX: ``subType`` liquidation / ADL codes; anything else: None (it is not a kind).
+    * Deribit: a trade's ``liquidation`` ("M", "T" or "MT": the maker's, the taker's or both
+      sides were under liquidation) names this account's side (``liquidity`` M/T) or not; a
+      trade without it is a trade (Deribit sends it only for liquidation trades).
+    """
+    info = _info(row)
+    if venue is Venue.BYBIT:
+        raw = info.get("execType")
+        return None if raw is None else _BYBIT_EXEC.get(str(raw))
+    if venue is Venue.BINANCE:
+        cid = str(row.get("clientOrderId") or info.get("c") or info.get("clientOrderId") or "")
+        for prefix, kind in _BINANCE_IDS:
+            if cid.lower().startswith(prefix):
+                return kind
+        if str(info.get("o") or info.get("type") or info.get("origType") or "") == "LIQUIDATION":
+            return ExecKind.LIQUIDATION
+        return None
+    if venue is Venue.OKX:
+        try:
+            code = int(str(info.get("subType")))
+        except ValueError:
+            return None
+        return (
+            ExecKind.LIQUIDATION if code in _OKX_LIQ else ExecKind.ADL if code in _OKX_ADL else None
+        )
+    if venue is Venue.DERIBIT:
+        liq = info.get("liquidation")
+        if not liq:
+            return ExecKind.TRADE if info else None
+        ours = str(info.get("liquidity") or "")
+        return ExecKind.LIQUIDATION if ours and ours in str(liq) else ExecKind.TRADE
+    return None
+
+
 def normalise_trade(
     venue: Venue, row: Mapping[str, Any], market: Mapping[str, Any] | None = None
 ) -> ExchangeFill | None:
     """One ccxt ``fetch_my_trades`` row; ``amount`` is in the venue's unit (Bybit inverse: USD;
-    Binance COIN-M: contracts). The fee is kept only with its currency."""
-    exec_type = str(_info(row).get("execType") or "Trade")
-    if exec_type != "Trade":
-        return None  # Bybit's execution list also carries Funding (and other) rows
+    Binance COIN-M: contracts). The fee is kept only with its currency; ``exec_kind`` is what
+    the venue says it was (``exec_kind_of``)."""
+    if venue is Venue.BYBIT and str(_info(row).get("execType")) in _BYBIT_NOT_FILLS:
+        return None  # Bybit's execution list also carries the funding bookings
     side = str(row.get("side") or "").lower()
     amount = num(row.get("amount"))
     ts = _ts(row, "execTime", "time")
@@ -399,4 +471,5 @@ def normalise_trade(
         trade_id=str(ident),
         order_id=str(order_id) if order_id else None,
         client_order_id=str(client_id) if client_id else None,
+        exec_kind=exec_kind_of(venue, row),
     )

@@ -13,7 +13,9 @@ What each venue is asked:
 - Bybit: ``load_markets`` (spot + inverse), the unified-account probe, ``fetch_positions``
   (category inverse), ``fetch_balance`` (a classic account: CONTRACT, then ``{"type": "spot"}``;
   a UTA: one UNIFIED wallet), ``fetch_funding_history`` (execution list, execType Funding) and
-  ``fetch_my_trades`` since the window's start.
+  ``fetch_my_trades`` since the window's start: ccxt asks for ``execType=Trade`` only, so the
+  venue's own executions (``BYBIT_SYSTEM_EXEC_TYPES``: liquidations, ADL, delisting settlement)
+  are asked for too, each by its type, so that they arrive as fills saying what they were.
 - Binance: COIN-M ``load_markets``, ``fetch_positions`` (positionRisk), ``fetch_balance``,
   ``fetch_funding_history`` (income FUNDING_FEE), ``fetch_my_trades`` per symbol held or
   asked for; the spot account's ``fetch_balance`` on its own host.
@@ -187,6 +189,18 @@ def spot_params(account: AccountConfig, creds: Mapping[str, str]) -> dict[str, A
     return params
 
 
+def prepare_client(client: Any, account: AccountConfig) -> None:
+    """What a new ccxt client of ``account`` needs beyond its config: the testnet when asked
+    (and no URL of its own), and on a moved Binance host the COIN-M error classes."""
+    if account.sandbox and not account.rest_url:
+        client.set_sandbox_mode(True)
+    if account.venue is Venue.BINANCE and account.rest_url:
+        # ccxt picks Binance's COIN-M error classes by the URL's host: merge them once
+        exceptions = getattr(client, "exceptions", None)
+        if isinstance(exceptions, dict) and "inverse" in exceptions:
+            exceptions["exact"].update(exceptions["inverse"].get("exact", {}))
+
+
 class _Read:
     """The state of one read: the clients opened, the masker, the notes."""
 
@@ -213,13 +227,7 @@ class _Read:
                 explain(exc, self.account, self.masker, "setting up ccxt"), kind="exchange"
             ) from None
         self.clients.append(client)
-        if self.account.sandbox and not self.account.rest_url:
-            client.set_sandbox_mode(True)
-        if self.account.venue is Venue.BINANCE and self.account.rest_url:
-            # ccxt picks Binance's COIN-M error classes by the URL's host: merge them once
-            exceptions = getattr(client, "exceptions", None)
-            if isinstance(exceptions, dict) and "inverse" in exceptions:
-                exceptions["exact"].update(exceptions["inverse"].get("exact", {}))
+        prepare_client(client, self.account)
         return client
 
     async def call(self, what: str, coro: Any) -> Any:
@@ -301,6 +309,11 @@ def _fills(venue: Venue, client: Any, rows: Iterable[Any]) -> list[ExchangeFill]
     return out
 
 
+#: Bybit execution types the venue makes itself (its enum "execType"): a takeover liquidation,
+#: auto-deleveraging, and the settlement of an inverse contract at delivery or delisting.
+BYBIT_SYSTEM_EXEC_TYPES = ("BustTrade", "AdlTrade", "Settle")
+
+
 async def read_account(
     account: AccountConfig,
     *,
@@ -360,8 +373,18 @@ async def read_account(
             r.notes.append(f"funding history: not read on {venue.value} yet")
         wanted = list(dict.fromkeys([*(p.ccxt_symbol for p in positions), *symbols]))
         if venue is Venue.BYBIT:
-            rows = await r.optional("own trades", client.fetch_my_trades(None, since))
-            fills = _fills(venue, client, rows)
+            kinds = ("Trade", *BYBIT_SYSTEM_EXEC_TYPES)
+            results = await asyncio.gather(
+                *(
+                    r.optional(
+                        f"own executions ({k})",
+                        client.fetch_my_trades(None, since, None, {"execType": k}),
+                    )
+                    for k in kinds
+                )
+            )
+            for rows in results:
+                fills += _fills(venue, client, rows)
         else:
             results = await asyncio.gather(
                 *(r.optional(f"own trades {s}", client.fetch_my_trades(s, since)) for s in wanted)

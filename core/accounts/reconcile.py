@@ -30,14 +30,17 @@ expectation says when it was true (``as_of_ms``), the read's own executions afte
 that hedgetop did not place (``known_trade_ids``) are summed: when they add up to the
 difference exactly, the event names them (a trade made in the exchange's app).
 
-``ExchangeFill`` carries no execution type: ``core.accounts.normalise.normalise_trade`` keeps
-only ``execType=Trade`` rows, so Bybit's ``BustTrade`` (liquidation) and ``AdlTrade`` never
-arrive as fills. A reduction is therefore classified from what is available:
+A reduction is classified by what the exchange says first: the fills that explain it carry
+the venue's own word (``ExchangeFill.exec_kind``: Bybit ``BustTrade`` / ``AdlTrade`` /
+``Settle``, Binance's ``autoclose-`` / ``adl_autoclose`` / ``settlement_autoclose-`` order ids,
+OKX's liquidation codes, Deribit's ``liquidation``), so the event is ``LIQUIDATED``, ``ADL`` or
+``SETTLED`` and its text says the exchange reports it. Only where the venue says nothing is the
+kind inferred, and the text says "inferred":
 
-- ``ADL`` / ``LIQUIDATED`` when a new fill explaining it has the client order id Binance gives
-  the system's orders (``adl_autoclose``; ``autoclose-…``, ``settlement_autoclose-…``);
 - ``LIQUIDATED`` when no own execution explains a reduction and the mark (the position's own,
   or ``marks``) has reached the liquidation price hedgetop expected (``liq_price``);
+- fills the venue gave no kind (Binance's REST userTrades) that explain it are "a trade made
+  elsewhere (inferred)";
 - otherwise the kind stays ``POSITION_CHANGED`` / ``POSITION_CLOSED`` and the text says no own
   execution explains it (a liquidation, an ADL or a transfer?).
 
@@ -65,6 +68,7 @@ from core.accounts.model import (
     AccountPosition,
     AccountState,
     ExchangeFill,
+    ExecKind,
     MarginMode,
     WalletKind,
 )
@@ -87,6 +91,7 @@ class ReconcileKind(StrEnum):
     SIDE_FLIPPED = "side_flipped"
     LIQUIDATED = "liquidated"
     ADL = "adl"
+    SETTLED = "settled"  # the venue closed it itself: a delivery or a delisting
     BALANCE_CHANGED = "balance_changed"
 
 
@@ -314,12 +319,30 @@ def _new_fills(
     ]
 
 
+_BY_EXEC = {
+    ExecKind.ADL: ReconcileKind.ADL,
+    ExecKind.LIQUIDATION: ReconcileKind.LIQUIDATED,
+    ExecKind.SETTLEMENT: ReconcileKind.SETTLED,
+}
+_SAID = {
+    ReconcileKind.ADL: "auto-deleveraging",
+    ReconcileKind.LIQUIDATED: "a liquidation",
+    ReconcileKind.SETTLED: "its settlement (a delivery or a delisting)",
+}
+
+
 def _system_kind(fills: Sequence[ExchangeFill]) -> ReconcileKind | None:
-    ids = [(f.client_order_id or "").lower() for f in fills]
+    """The venue's own word among ``fills`` (ADL before liquidation before settlement); for a
+    fill without one (stored before the kind was), Binance's system order ids."""
+    kinds = {_BY_EXEC[f.exec_kind] for f in fills if f.exec_kind in _BY_EXEC}
+    ids = [(f.client_order_id or "").lower() for f in fills if f.exec_kind is None]
     if any(i.startswith(_ADL_PREFIXES) for i in ids):
-        return ReconcileKind.ADL
+        kinds.add(ReconcileKind.ADL)
     if any(i.startswith(_LIQ_PREFIXES) for i in ids):
-        return ReconcileKind.LIQUIDATED
+        kinds.add(ReconcileKind.LIQUIDATED)
+    for kind in (ReconcileKind.ADL, ReconcileKind.LIQUIDATED, ReconcileKind.SETTLED):
+        if kind in kinds:
+            return kind
     return None
 
 
@@ -375,17 +398,22 @@ def _position_event(  # noqa: PLR0917 (one comparison and its context)
     why = ""
     if reduced and explained and (sk := _system_kind(fills)) is not None:
         kind = sk
-        what = "auto-deleveraging" if sk is ReconcileKind.ADL else "a liquidation"
-        why = f"the exchange's own order ({what})"
+        why = f"the exchange reports {_SAID[sk]}"
     elif reduced and not explained and e is not None:
         mark = p.mark if p is not None and p.mark is not None else marks.get(symbol)
         if mark is not None and e.liq_price is not None and _beyond_liq(e.side, mark, e.liq_price):
             kind = ReconcileKind.LIQUIDATED
-            why = f"mark {_n(mark)} reached the liquidation price {_n(e.liq_price)}"
+            why = f"inferred: mark {_n(mark)} reached the liquidation price {_n(e.liq_price)}"
     if not why:
         if explained:
             many = "s" if len(fills) > 1 else ""
-            why = f"{len(fills)} execution{many} hedgetop did not place: a trade made elsewhere"
+            said = {f.exec_kind for f in fills}
+            what = "a trade made elsewhere"
+            if None in said:
+                what += " (inferred: the venue does not say what they were)"
+            elif said <= {ExecKind.MOVE_POSITION}:
+                what = "a position moved from another account, as the exchange reports"
+            why = f"{len(fills)} execution{many} hedgetop did not place: {what}"
         elif e is not None and e.as_of_ms is not None:
             why = "no own execution explains it: a liquidation, an ADL or a transfer?"
         else:
@@ -394,6 +422,7 @@ def _position_event(  # noqa: PLR0917 (one comparison and its context)
     label = {
         ReconcileKind.LIQUIDATED: "liquidated",
         ReconcileKind.ADL: "auto-deleveraged",
+        ReconcileKind.SETTLED: "settled by the venue",
         ReconcileKind.SIDE_FLIPPED: "side flipped",
     }.get(kind, "")
     text = (

@@ -33,6 +33,7 @@ from core.session.accounts import (
     AccountRead,
     AccountReader,
     AccountWatcher,
+    StreamMaker,
 )
 from core.session.broker import choose_live_broker, simulator_broker
 from core.session.endpoints import classify
@@ -80,6 +81,9 @@ class LiveSession:
     ``specs_done`` is set once that is over (applied, failed or not needed). ``environ``
     (default ``os.environ``) holds the API keys and ``exchange_factory`` builds the ccxt
     exchange of real orders (tests inject fakes).
+    ``account_streams`` (default on) keeps each account's private stream open beside its poll
+    (``core.accounts.streams``; only with the ccxt reader: an injected ``account_reader`` is
+    polled alone).
     ``notify`` (default on) sends the alerts through apprise when ``[notify]`` or
     ``HEDGETOP_NOTIFY_URLS`` names URLs (``core.notify``), one process per database when
     ``notify_lock`` names the database's lock file.
@@ -102,6 +106,7 @@ class LiveSession:
         endpoint_of: EndpointOf | None = None,
         account_reader: AccountReader | None = None,
         account_interval_s: float = DEFAULT_INTERVAL_S,
+        account_streams: bool = True,
         environ: Mapping[str, str] | None = None,
         exchange_factory: ExchangeFactory | None = None,
         notify: bool = True,
@@ -174,7 +179,9 @@ class LiveSession:
         self._account_task: asyncio.Task[None] | None = None
         self._ccxt_ready: asyncio.Future[Any] | None = None
         if config.accounts:
-            self.accounts = self._account_watcher(account_reader, environ, account_interval_s)
+            self.accounts = self._account_watcher(
+                account_reader, environ, account_interval_s, account_streams
+            )
         self.live_broker: CcxtLiveBroker | None
         self.trading_refusal: str | None  # ccxt asked for, a gate closed: why
         self.live_broker, self.trading_refusal = choose_live_broker(
@@ -321,7 +328,26 @@ class LiveSession:
         reader: AccountReader | None,
         environ: Mapping[str, str] | None,
         interval_s: float,
+        streams: bool,
     ) -> AccountWatcher:
+        make_stream: StreamMaker | None = None
+        if reader is None and streams:
+            from core.accounts.streams import AccountStream, no_stream_reason
+
+            def make_stream(
+                account: AccountConfig, ring: Callable[[], None], note: Callable[[str], None]
+            ) -> AccountStream | None:
+                if no_stream_reason(account) is not None:
+                    return None
+                return AccountStream(
+                    account,
+                    environ,
+                    on_event=ring,
+                    on_note=note,
+                    poll_s=interval_s,
+                    target=lambda: self._account_target(account, environ),
+                )
+
         if reader is None:
             from core.accounts.reader import read_account
 
@@ -338,8 +364,10 @@ class LiveSession:
             positions=self.engine.held,
             adopt=self.engine.adopt,
             interval_s=interval_s,
+            streams=make_stream,
         )
         watcher.on_read.append(self._account_read)
+        watcher.on_note.append(self._account_note)
         return watcher
 
     async def _ccxt_imported(self) -> None:
@@ -374,6 +402,31 @@ class LiveSession:
         for line in said:
             self.account_notes.append(f"account {read.account}: {line}")
             log.info("account %s: %s", read.account, line)
+
+    def _account_note(self, account: str, line: str) -> None:
+        self.account_notes.append(f"account {account}: {line}")
+
+    def _reads_held(self, hedge_id: str) -> contextlib.AbstractAsyncContextManager[None]:
+        """Hold back the reads of ``hedge_id``'s account while its order or transfer is in
+        flight (``AccountWatcher.holding``): the stream rings on the fill before the engine
+        is told, and a read then would report hedgetop's own order as a trade elsewhere."""
+        hedge = next((h for h in self.config.hedges if h.id == hedge_id), None)
+        if self.accounts is None or hedge is None or not hedge.account:
+            return contextlib.nullcontext()
+        return self.accounts.holding(hedge.account)
+
+    def _order_sent(self, plan: ResizePlan | MarginPlan) -> None:
+        """An order moves its account: the REST read that checks it comes now, not at the
+        next poll (the hedge's account, else every account on the plan's venue)."""
+        if self.accounts is None:
+            return
+        hedge = next((h for h in self.config.hedges if h.id == plan.hedge_id), None)
+        if hedge is not None and hedge.account:
+            names = [hedge.account]
+        else:
+            names = [a.name for a in self.config.accounts if a.venue.value == plan.venue]
+        for name in names:
+            self.accounts.request_read(name)
 
     # --- contract specs -------------------------------------------------------------------
 
@@ -551,8 +604,13 @@ class LiveSession:
             raise OrderRefused(f"not sent: {now.refusal}")
         if now.contracts != plan.contracts:
             raise PlanRefused("the position changed since the preview: preview again")
-        moved = await broker.move_margin(plan, confirmed=confirmed)
-        return self.engine.apply_margin(plan, self.now_ms(), amount_coin=moved, broker_name="ccxt")
+        async with self._reads_held(plan.hedge_id):
+            moved = await broker.move_margin(plan, confirmed=confirmed)
+            transfer = self.engine.apply_margin(
+                plan, self.now_ms(), amount_coin=moved, broker_name="ccxt"
+            )
+        self._order_sent(plan)
+        return transfer
 
     def execute(self, plan: ResizePlan) -> Fill:
         """Execute a previewed plan on the paper broker; ``on_fill`` listeners hear of it.
@@ -618,43 +676,44 @@ class LiveSession:
                         f"{unknown} (account {hedge.account} last read "
                         f"{health.age_ms / 1000:,.0f} s ago)"
                     )
-        result = await broker.place(
-            plan,
-            confirmed=confirmed,
-            spec=spec,
-            now_ms=self._wall(),
-            mark=mark,
-        )
-        fill: Fill | None = None
-        message = result.message
-        problem = not result.complete
-        if result.filled_contracts > 0:
-            price = result.average_price
-            note = ""
-            if price is None:
-                price = plan.expected_price or plan.mark or 0.0
-                note = " (the venue gave no average price: recorded at the preview's)"
-            fee = result.fee_coin
-            if fee is None:
-                size = size_usd_from_contracts(spec, result.filled_contracts)
-                fee = self.engine.broker.fee_coin(size, price)
-            try:
-                fill = self.engine.apply_fill(
-                    plan, price, result.filled_contracts, fee, self.now_ms(), broker_name="ccxt"
-                )
-            except Exception as exc:
-                log.exception("recording the fill of order %s failed", result.client_order_id)
-                message = (
-                    f"{result.message}, but it was NOT recorded ({type(exc).__name__}: {exc}): "
-                    f"the venue holds the position, check it (order {result.client_order_id})"
-                )
-                problem = True
-            else:
-                message = (
-                    f"{result.message} (at {price:,.2f} USD, fee {fee:.8f} {spec.coin}; "
-                    f"now {fill.contracts_after:,} contracts){note}"
-                )
-                self._emit(self.on_fill, fill)
+        async with self._reads_held(plan.hedge_id):
+            result = await broker.place(
+                plan,
+                confirmed=confirmed,
+                spec=spec,
+                now_ms=self._wall(),
+                mark=mark,
+            )
+            fill: Fill | None = None
+            message = result.message
+            problem = not result.complete
+            if result.filled_contracts > 0:
+                price = result.average_price
+                note = ""
+                if price is None:
+                    price = plan.expected_price or plan.mark or 0.0
+                    note = " (the venue gave no average price: recorded at the preview's)"
+                fee = result.fee_coin
+                if fee is None:
+                    size = size_usd_from_contracts(spec, result.filled_contracts)
+                    fee = self.engine.broker.fee_coin(size, price)
+                try:
+                    fill = self.engine.apply_fill(
+                        plan, price, result.filled_contracts, fee, self.now_ms(), broker_name="ccxt"
+                    )
+                except Exception as exc:
+                    log.exception("recording the fill of order %s failed", result.client_order_id)
+                    message = (
+                        f"{result.message}, but it was NOT recorded ({type(exc).__name__}: {exc}): "
+                        f"the venue holds the position, check it (order {result.client_order_id})"
+                    )
+                    problem = True
+                else:
+                    message = (
+                        f"{result.message} (at {price:,.2f} USD, fee {fee:.8f} {spec.coin}; "
+                        f"now {fill.contracts_after:,} contracts){note}"
+                    )
+                    self._emit(self.on_fill, fill)
         if problem:
             self._emit(
                 self.on_alert,
@@ -668,4 +727,5 @@ class LiveSession:
                     value=float(result.filled_contracts),
                 ),
             )
+        self._order_sent(plan)
         return LiveOrder(result=result, fill=fill, message=message, problem=problem)

@@ -29,6 +29,9 @@ if TYPE_CHECKING:
     from core.sim import SimExchange
 
 SIM_VENUES = ("bybit", "binance")
+#: the simulator's private-stream endpoint per venue (Bybit's private socket, Binance's
+#: user-data stream)
+SIM_PRIVATE_STREAM = {"bybit": "private", "binance": "user-stream"}
 #: the demo's free collateral in each futures wallet, as a fraction of the margin it holds
 DEMO_HEADROOM = 0.5
 
@@ -107,9 +110,14 @@ def simulator_target(
     spot: str | None = None
     with contextlib.suppress(KeyError):
         spot = sim.endpoint(venue, "spot-rest")
+    private: str | None = None
+    with contextlib.suppress(KeyError):
+        private = sim.endpoint(venue, SIM_PRIVATE_STREAM.get(venue, "private"))
     keys = sim.seed_accounts
     env = {account.api_key_env: keys.api_key, account.api_secret_env: keys.api_secret}
     if account.passphrase_env:
         env[account.passphrase_env] = ""
-    target = dataclasses.replace(account, rest_url=rest, spot_rest_url=spot, sandbox=False)
+    target = dataclasses.replace(
+        account, rest_url=rest, spot_rest_url=spot, private_ws_url=private, sandbox=False
+    )
     return target, env

@@ -40,14 +40,28 @@ class PositionSeed:
 
 
 @dataclass(frozen=True, slots=True)
+class ListingSeed:
+    """What the venue's instrument list says of one coin's inverse perpetual: ``status`` in
+    the venue's own word (Bybit ``Trading``/``Closed``/…, Binance ``TRADING``/``SETTLING``/…;
+    empty: its trading word) and ``delivery_ms``, the delisting time it publishes (0: none).
+    The simulator only reports it; it does not close positions at that time."""
+
+    status: str = ""
+    delivery_ms: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class VenueSeed:
     """One venue's account: spot coins, futures wallet balance per coin (isolated margins
-    included), open positions. ``unified`` (Bybit only) makes it a Unified Trading Account."""
+    included), open positions. ``unified`` (Bybit only) makes it a Unified Trading Account.
+    ``listings`` (coin -> ``ListingSeed``): a status and delisting date the venue's instrument
+    list reports for that coin (Bybit instruments-info, Binance exchangeInfo)."""
 
     spot: Mapping[str, float] = field(default_factory=dict)
     futures: Mapping[str, float] = field(default_factory=dict)
     positions: tuple[PositionSeed, ...] = ()
     unified: bool = False
+    listings: Mapping[str, ListingSeed] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

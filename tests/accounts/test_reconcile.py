@@ -14,6 +14,7 @@ from core.accounts.model import (
     AccountPosition,
     AccountState,
     ExchangeFill,
+    ExecKind,
     FundingPayment,
     MarginMode,
     WalletBalance,
@@ -73,6 +74,7 @@ def fill(
         trade_id=tid,
         order_id="o-" + tid,
         client_order_id=kw.pop("client_order_id", None),
+        exec_kind=kw.pop("exec_kind", None),
     )
 
 
@@ -191,7 +193,7 @@ def test_a_reduction_with_the_mark_at_the_liquidation_price_is_a_liquidation() -
     partial = state(positions=(pos(n=60_000, mark=120_500.0),))
     (ev,) = reconcile([expect(as_of_ms=T0, liq_price=120_000.0)], [], partial, now_ms=NOW)
     assert ev.kind is ReconcileKind.LIQUIDATED
-    assert "liquidated: mark 120,500 reached the liquidation price 120,000" in ev.text
+    assert "liquidated: inferred: mark 120,500 reached the liquidation price 120,000" in ev.text
     gone = state()
     (ev,) = reconcile(
         [expect(liq_price=120_000.0)], [], gone, now_ms=NOW, marks={"BTCUSD": 121_000.0}
@@ -234,6 +236,50 @@ def test_the_exchanges_own_orders_say_liquidation_or_adl() -> None:
     assert one("autoclose-1596107620040000020") is ReconcileKind.LIQUIDATED
     assert one("adl_autoclose") is ReconcileKind.ADL
     assert one("web_abc") is ReconcileKind.POSITION_CHANGED
+
+
+@pytest.mark.parametrize(
+    ("kind", "want", "words"),
+    [
+        (ExecKind.LIQUIDATION, ReconcileKind.LIQUIDATED, "the exchange reports a liquidation"),
+        (ExecKind.ADL, ReconcileKind.ADL, "the exchange reports auto-deleveraging"),
+        (ExecKind.SETTLEMENT, ReconcileKind.SETTLED, "the exchange reports its settlement"),
+    ],
+)
+def test_the_venues_word_classifies_a_reduction(
+    kind: ExecKind, want: ReconcileKind, words: str
+) -> None:
+    """No mark and no liquidation price needed: the fill says what it was."""
+    s = state(positions=(pos(n=100_000),), fills=(fill(OrderSide.BUY, 35_000, exec_kind=kind),))
+    (ev,) = reconcile([expect(as_of_ms=T0)], [], s, now_ms=NOW)
+    assert ev.kind is want
+    assert ev.explained_by == ("t1",)
+    assert words in ev.text
+    assert "inferred" not in ev.text
+
+
+def test_the_venues_word_beats_the_mark() -> None:
+    """A reduction the venue calls ADL is ADL, though the mark is beyond the liquidation."""
+    s = state(
+        positions=(pos(n=100_000, mark=125_000.0),),
+        fills=(fill(OrderSide.BUY, 35_000, exec_kind=ExecKind.ADL),),
+    )
+    (ev,) = reconcile([expect(as_of_ms=T0, liq_price=120_000.0)], [], s, now_ms=NOW)
+    assert ev.kind is ReconcileKind.ADL
+
+
+def test_a_trade_the_venue_names_is_not_inferred_one_it_does_not_is() -> None:
+    def text(kind: ExecKind | None) -> str:
+        s = state(positions=(pos(n=137_000),), fills=(fill(OrderSide.SELL, 2_000, exec_kind=kind),))
+        (ev,) = reconcile([expect(as_of_ms=T0)], [], s, now_ms=NOW)
+        assert ev.kind is ReconcileKind.POSITION_CHANGED
+        return ev.text
+
+    assert text(ExecKind.TRADE).endswith(
+        "1 execution hedgetop did not place: a trade made elsewhere"
+    )
+    assert "a trade made elsewhere (inferred: the venue does not say" in text(None)
+    assert "a position moved from another account" in text(ExecKind.MOVE_POSITION)
 
 
 def test_other_accounts_and_venues_are_not_compared() -> None:

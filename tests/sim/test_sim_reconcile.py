@@ -11,7 +11,7 @@ import ccxt.async_support as ccxt
 import pytest
 from sim_ccxt_clients import SECRET, bybit_config
 
-from core.accounts.model import WalletKind
+from core.accounts.model import ExecKind, WalletKind
 from core.accounts.reader import read_account
 from core.accounts.reconcile import (
     ExpectedBalance,
@@ -21,7 +21,7 @@ from core.accounts.reconcile import (
     reconcile,
 )
 from core.config import AccountConfig
-from core.events import Side, Venue
+from core.events import OrderSide, Side, Venue
 from storage import account_log
 
 ENV = {"HEDGETOP_BYBIT_API_KEY": "demo", "HEDGETOP_BYBIT_API_SECRET": SECRET}
@@ -107,21 +107,28 @@ async def test_a_trade_made_in_the_exchanges_app_is_one_event_and_one_stored_fil
 
 
 async def test_a_liquidation_by_the_simulator_is_shown_as_one(account_sim: Any) -> None:
+    """The venue's word, not an inference: the read asks Bybit for its BustTrade executions,
+    the fill says LIQUIDATION, and no mark is needed to call the event a liquidation."""
     ex = await account_sim()
     first = await read_account(bybit(ex), now_ms=ex.now_ms(), environ=ENV)
     eth = next(p for p in first.positions if p.symbol == "ETHUSD")
     assert eth.liq_price is not None
+    await ex.advance(1_000)  # the liquidation comes after the first read
     await ex.shock("ETH", eth.liq_price / ex.model.perp("bybit", "ETH").mark - 1 + 0.002)
     assert ex.stats.liquidations == 1
     second = await read_account(bybit(ex), now_ms=ex.now_ms(), environ=ENV)
+    (bust,) = [f for f in second.fills if f.symbol == "ETHUSD"]
+    assert bust.exec_kind is ExecKind.LIQUIDATION
+    assert (bust.side, bust.contracts) == (OrderSide.BUY, 31_000)
     exp_pos, exp_bal = expected_from_state(first)
-    mark = ex.model.perp("bybit", "ETH").mark
-    events = reconcile(exp_pos, exp_bal, second, now_ms=ex.now_ms(), marks={"ETHUSD": mark})
+    events = reconcile(exp_pos, exp_bal, second, now_ms=ex.now_ms())
     by_kind = {e.kind: e for e in events}
     assert set(by_kind) == {ReconcileKind.LIQUIDATED, ReconcileKind.BALANCE_CHANGED}
     liq = by_kind[ReconcileKind.LIQUIDATED]
     assert (liq.symbol, liq.expected, liq.exchange) == ("ETHUSD", -31_000, 0)
-    assert "reached the liquidation price" in liq.text
+    assert liq.explained_by == (bust.trade_id,)
+    assert "the exchange reports a liquidation" in liq.text
+    assert "inferred" not in liq.text
     lost = by_kind[ReconcileKind.BALANCE_CHANGED]
     assert (lost.coin, lost.expected) == ("ETH", pytest.approx(0.6))
     assert lost.exchange == pytest.approx(0.2, abs=1e-9)  # the isolated margin is gone

@@ -51,6 +51,7 @@ def session() -> LiveSession:
         sim_autostep=False,
         environ=env,
         account_interval_s=3600.0,  # the test reads; the loop's read at start is the other
+        account_streams=False,  # a stream would read first (tests/sim/test_sim_account_streams.py)
         notify=False,
     )
 

@@ -91,7 +91,7 @@ def conn(tmp_path: Path) -> Iterator[sqlite3.Connection]:
 
 
 def test_a_fresh_file_has_the_account_tables(conn: sqlite3.Connection) -> None:
-    assert schema.user_version(conn) == 5
+    assert schema.user_version(conn) == schema.SCHEMA_VERSION
     assert set(schema.table_columns(conn, "exchange_fills")) >= {"account", "venue", "trade_id"}
     assert set(schema.table_columns(conn, "exchange_funding")) >= {"exchange_id", "amount_coin"}
     assert set(schema.table_columns(conn, "reconcile_events")) >= {"expected", "exchange"}

@@ -179,7 +179,7 @@ def test_upgrade_from_v4_adds_the_account_tables_and_keeps_the_fills(tmp_path: P
     before = _dump(conn, "fills")
     conn.close()
     conn = migrations.connect(path)
-    assert schema.user_version(conn) == schema.SCHEMA_VERSION == 6
+    assert schema.user_version(conn) == schema.SCHEMA_VERSION == 7
     assert _dump(conn, "fills") == before
     for table in ("exchange_fills", "exchange_funding", "reconcile_events"):
         assert conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == 0

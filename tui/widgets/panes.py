@@ -16,6 +16,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Sparkline, Static
 
+from core.accounts.streams import StreamState
 from core.events import AlertEvent, FeedHealth, FeedState, Fill
 from core.liquidation import MODEL_LABEL, MarginModel
 from core.snapshot import HedgeSnapshot, HoldingSnapshot, PortfolioSnapshot
@@ -212,8 +213,29 @@ def account_markup(accounts: Sequence[AccountHealth]) -> str:
             state, cls = f"read {feed_age(a.age_ms)} ago", "stale"
         else:
             state, cls = f"read {feed_age(a.age_ms)} ago", "gain"
-        parts.append(f"{escape(a.name)} {paint('●', cls)} {paint(state, cls)}")
+        parts.append(f"{escape(a.name)} {paint('●', cls)} {paint(state, cls)}{_stream_part(a)}")
     return ("  account " + "  ".join(parts)) if parts else ""
+
+
+def _stream_part(a: AccountHealth) -> str:
+    """The account's private stream beside its read: live, or down and polled (said loud)."""
+    poll = "" if a.poll_s is None else f", polling {feed_age(int(a.poll_s * 1000))}"
+    if a.stream is StreamState.LIVE:
+        text, cls = "stream live", "gain"
+    elif a.stream is StreamState.CONNECTING:
+        text, cls = "stream connecting", "muted"
+    elif a.stream is StreamState.DOWN:
+        text, cls = f"stream down{poll}", "warn"
+    elif a.poll_s is not None:
+        text, cls = f"no stream{poll}", "muted"
+    else:
+        return ""
+    bad = (
+        ""
+        if not a.dropped
+        else " " + paint(f"{a.dropped:,} bad msg{'s' * (a.dropped > 1)}", "warn")
+    )
+    return f" {paint('·', 'muted')} {paint(text, cls)}{bad}"
 
 
 def recorder_markup(health: object | None) -> str:

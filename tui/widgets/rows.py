@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 from core.events import FeedHealth, FeedState
+from core.instruments import status_mark
 from core.snapshot import HedgeSnapshot, HoldingSnapshot, PortfolioSnapshot
 from tui.widgets import format as fmt
 
@@ -208,11 +209,15 @@ def days_left_text(days: float | None) -> str:
     return f"{int(days)}d"
 
 
-def hedge_label(h: HedgeSnapshot) -> str:
+def hedge_label(h: HedgeSnapshot, now_ms: int | None = None) -> str:
     """The Hedge cell: venue and symbol; a dated future's own name says its venue, so the
-    room goes to the days it has left (``BTCUSD_261225 24d``)."""
+    room goes to the days it has left (``BTCUSD_261225 24d``). An instrument the venue is
+    taking away says so in place of the venue (``BTCUSD delist 12d``, ``reduce-only``)."""
+    mark = status_mark(h.instrument_status, h.delist_ms, now_ms) if now_ms is not None else ""
     if h.expiry_ms is not None:
-        label = f"{h.symbol} {days_left_text(h.days_to_expiry)}"
+        label = f"{h.symbol} {mark or days_left_text(h.days_to_expiry)}"
+    elif mark:
+        label = f"{h.symbol} {mark}"
     else:
         label = f"{h.venue} {h.symbol}"
     if h.hedged_coin != h.coin:
@@ -221,9 +226,12 @@ def hedge_label(h: HedgeSnapshot) -> str:
 
 
 def _hedge_cells(
-    h: HedgeSnapshot, feeds: tuple[FeedHealth, ...] = (), tick: float | None = None
+    h: HedgeSnapshot,
+    feeds: tuple[FeedHealth, ...] = (),
+    tick: float | None = None,
+    now_ms: int | None = None,
 ) -> dict[str, Cell]:
-    hedge = hedge_label(h)
+    hedge = hedge_label(h, now_ms)
     funding = fmt.DASH
     if h.expiry_ms is not None:
         funding = "dated"  # no funding, no countdown
@@ -237,7 +245,7 @@ def _hedge_cells(
     liq, liq_dist = _liq_cells(h, tick)
     _day_coin, day_usd = funding_per_day(h)
     return {
-        "hedge": (hedge, ""),
+        "hedge": (hedge, "warn" if h.instrument_status.going_away else ""),
         "contracts": (f"{h.contracts:,}", "" if h.contracts else "muted"),
         "face": (fmt.compact_usd(h.size_usd), ""),
         "entry": (fmt.price(h.entry, tick), ""),
@@ -277,7 +285,10 @@ def build_rows(snapshot: PortfolioSnapshot, ticks: Mapping[str, float] | None = 
             continue
         for i, h in enumerate(hedges):
             tick = ticks.get(h.hedge_id)
-            cells = {**_hedge_cells(h, snapshot.feeds, tick), **_holding_cells(holding, i == 0)}
+            cells = {
+                **_hedge_cells(h, snapshot.feeds, tick, snapshot.ts_ms),
+                **_holding_cells(holding, i == 0),
+            }
             cells["feed"] = feed_cell(h.venue, h.stale or holding.stale, snapshot.feeds)
             rows.append(Row(h.hedge_id, h.hedge_id, hkey, cells, h.stale or holding.stale))
     return rows

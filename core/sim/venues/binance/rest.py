@@ -42,6 +42,7 @@ from core.sim.accounts import (
 from core.sim.fmt import coin_str, dumps, fmt_trim, tick_decimals
 from core.sim.http import Handler, RestHost, Window
 from core.sim.hub import Hub
+from core.sim.seed import ListingSeed
 from core.sim.venues.binance.margin import brackets
 from core.sim.venues.binance.public import perp_symbol, spot_symbol
 from core.sim.venues.binance.rows import Rows, pair
@@ -118,6 +119,7 @@ class BinanceRest:
         self.rate_limits = rate_limits
         self.rows = Rows({c: hub.model.coin(c).params.perp_tick for c in coins}, faces)
         self.by_symbol = {perp_symbol(c): c for c in coins}
+        self.listings: dict[str, ListingSeed] = {}
         self.listen_keys: dict[str, tuple[Account, int]] = {}  # key -> (account, expires ms)
         self.on_listen_key = on_listen_key
         self._limits = {"dapi": _Limits(2400, 1200), "api": _Limits(6000, 1200)}
@@ -329,6 +331,7 @@ class BinanceRest:
     def exchange_info(self, params: Params) -> dict[str, Any]:
         symbols = []
         for c in self.coins:
+            listing = self.listings.get(c, ListingSeed())
             p = self.hub.model.coin(c).params
             dec = tick_decimals(p.perp_tick)
             tick = fmt_trim(p.perp_tick, dec)
@@ -337,9 +340,10 @@ class BinanceRest:
                     "symbol": perp_symbol(c),
                     "pair": pair(c),
                     "contractType": "PERPETUAL",
-                    "deliveryDate": DELIVERY_DATE_PERPETUAL,
+                    # a perpetual's delisting time replaces the year-2100 "never"
+                    "deliveryDate": listing.delivery_ms or DELIVERY_DATE_PERPETUAL,
                     "onboardDate": 1_597_042_800_000,
-                    "contractStatus": "TRADING",
+                    "contractStatus": listing.status or "TRADING",
                     "contractSize": self.faces[c],
                     "marginAsset": c,
                     "maintMarginPercent": "2.5000",

@@ -52,6 +52,7 @@ class BinanceVenue:
         )
         self.accounts.add(seed.api_key, seed.api_secret, self.account)
         self.rest = BinanceRest(hub, coins, self.accounts, self.faces, rate_limits=rate_limits)
+        self.rest.listings = dict(seed.venue(self.name).listings)
         self.users = UserStreams(hub, self.rest)
         self._servers: list[Server] = []
 

@@ -41,6 +41,7 @@ from core.sim.accounts import (
 from core.sim.fmt import dumps, fmt_trim, tick_decimals
 from core.sim.http import Handler, RestHost, Window
 from core.sim.hub import Hub
+from core.sim.seed import ListingSeed
 from core.sim.venues.bybit.margin import risk_tiers
 from core.sim.venues.bybit.public import PublicTickers, inverse_symbol, spot_symbol
 from core.sim.venues.bybit.rows import MAX_PRICE, STATUS, Rows
@@ -104,6 +105,7 @@ class BybitRest:
         self.rows = Rows({c: hub.model.coin(c).params.perp_tick for c in coins})
         self.windows: dict[tuple[str, str], Window] = {}
         self.by_symbol = {inverse_symbol(c): c for c in coins}
+        self.listings: dict[str, ListingSeed] = {}
         public: dict[str, Callable[[dict[str, str]], Awaitable[dict[str, Any]]]] = {
             "/v5/market/time": self.market_time,
             "/v5/market/instruments-info": self.instruments,
@@ -283,9 +285,14 @@ class BybitRest:
         cat = self._category(params, "inverse", "spot", "linear", "option")
         symbol = params.get("symbol", "").upper()
         rows: list[dict[str, Any]] = []
-        if cat == "inverse" and params.get("status", "Trading") in ("Trading", ""):
+        wanted = params.get("status") or "Trading"  # Bybit lists Trading ones by default
+        if cat == "inverse":
             for c in self.coins:
                 if symbol and symbol != inverse_symbol(c):
+                    continue
+                listing = self.listings.get(c, ListingSeed())
+                status = listing.status or "Trading"
+                if status != wanted:
                     continue
                 p = self.hub.model.coin(c).params
                 tick = fmt_trim(p.perp_tick, tick_decimals(p.perp_tick))
@@ -294,11 +301,12 @@ class BybitRest:
                     {
                         "symbol": inverse_symbol(c),
                         "contractType": "InversePerpetual",
-                        "status": "Trading",
+                        "status": status,
                         "baseCoin": c,
                         "quoteCoin": "USD",
                         "launchTime": "1585526400000",
-                        "deliveryTime": "0",
+                        # non-zero on a perpetual: the time it is delisted
+                        "deliveryTime": str(listing.delivery_ms),
                         "deliveryFeeRate": "",
                         "priceScale": str(tick_decimals(p.perp_tick)),
                         "leverageFilter": {

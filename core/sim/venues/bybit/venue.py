@@ -53,6 +53,7 @@ class BybitVenue:
         )
         self.accounts.add(seed.api_key, seed.api_secret, self.account)
         self.rest = BybitRest(hub, coins, self.tickers, self.accounts, rate_limits=rate_limits)
+        self.rest.listings = dict(seed.venue(self.name).listings)
         self.private = PrivateStreams(hub, self.accounts, self.rest.rows)
         self._servers: list[Server] = []
 
