@@ -382,6 +382,7 @@ async def test_an_order_placed_by_the_session_asks_for_its_account_read() -> Non
     assert s.accounts is not None
     watch = s.accounts.watches["main"]
     assert not watch.wanted.is_set()
+    watch.last_ok_ms = now  # a good read just now: an order needs its position known
     out = await s.execute_live(s.plan_resize("b", delta_contracts=-1_000), confirmed=True)
     assert out.fill is not None
     assert watch.wanted.is_set()  # the read that checks the order comes now, not in an hour
