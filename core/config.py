@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from core.dated import DEFAULT_ROLL_DAYS
 from core.events import Venue
 from core.instruments import ContractSpec, UnknownInstrument, lookup
 
@@ -175,7 +176,7 @@ class AlertConfig:
     basis_pct: float = 1.0  # raise when |basis| > this (%)
     basis_clear_pct: float = 0.2  # clear once |basis| < threshold - this
     stale: bool = True  # raise while data is stale
-    roll_days: float = 7.0  # raise when a dated hedge expires within this many days
+    roll_days: float = DEFAULT_ROLL_DAYS  # raise when a dated hedge expires within this many days
     min_duration_ms: int = 0  # a condition must hold this long before raising
     on_raise_command: tuple[str, ...] = ()  # argv run on raise ({message} {rule} {subject})
 

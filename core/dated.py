@@ -29,7 +29,7 @@ from datetime import UTC, datetime
 from core.forecast import DAY_MS, payments_in
 
 SETTLE_HOUR_UTC = 8
-DEFAULT_ROLL_DAYS = 2.0
+DEFAULT_ROLL_DAYS = 7.0  # [alerts] roll_days' default: the L view's roll date is the alert's
 _MONTHS = {m.upper(): i for i, m in enumerate(calendar.month_abbr) if m}
 _CODES = {c: i + 1 for i, c in enumerate("FGHJKMNQUVXZ")}  # futures month codes
 _YYMMDD = re.compile(r"[_-](\d{2})(\d{2})(\d{2})$")

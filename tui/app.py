@@ -27,6 +27,7 @@ from textual.binding import Binding, BindingType
 from textual.screen import ModalScreen
 
 from core.clock import wall_ms
+from core.dated import DEFAULT_ROLL_DAYS
 from core.events import AlertState, FeedHealth, Fill, Kind, OrderRoute
 from core.resize import MarginPlan, ResizePlan
 from core.snapshot import PortfolioSnapshot
@@ -474,7 +475,12 @@ class HedgetopApp(App[int]):
                 snap = self.source.latest
                 dated = None
                 if h is not None and snap is not None and callable(kinds):
-                    dated = dated_for(h, kinds(Kind.INVERSE_FUTURE), snap.ts_ms)
+                    config = getattr(engine, "config", None)
+                    alerts = getattr(config, "alerts", None)
+                    days = getattr(alerts, "roll_days", DEFAULT_ROLL_DAYS)
+                    dated = dated_for(
+                        h, kinds(Kind.INVERSE_FUTURE), snap.ts_ms, roll_days=float(days)
+                    )
                 day = self.day_open.of(h.hedge_id) if h is not None else None
                 return risk_markup(h, day_open=day, dated=dated)
 

@@ -18,6 +18,7 @@ import dataclasses
 import pytest
 
 from core import linear
+from core.config import AlertConfig
 from core.dated import compare_with_perp, dated_basis, days_left, expiry_ms
 from core.demo import demo_config, start_prices
 from core.forecast import (
@@ -132,7 +133,12 @@ def test_basis_locked_against_the_perp_and_the_roll() -> None:
     payments = d.days_left * 3
     assert vs.perp_funding_usd == pytest.approx(q * 0.0001 * payments)
     assert vs.advantage_usd == pytest.approx(d.locked_usd - q * 0.0001 * payments)
-    assert vs.roll_ms == d.expiry_ms - 2 * DAY_MS
+    # the roll date is the roll alert's: [alerts] roll_days before expiry (default 7 d)
+    assert (
+        vs.roll_ms
+        == d.expiry_ms - int(AlertConfig().roll_days * DAY_MS)
+        == d.expiry_ms - 7 * DAY_MS
+    )
     assert vs.next_contract is not None
     assert vs.next_contract.days_left > d.days_left
     assert dataclasses.asdict(vs)["perp_apr_pct"] == pytest.approx(0.0001 * 3 * 365 * 100)

@@ -108,4 +108,8 @@ def test_the_l_view_rolls_to_the_next_quarterly() -> None:
     assert vs.next_contract.basis_pct == pytest.approx((92_800 / 90_000 - 1) * 100)
     text = plain(risk_markup(h, dated=vs))
     assert "BTCUSD_261225 24 d: locks" in text
-    assert "roll 2026-12-23, next BTCUSD_270326" in text
+    # 7 days before the 25 December settlement: the date the roll alert fires on
+    assert "roll 2026-12-18, next BTCUSD_270326" in text
+    sooner = dated_for(h, e.quotes_of_kind(Kind.INVERSE_FUTURE), NOW, roll_days=3)
+    assert sooner is not None
+    assert "roll 2026-12-22," in plain(risk_markup(h, dated=sooner))

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 
 from rich.markup import escape
 
-from core.dated import DatedVsPerp, compare_with_perp, dated_basis
+from core.dated import DEFAULT_ROLL_DAYS, DatedVsPerp, compare_with_perp, dated_basis
 from core.events import Kind, Quote
 from core.forecast import H8_MS, RateBasis, hedge_forecast
 from core.instruments import UnknownInstrument, lookup
@@ -48,7 +48,13 @@ class DayOpen:
         return self.marks.get(hedge_id)
 
 
-def dated_for(h: HedgeSnapshot, quotes: Iterable[Quote], now_ms: int) -> DatedVsPerp | None:
+def dated_for(
+    h: HedgeSnapshot,
+    quotes: Iterable[Quote],
+    now_ms: int,
+    *,
+    roll_days: float = DEFAULT_ROLL_DAYS,
+) -> DatedVsPerp | None:
     """The nearest dated future of ``h``'s venue and coin among ``quotes`` against the
     perpetual's current rate, the next one as the roll; None without one. For a dated
     hedge, the hedge itself against its perpetual (the engine's ``perp_funding_rate``), the
@@ -81,6 +87,7 @@ def dated_for(h: HedgeSnapshot, quotes: Iterable[Quote], now_ms: int) -> DatedVs
             interval_ms=H8_MS,
             side=h.side,
             next_contract=later[0] if later else None,
+            roll_days=roll_days,
         )
     if not dated:
         return None
@@ -91,6 +98,7 @@ def dated_for(h: HedgeSnapshot, quotes: Iterable[Quote], now_ms: int) -> DatedVs
         interval_ms=h.funding_interval_ms or H8_MS,
         side=h.side,
         next_contract=dated[1] if len(dated) > 1 else None,
+        roll_days=roll_days,
     )
 
 
