@@ -101,3 +101,24 @@ def test_stress_json_carries_the_dated_fields(
     # the dated hedge pays no funding: the forecast total stays known
     f = out["funding_forecast"]["hedges"]["q"]
     assert all(x["usd"] == 0.0 for x in f["projections"])
+
+
+def test_stress_text_says_a_dated_hedge_pays_no_funding(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(
+        '[[holdings]]\ncoin = "BTC"\namount = 2\n'
+        '[[hedges]]\nid = "q"\nvenue = "binance"\nsymbol = "BTCUSD_991225"\n'
+        "contracts = 900\nentry = 90000\n"
+        '[[hedges]]\nid = "p"\nvenue = "bybit"\nsymbol = "BTCUSD"\n'
+        "contracts = 90000\nentry = 90000\n"
+    )
+    assert main(["--config", str(cfg), "stress", "--price", "BTC=90000"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("stress grid: portfolio,")  # a config of one's own is no demo
+    forecast = out[out.index("funding forecast") :]
+    rows = {line.split()[0] for line in forecast.splitlines()[2:] if line.strip()}
+    assert "p" in rows  # the perpetual has its row of figures
+    assert "q: a dated future pays no funding; it settles 2099-12-25 08:00 UTC" in forecast
+    assert "its basis locks ±0.0% a year" in forecast  # offline: mark = index

@@ -121,7 +121,7 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(json.dumps(grid_json(grid, snap, forecasts, source), allow_nan=False))
         sys.stdout.write("\n")
     else:
-        sys.stdout.write(render(grid, snap, forecasts, source))
+        sys.stdout.write(render(grid, snap, forecasts, source, demo=cfg.demo))
     return 0
 
 
@@ -309,12 +309,17 @@ def liquidation_line(p: LiquidationPoint | None, *, direction: str) -> str:
 
 
 def render(
-    grid: StressGrid, snap: PortfolioSnapshot, forecasts: Sequence[HedgeForecast], source: str
+    grid: StressGrid,
+    snap: PortfolioSnapshot,
+    forecasts: Sequence[HedgeForecast],
+    source: str,
+    *,
+    demo: bool = False,
 ) -> str:
     from core.forecast import RATE_LABEL, RateBasis
     from tui.widgets.format import DASH, coin, num, pct, ratio_pct, usd
 
-    out = [f"stress grid: {'demo portfolio' if snap.holdings else 'portfolio'}, {source}\n"]
+    out = [f"stress grid: {'demo portfolio' if demo else 'portfolio'}, {source}\n"]
     followers = {c: k for c, k in grid.multipliers.items() if k != 1.0}
     if followers:
         out.append(
@@ -395,7 +400,10 @@ def render(
     out.append(f"  on a rise: {liquidation_line(grid.first_up, direction='up')}\n")
     out.append("\nfunding forecast (> 0 received)\n")
     rows = []
+    dated = {h.hedge_id: h for h in snap.hedges if h.expiry_ms is not None}
     for f in forecasts:
+        if f.hedge_id in dated:
+            continue  # said below the table: no funding, not a rate of zero
         p7 = f.projection(RateBasis.CURRENT, 7)
         p30 = f.projection(RateBasis.CURRENT, 30)
         a24 = f.projection(RateBasis.AVG_24H, 30)
@@ -433,7 +441,14 @@ def render(
         )
     )
     from core.forecast import next_total_usd, total_usd
+    from tui.widgets.format import no_funding_note
 
+    for h in dated.values():
+        assert h.expiry_ms is not None
+        out.append(
+            no_funding_note(h.hedge_id, h.expiry_ms, h.days_to_expiry, h.basis_locked_apr_pct)
+            + "\n"
+        )
     out.append(
         f"total: next {usd(next_total_usd(forecasts), sign=True)}, 7 d "
         f"{usd(total_usd(forecasts, RateBasis.CURRENT, 7), sign=True)}, 30 d "

@@ -134,7 +134,16 @@ def forecast_markup(snap: PortfolioSnapshot, stats: Mapping[str, RateStats]) -> 
     """The funding forecast, one line per hedge and the total (> 0 received): the next
     payment in coin, 7 and 30 days at the rate in force, 30 days at the recorded 24 h and
     7 d averages and at the lowest..highest recorded rate (USD)."""
-    forecasts = [hedge_forecast(h, stats.get(h.hedge_id, EMPTY_STATS)) for h in snap.hedges]
+    forecasts = [
+        hedge_forecast(h, stats.get(h.hedge_id, EMPTY_STATS))
+        for h in snap.hedges
+        if h.expiry_ms is None
+    ]
+    dated = [
+        fmt.no_funding_note(h.hedge_id, h.expiry_ms, h.days_to_expiry, h.basis_locked_apr_pct)
+        for h in snap.hedges
+        if h.expiry_ms is not None
+    ]
 
     def u(p: object, width: int = 7) -> str:
         value = getattr(p, "usd", None)
@@ -162,6 +171,7 @@ def forecast_markup(snap: PortfolioSnapshot, stats: Mapping[str, RateStats]) -> 
             + f" {u(f.projection(RateBasis.AVG_24H, 30))} {u(f.projection(RateBasis.AVG_7D, 30))}"
             + f" {rng:>15}"
         )
+    lines += [f"[$muted]{escape(d)}[/]" for d in dated]
     t7 = total_usd(forecasts, RateBasis.CURRENT, 7)
     t30 = total_usd(forecasts, RateBasis.CURRENT, 30)
     lines.append(

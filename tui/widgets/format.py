@@ -166,3 +166,18 @@ def liq_state(
     if beyond_far or liq_price > mark * LIQ_FAR_MULTIPLE or liq_price < mark / LIQ_FAR_MULTIPLE:
         return "far"
     return "price"
+
+
+def no_funding_note(
+    hedge_id: str, expiry_ms: int, days_left: float | None, locked_apr_pct: float | None
+) -> str:
+    """A dated future's line where a perpetual's funding forecast goes: it pays none, its
+    basis is what it locks until settlement (not a zero rate, which would read as known)."""
+    from datetime import UTC, datetime
+
+    when = datetime.fromtimestamp(expiry_ms / 1000, UTC).strftime("%Y-%m-%d %H:%M UTC")
+    days = f" ({days_left:.0f} d)" if days_left is not None else ""
+    return (
+        f"{hedge_id}: a dated future pays no funding; it settles {when}{days}, "
+        f"its basis locks {pct(locked_apr_pct, 1)} a year"
+    )
