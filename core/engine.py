@@ -22,8 +22,11 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import math
+import operator
+from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import repeat
 from typing import Any
 
 from core import dated, inverse, liquidation, sizing
@@ -125,6 +128,7 @@ class Engine:
         broker: PaperBroker | None = None,
     ) -> None:
         self.config = config
+        self._coins_of: tuple[Config, tuple[str, ...]] | None = None
         self.ledger = ledger
         self.session_start_ms = now_ms
         self.broker = broker or PaperBroker(config.broker.fee_rate, config.broker.slippage_bps)
@@ -422,6 +426,12 @@ class Engine:
             stale.update(k for k, q in self._quotes.items() if wall_ms - q.received_ms > limit)
         return stale
 
+    def _coins(self) -> tuple[str, ...]:
+        """``config.coins()``, computed once per config (it walks every hedge)."""
+        if self._coins_of is None or self._coins_of[0] is not self.config:
+            self._coins_of = (self.config, self.config.coins())
+        return self._coins_of[1]
+
     def _fresh(self, venue: str, symbol: str, stale: set[tuple[str, str]]) -> Quote | None:
         q = self._quotes.get((venue, symbol))
         return None if q is None or (venue, symbol) in stale else q
@@ -432,19 +442,21 @@ class Engine:
         """Price of each coin and whether it is stale: spot mid/last, else a same-coin hedge's
         index, else its mark; a stale source is used but marked."""
         out: dict[str, tuple[float | None, bool]] = {}
-        for coin in self.config.coins():
+        keys_of: dict[str, list[tuple[str, str]]] = {}  # one pass, not one per coin
+        for pos in positions.values():
+            keys_of.setdefault(pos.spec.coin, []).append((pos.cfg.venue, pos.cfg.symbol))
+        quotes = self._quotes
+        for coin in self._coins():
             candidates: list[tuple[Quote, bool]] = []
             if self.spot_venue is not None:
                 sym = spot_symbol(self.spot_venue, coin)
-                q = self._quotes.get((self.spot_venue, sym))
+                q = quotes.get((self.spot_venue, sym))
                 if q is not None:
                     candidates.append((q, (self.spot_venue, sym) in stale))
-            for pos in positions.values():
-                if pos.spec.coin == coin:
-                    key = (pos.cfg.venue, pos.cfg.symbol)
-                    q = self._quotes.get(key)
-                    if q is not None:
-                        candidates.append((q, key in stale))
+            for key in keys_of.get(coin, ()):
+                q = quotes.get(key)
+                if q is not None:
+                    candidates.append((q, key in stale))
             candidates.sort(key=lambda c: c[1])  # fresh first, order otherwise kept
             price: float | None = None
             is_stale = True
@@ -468,7 +480,7 @@ class Engine:
             own_of.setdefault(p.spec.coin, []).append(p)
             protecting_of.setdefault(p.cfg.hedges, []).append(p)
         holdings = []
-        for coin in self.config.coins():
+        for coin in self._coins():
             price, price_stale = prices[coin]
             spot = self._amounts.get(coin, 0.0)
             own = own_of.get(coin, [])
@@ -574,12 +586,11 @@ class Engine:
                     values[_LOCKED_AT] = values[_BASIS_ANNUAL_AT] = apr
                     changed = True
             if changed:
-                # positional construction: dataclasses.replace costs ~4x as much per field
-                hs = HedgeSnapshot(*values)
+                hs = _rebuild_hedge(values)
                 self._hedge_cache[cfg.id] = (key, hs, values)
             return hs
         hs = self._hedge_snapshot(p, now_ms, stale)
-        self._hedge_cache[cfg.id] = (key, hs, [getattr(hs, f) for f in _HEDGE_FIELDS])
+        self._hedge_cache[cfg.id] = (key, hs, _hedge_values(hs))
         return hs
 
     def _perp_quote(self, p: _Position, stale: set[tuple[str, str]]) -> Quote | None:
@@ -1002,6 +1013,24 @@ _COUNTDOWN_AT = _HEDGE_FIELDS.index("funding_countdown_ms")
 _DAYS_AT = _HEDGE_FIELDS.index("days_to_expiry")
 _LOCKED_AT = _HEDGE_FIELDS.index("basis_locked_apr_pct")
 _BASIS_ANNUAL_AT = _HEDGE_FIELDS.index("basis_annual_pct")
+# The slots' own descriptors: a frozen dataclass's __init__ goes through object.__setattr__
+# once per field (~50 here), which costs several times a direct slot store, and every hedge is
+# rebuilt each tick (its funding countdown moves with the clock).
+_HEDGE_SETTERS = tuple(getattr(HedgeSnapshot, f).__set__ for f in _HEDGE_FIELDS)
+_HEDGE_GETTERS = tuple(getattr(HedgeSnapshot, f).__get__ for f in _HEDGE_FIELDS)
+
+
+def _hedge_values(hs: HedgeSnapshot) -> list[Any]:
+    """Every field of ``hs`` in declaration order."""
+    return list(map(operator.call, _HEDGE_GETTERS, repeat(hs)))
+
+
+def _rebuild_hedge(values: Sequence[Any]) -> HedgeSnapshot:
+    """``HedgeSnapshot(*values)`` without its per-field ``object.__setattr__``: the same frozen
+    object (equal, hashable, immutable to its users), filled slot by slot."""
+    hs: HedgeSnapshot = object.__new__(HedgeSnapshot)
+    deque(map(operator.call, _HEDGE_SETTERS, repeat(hs), values), maxlen=0)
+    return hs
 
 
 def _keep_dated(new: ContractSpec, old: ContractSpec) -> ContractSpec:
