@@ -150,8 +150,9 @@ class Engine:
                 margin_coin=h.margin_coin,
             )
         self._fills: list[Fill] = []
-        # hedge id -> (the inputs it was computed from, its snapshot); see _hedge_cached
-        self._hedge_cache: dict[str, tuple[tuple[object, ...], HedgeSnapshot, list[Any]]] = {}
+        # hedge id -> [the inputs it was computed from, its snapshot, its fields in order];
+        # see _hedge_cached
+        self._hedge_cache: dict[str, list[Any]] = {}
         self.ignored_ledger_rows = 0
         self._replay(ledger.load(), ledger.load_funding())
         self._baseline: tuple[float, float] | None = None
@@ -557,7 +558,7 @@ class Engine:
         cfg = p.cfg
         qkey = (cfg.venue, cfg.symbol)
         q = self._quotes.get(qkey)
-        perp = self._perp_quote(p, stale)
+        perp = None if p.spec.expiry_ms is None else self._perp_quote(p, stale)
         key = (
             perp,
             cfg,
@@ -573,7 +574,8 @@ class Engine:
         )
         hit = self._hedge_cache.get(cfg.id)
         if hit is not None and hit[0] == key:
-            hs, values = hit[1], hit[2]
+            hs: HedgeSnapshot = hit[1]
+            values: list[Any] = hit[2]
             changed = False
             nf = hs.next_funding_ms
             if nf is not None and hs.funding_countdown_ms != max(0, nf - now_ms):
@@ -586,11 +588,10 @@ class Engine:
                     values[_LOCKED_AT] = values[_BASIS_ANNUAL_AT] = apr
                     changed = True
             if changed:
-                hs = _rebuild_hedge(values)
-                self._hedge_cache[cfg.id] = (key, hs, values)
+                hs = hit[1] = _rebuild_hedge(values)
             return hs
-        hs = self._hedge_snapshot(p, now_ms, stale)
-        self._hedge_cache[cfg.id] = (key, hs, _hedge_values(hs))
+        hs, values = self._hedge_snapshot(p, now_ms, stale)
+        self._hedge_cache[cfg.id] = [key, hs, values]
         return hs
 
     def _perp_quote(self, p: _Position, stale: set[tuple[str, str]]) -> Quote | None:
@@ -602,7 +603,8 @@ class Engine:
 
     def _hedge_snapshot(
         self, p: _Position, now_ms: int, stale: set[tuple[str, str]]
-    ) -> HedgeSnapshot:
+    ) -> tuple[HedgeSnapshot, list[Any]]:
+        """The hedge's snapshot and its fields in declaration order."""
         cfg, spec = p.cfg, p.spec
         q = self._quotes.get((cfg.venue, cfg.symbol))
         mark = q.mark if q is not None else None
@@ -660,7 +662,7 @@ class Engine:
         leverage = cfg.leverage
         if pvc is not None and equity is not None and equity > 0 and open_:
             leverage = pvc / equity
-        return HedgeSnapshot(
+        return _hedge_from(
             hedge_id=cfg.id,
             venue=cfg.venue,
             symbol=cfg.symbol,
@@ -1023,6 +1025,17 @@ _HEDGE_GETTERS = tuple(getattr(HedgeSnapshot, f).__get__ for f in _HEDGE_FIELDS)
 def _hedge_values(hs: HedgeSnapshot) -> list[Any]:
     """Every field of ``hs`` in declaration order."""
     return list(map(operator.call, _HEDGE_GETTERS, repeat(hs)))
+
+
+def _hedge_from(**fields: Any) -> tuple[HedgeSnapshot, list[Any]]:
+    """``HedgeSnapshot(**fields)`` and its values in order, built as ``_rebuild_hedge`` does;
+    fields left to their defaults (or a name it has not) go through the constructor, which
+    fills or refuses them."""
+    if len(fields) != len(_HEDGE_FIELDS):
+        hs = HedgeSnapshot(**fields)
+        return hs, _hedge_values(hs)
+    values = list(map(fields.__getitem__, _HEDGE_FIELDS))
+    return _rebuild_hedge(values), values
 
 
 def _rebuild_hedge(values: Sequence[Any]) -> HedgeSnapshot:

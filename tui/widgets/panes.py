@@ -98,7 +98,7 @@ class TextPane(Static):
         (nothing done) when that cannot be exact: a changed wrapped height, no size yet."""
         lines = self._lines
         width = self.size.width
-        if lines is None or not width:
+        if lines is None or not width or self.visual is not lines:  # (updated around us)
             return False
         changed = [i for i, (a, b) in enumerate(zip(old, new, strict=True)) if a != b]
         fresh = {i: _content(new[i]) for i in changed}
