@@ -106,3 +106,33 @@ async def test_a_changed_figure_repaints_only_its_line() -> None:
         _lines(pane)
         assert rendered == [2]
         assert pane.set_text(TEXTS[1]) is False  # the same text: nothing at all
+
+
+SHAPES = [
+    "[$muted]spot   [/]{}",
+    "[b][$gain] PAPER [/][/b] [b]Total {} USD[/b] │ [$muted]liq[/] {}",
+    "[$muted]       [/][$loss]{}[/]",
+    "[$muted][/]{}",  # an empty tag pair: no span
+    "{}[b]{}[/b]{}",
+    "[b]{}",  # left open: to the end of the line
+    "[$muted]{}[/] [$alert]{}[/]",
+    "a [1, 2] {}",  # brackets that are no tag
+    "[b]{} and \\[escaped] {}[/b]",
+    "plain {} text",
+]
+FILLS = ["", "0.5 BTC", "+12.21 USD", "−0.000281", "90,056.9", "±0.00", "x" * 40, "5h36m"]
+
+
+def test_the_line_parser_gives_what_textual_parses() -> None:
+    """Lines of one shape with other figures (and empty ones) parse to Textual's Content."""
+    from textual.content import Content
+
+    from tui.widgets.lines import MarkupLines
+
+    parse = MarkupLines().parse
+    for shape in SHAPES:
+        for n, fill in enumerate(FILLS * 2):
+            args = [fill if (n + i) % 3 else FILLS[(n + i) % len(FILLS)] for i in range(3)]
+            line = shape.format(*args[: shape.count("{}")])
+            got, want = parse(line), Content.from_markup(line)
+            assert (got.plain, got.spans) == (want.plain, want.spans), line

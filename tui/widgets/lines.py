@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Hashable, Sequence
 
-from textual.content import Content
+from textual.content import Content, Span
 from textual.css.styles import RulesMap
 from textual.strip import Strip
 from textual.style import Style
@@ -41,6 +41,72 @@ def self_contained(line: str) -> bool:
         else:
             depth += 1
     return depth == 0
+
+
+class MarkupLines:
+    """``Content.from_markup`` for one line, fast for lines shaped like the last ones.
+
+    Textual's markup parser costs ~0.1 ms a line, and a pane re-parses each changed line on
+    every frame, although from one frame to the next only the text between the tags changes.
+    A line is cut at its tags into text pieces; the tags and which pieces are empty make its
+    shape. The first line of a shape is parsed by Textual, and its spans are noted as pairs of
+    piece boundaries; a later line of that shape gets the same spans at its own boundaries,
+    which is what the parser gives it (its spans depend on the tags and the positions alone).
+    A line whose text holds a bracket, a backslash or a control code, or whose tags the parser
+    did not all take as tags, is always parsed by Textual."""
+
+    LIMIT = 512  # shapes kept (a pane has a few dozen)
+
+    def __init__(self) -> None:
+        self._shapes: dict[tuple[tuple[str, ...], tuple[bool, ...]], _Shape | None] = {}
+
+    def parse(self, line: str) -> Content:
+        if "[" not in line or "\\" in line or not line.isprintable():
+            return Content.from_markup(line)
+        pieces = _TAG.split(line)[::2]  # text, slash, text, slash... (the group is kept)
+        if any("[" in t or "]" in t for t in pieces):
+            return Content.from_markup(line)
+        key = (tuple(m.group(0) for m in _TAG.finditer(line)), tuple(not t for t in pieces))
+        bounds = [0]
+        for t in pieces:
+            bounds.append(bounds[-1] + len(t))
+        bounds.pop(0)
+        shape = self._shapes.get(key, _UNSEEN)
+        if shape is _UNSEEN:
+            content = Content.from_markup(line)
+            if len(self._shapes) >= self.LIMIT:
+                self._shapes.clear()
+            self._shapes[key] = _Shape.of(content, "".join(pieces), bounds)
+            return content
+        if shape is None:
+            return Content.from_markup(line)
+        return Content(
+            "".join(pieces),
+            [Span(bounds[a], bounds[b], style) for a, b, style in shape.spans],
+        )
+
+
+class _Shape:
+    """A line shape's spans, as (start boundary, end boundary, style)."""
+
+    def __init__(self, spans: list[tuple[int, int, str | Style]]) -> None:
+        self.spans = spans
+
+    @classmethod
+    def of(cls, content: Content, plain: str, bounds: list[int]) -> _Shape | None:
+        """The shape of a parsed line, or None when it cannot be told by its boundaries (a
+        tag the parser kept as text)."""
+        if content.plain != plain:
+            return None
+        spans = []
+        for span in content.spans:
+            if span.start not in bounds or span.end not in bounds:
+                return None
+            spans.append((bounds.index(span.start), bounds.index(span.end), span.style))
+        return cls(spans)
+
+
+_UNSEEN = _Shape([])
 
 
 class LinesVisual(Visual):
