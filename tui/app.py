@@ -241,11 +241,17 @@ class HedgetopApp(App[int]):
     def _snapshot_ready(self, _snap: PortfolioSnapshot) -> None:
         self.call_later(self.tick)
 
-    async def shutdown(self) -> None:
-        """Stop the session, then flush and close the recorder (idempotent)."""
+    def on_unmount(self) -> None:
+        self._thaw_heap()  # (an app that exits without shutdown())
+
+    def _thaw_heap(self) -> None:
         if self._frozen:
             self._frozen = False
             gc.unfreeze()
+
+    async def shutdown(self) -> None:
+        """Stop the session, then flush and close the recorder (idempotent)."""
+        self._thaw_heap()
         if self._listening is not None:
             self._listening.remove(self._snapshot_ready)
             self._listening = None
