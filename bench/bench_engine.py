@@ -1,8 +1,10 @@
 """The engine's tick at scale: one ``advance`` (funding) plus one ``snapshot`` for a book of
 100 hedges over the built-in instruments (every venue), after a fresh quote for 10 of them, as
-the session does each tick.
+the session does each tick (the quotes themselves are outside the timed part).
 
-Goal (issue 10): median <= 0.5 ms, p99 <= 2 ms per tick at 100 hedges.
+Each tick is timed twice: wall time (``perf_counter``), which a machine shared with other work
+stretches whenever the process is descheduled, and this thread's CPU time (``thread_time``),
+which it does not. Goal (issue 10): median <= 0.5 ms, p99 <= 2 ms per tick at 100 hedges.
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ def main() -> None:
         for v in sorted({k[0] for k in uniq})
     )
     times: list[float] = []
+    cpu: list[float] = []
     now = 1_000
     for t in range(TICKS):
         for j in range(10):
@@ -63,18 +66,21 @@ def main() -> None:
                       index=p, funding_rate=0.0001, next_funding_ms=8 * 3_600_000,
                       received_ms=now)
             )  # fmt: skip
-        t0 = time.perf_counter()
+        c0, t0 = time.thread_time(), time.perf_counter()
         engine.advance(now)
         engine.snapshot(now, feeds=feeds, wall_ms=now)
-        times.append((time.perf_counter() - t0) * 1000)
+        t1, c1 = time.perf_counter(), time.thread_time()
+        times.append((t1 - t0) * 1000)
+        cpu.append((c1 - c0) * 1000)
         now += 250
     times.sort()
-    med = statistics.median(times)
-    p99 = times[int(len(times) * 0.99)]
+    cpu.sort()
+    p99_at = int(len(times) * 0.99)
     print(
         f"engine tick (advance + snapshot), {N_HEDGES} hedges on {len(uniq)} instruments, "
-        f"{len(cfg.holdings)} holdings: median {med:.3f} ms, p99 {p99:.3f} ms, "
-        f"max {times[-1]:.2f} ms"
+        f"{len(cfg.holdings)} holdings, {TICKS} ticks: wall median "
+        f"{statistics.median(times):.3f} ms, p99 {times[p99_at]:.3f} ms, max {times[-1]:.2f} ms; "
+        f"thread CPU median {statistics.median(cpu):.3f} ms, p99 {cpu[p99_at]:.3f} ms"
         "  (goal: median <= 0.5, p99 <= 2)"
     )
 

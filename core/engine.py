@@ -22,8 +22,11 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import math
+import operator
+from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import repeat
 from typing import Any
 
 from core import dated, inverse, liquidation, sizing
@@ -125,6 +128,7 @@ class Engine:
         broker: PaperBroker | None = None,
     ) -> None:
         self.config = config
+        self._coins_of: tuple[Config, tuple[str, ...]] | None = None
         self.ledger = ledger
         self.session_start_ms = now_ms
         self.broker = broker or PaperBroker(config.broker.fee_rate, config.broker.slippage_bps)
@@ -146,8 +150,9 @@ class Engine:
                 margin_coin=h.margin_coin,
             )
         self._fills: list[Fill] = []
-        # hedge id -> (the inputs it was computed from, its snapshot); see _hedge_cached
-        self._hedge_cache: dict[str, tuple[tuple[object, ...], HedgeSnapshot, list[Any]]] = {}
+        # hedge id -> [the inputs it was computed from, its snapshot, its fields in order];
+        # see _hedge_cached
+        self._hedge_cache: dict[str, list[Any]] = {}
         self.ignored_ledger_rows = 0
         self._replay(ledger.load(), ledger.load_funding())
         self._replay_margin(ledger.load_margin())
@@ -431,6 +436,12 @@ class Engine:
             stale.update(k for k, q in self._quotes.items() if wall_ms - q.received_ms > limit)
         return stale
 
+    def _coins(self) -> tuple[str, ...]:
+        """``config.coins()``, computed once per config (it walks every hedge)."""
+        if self._coins_of is None or self._coins_of[0] is not self.config:
+            self._coins_of = (self.config, self.config.coins())
+        return self._coins_of[1]
+
     def _fresh(self, venue: str, symbol: str, stale: set[tuple[str, str]]) -> Quote | None:
         q = self._quotes.get((venue, symbol))
         return None if q is None or (venue, symbol) in stale else q
@@ -441,19 +452,21 @@ class Engine:
         """Price of each coin and whether it is stale: spot mid/last, else a same-coin hedge's
         index, else its mark; a stale source is used but marked."""
         out: dict[str, tuple[float | None, bool]] = {}
-        for coin in self.config.coins():
+        keys_of: dict[str, list[tuple[str, str]]] = {}  # one pass, not one per coin
+        for pos in positions.values():
+            keys_of.setdefault(pos.spec.coin, []).append((pos.cfg.venue, pos.cfg.symbol))
+        quotes = self._quotes
+        for coin in self._coins():
             candidates: list[tuple[Quote, bool]] = []
             if self.spot_venue is not None:
                 sym = spot_symbol(self.spot_venue, coin)
-                q = self._quotes.get((self.spot_venue, sym))
+                q = quotes.get((self.spot_venue, sym))
                 if q is not None:
                     candidates.append((q, (self.spot_venue, sym) in stale))
-            for pos in positions.values():
-                if pos.spec.coin == coin:
-                    key = (pos.cfg.venue, pos.cfg.symbol)
-                    q = self._quotes.get(key)
-                    if q is not None:
-                        candidates.append((q, key in stale))
+            for key in keys_of.get(coin, ()):
+                q = quotes.get(key)
+                if q is not None:
+                    candidates.append((q, key in stale))
             candidates.sort(key=lambda c: c[1])  # fresh first, order otherwise kept
             price: float | None = None
             is_stale = True
@@ -477,7 +490,7 @@ class Engine:
             own_of.setdefault(p.spec.coin, []).append(p)
             protecting_of.setdefault(p.cfg.hedges, []).append(p)
         holdings = []
-        for coin in self.config.coins():
+        for coin in self._coins():
             price, price_stale = prices[coin]
             spot = self._amounts.get(coin, 0.0)
             own = own_of.get(coin, [])
@@ -554,7 +567,7 @@ class Engine:
         cfg = p.cfg
         qkey = (cfg.venue, cfg.symbol)
         q = self._quotes.get(qkey)
-        perp = self._perp_quote(p, stale)
+        perp = None if p.spec.expiry_ms is None else self._perp_quote(p, stale)
         key = (
             perp,
             cfg,
@@ -570,7 +583,8 @@ class Engine:
         )
         hit = self._hedge_cache.get(cfg.id)
         if hit is not None and hit[0] == key:
-            hs, values = hit[1], hit[2]
+            hs: HedgeSnapshot = hit[1]
+            values: list[Any] = hit[2]
             changed = False
             nf = hs.next_funding_ms
             if nf is not None and hs.funding_countdown_ms != max(0, nf - now_ms):
@@ -583,12 +597,10 @@ class Engine:
                     values[_LOCKED_AT] = values[_BASIS_ANNUAL_AT] = apr
                     changed = True
             if changed:
-                # positional construction: dataclasses.replace costs ~4x as much per field
-                hs = HedgeSnapshot(*values)
-                self._hedge_cache[cfg.id] = (key, hs, values)
+                hs = hit[1] = _rebuild_hedge(values)
             return hs
-        hs = self._hedge_snapshot(p, now_ms, stale)
-        self._hedge_cache[cfg.id] = (key, hs, [getattr(hs, f) for f in _HEDGE_FIELDS])
+        hs, values = self._hedge_snapshot(p, now_ms, stale)
+        self._hedge_cache[cfg.id] = [key, hs, values]
         return hs
 
     def _perp_quote(self, p: _Position, stale: set[tuple[str, str]]) -> Quote | None:
@@ -600,7 +612,8 @@ class Engine:
 
     def _hedge_snapshot(
         self, p: _Position, now_ms: int, stale: set[tuple[str, str]]
-    ) -> HedgeSnapshot:
+    ) -> tuple[HedgeSnapshot, list[Any]]:
+        """The hedge's snapshot and its fields in declaration order."""
         cfg, spec = p.cfg, p.spec
         q = self._quotes.get((cfg.venue, cfg.symbol))
         mark = q.mark if q is not None else None
@@ -658,7 +671,7 @@ class Engine:
         leverage = cfg.leverage
         if pvc is not None and equity is not None and equity > 0 and open_:
             leverage = pvc / equity
-        return HedgeSnapshot(
+        return _hedge_from(
             hedge_id=cfg.id,
             venue=cfg.venue,
             symbol=cfg.symbol,
@@ -1123,6 +1136,35 @@ _COUNTDOWN_AT = _HEDGE_FIELDS.index("funding_countdown_ms")
 _DAYS_AT = _HEDGE_FIELDS.index("days_to_expiry")
 _LOCKED_AT = _HEDGE_FIELDS.index("basis_locked_apr_pct")
 _BASIS_ANNUAL_AT = _HEDGE_FIELDS.index("basis_annual_pct")
+# The slots' own descriptors: a frozen dataclass's __init__ goes through object.__setattr__
+# once per field (~50 here), which costs several times a direct slot store, and every hedge is
+# rebuilt each tick (its funding countdown moves with the clock).
+_HEDGE_SETTERS = tuple(getattr(HedgeSnapshot, f).__set__ for f in _HEDGE_FIELDS)
+_HEDGE_GETTERS = tuple(getattr(HedgeSnapshot, f).__get__ for f in _HEDGE_FIELDS)
+
+
+def _hedge_values(hs: HedgeSnapshot) -> list[Any]:
+    """Every field of ``hs`` in declaration order."""
+    return list(map(operator.call, _HEDGE_GETTERS, repeat(hs)))
+
+
+def _hedge_from(**fields: Any) -> tuple[HedgeSnapshot, list[Any]]:
+    """``HedgeSnapshot(**fields)`` and its values in order, built as ``_rebuild_hedge`` does;
+    fields left to their defaults (or a name it has not) go through the constructor, which
+    fills or refuses them."""
+    if len(fields) != len(_HEDGE_FIELDS):
+        hs = HedgeSnapshot(**fields)
+        return hs, _hedge_values(hs)
+    values = list(map(fields.__getitem__, _HEDGE_FIELDS))
+    return _rebuild_hedge(values), values
+
+
+def _rebuild_hedge(values: Sequence[Any]) -> HedgeSnapshot:
+    """``HedgeSnapshot(*values)`` without its per-field ``object.__setattr__``: the same frozen
+    object (equal, hashable, immutable to its users), filled slot by slot."""
+    hs: HedgeSnapshot = object.__new__(HedgeSnapshot)
+    deque(map(operator.call, _HEDGE_SETTERS, repeat(hs), values), maxlen=0)
+    return hs
 
 
 def _keep_dated(new: ContractSpec, old: ContractSpec) -> ContractSpec:

@@ -53,6 +53,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("hedgetop.live")
 #: quotes wake the tick at most this often (the screen renders each snapshot once)
 MAX_TICK_HZ = 20.0
+#: a woken tick waits this long for the rest of the burst: a venue pushes its symbols
+#: together (a few ms apart), and one snapshot per burst is one frame instead of two
+SETTLE_S = 0.005
 
 
 @dataclass(frozen=True, slots=True)
@@ -470,9 +473,10 @@ class LiveSession:
 
     async def _tick_loop(self) -> None:
         """Snapshot on change: a quote wakes the tick, at most ``MAX_TICK_HZ`` times a second
-        (quotes in between are coalesced into the next snapshot), and without quotes the tick
-        still comes every ``tick_ms`` (countdowns, staleness and funding move with the clock).
-        A busy machine delays ticks; it never bursts them."""
+        (quotes in between are coalesced into the next snapshot), ``SETTLE_S`` after the quote
+        that woke it at the soonest (the rest of its burst comes with it), and without quotes
+        the tick still comes every ``tick_ms`` (countdowns, staleness and funding move with the
+        clock). A busy machine delays ticks; it never bursts them."""
         loop = asyncio.get_running_loop()
         interval = self.tick_ms / 1000.0
         min_gap = min(interval, 1.0 / MAX_TICK_HZ)
@@ -495,7 +499,7 @@ class LiveSession:
                 await changed.wait()
             finally:
                 timer.cancel()
-            await asyncio.sleep(max(0.0, started + min_gap - loop.time()))
+            await asyncio.sleep(max(SETTLE_S, started + min_gap - loop.time()))
 
     def health(self) -> tuple[FeedHealth, ...]:
         now = self._wall()

@@ -9,11 +9,13 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from rich.markup import escape
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
+from textual.geometry import Region
+from textual.reactive import Reactive
 from textual.widgets import Sparkline, Static
 
 from core.accounts.streams import StreamState
@@ -21,9 +23,12 @@ from core.events import AlertEvent, FeedHealth, FeedState, Fill
 from core.liquidation import MODEL_LABEL, MarginModel
 from core.snapshot import HedgeSnapshot, HoldingSnapshot, PortfolioSnapshot
 from tui.widgets import format as fmt
+from tui.widgets.lines import LinesVisual, MarkupLines, self_contained
 from tui.widgets.rows import liq_class, liq_state
 
 if TYPE_CHECKING:
+    from textual.css.styles import RulesMap
+
     from core.session.accounts import AccountHealth
 
 _CLASS_VAR = {
@@ -48,7 +53,14 @@ def signed(text: str, value: float | None) -> str:
 
 
 class TextPane(Static):
-    """A Static that skips updates whose markup did not change (no layout pass)."""
+    """A Static that skips updates whose markup did not change and, when only some lines
+    changed (same line count, same wrapped heights), repaints only their rows
+    (``tui.widgets.lines``); a layout pass only when the line count changed.
+
+    No markup shown here carries a link (``@click``), so the pass that styles links (over
+    every line of the text at each repaint, changed or not) is off."""
+
+    auto_links: Reactive[bool] = Reactive(False)
 
     def __init__(
         self,
@@ -60,6 +72,9 @@ class TextPane(Static):
         super().__init__(text, id=id, classes=classes)
         self.text = text
         self.updates = 0
+        self._markup: list[str] = text.split("\n")
+        self._lines: LinesVisual | None = None  # None: the text is shown whole (a Static's)
+        self._parse = MarkupLines().parse
 
     def set_text(self, text: str, *, layout: bool = False) -> bool:
         """Show ``text`` if it differs; a layout pass only when the line count changed."""
@@ -68,8 +83,47 @@ class TextPane(Static):
         layout = layout or text.count("\n") != self.text.count("\n")
         self.text = text
         self.updates += 1
-        self.update(text, layout=layout)
+        old, new = self._markup, text.split("\n")
+        self._markup = new
+        if not all(map(self_contained, new)):
+            self._lines = None
+            self.update(text, layout=layout)
+            return True
+        if not layout and self._lines is not None and self._repaint_lines(old, new):
+            return True
+        visual = LinesVisual([self._parse(line) for line in new], self._theme)
+        if self._lines is not None:
+            for i, line in enumerate(new[: len(old)]):
+                if old[i] == line:
+                    visual.keep(i, self._lines, i)
+        self._lines = visual
+        self.update(visual, layout=layout)
         return True
+
+    def _repaint_lines(self, old: list[str], new: list[str]) -> bool:
+        """Swap the changed lines into the shown visual and refresh their rows only; False
+        (nothing done) when that cannot be exact: a changed wrapped height, no size yet."""
+        lines = self._lines
+        width = self.size.width
+        if lines is None or not width or self.visual is not lines:  # (updated around us)
+            return False
+        changed = [i for i, (a, b) in enumerate(zip(old, new, strict=True)) if a != b]
+        fresh = {i: self._parse(new[i]) for i in changed}
+        styles = cast("RulesMap", self.styles)  # what Textual itself hands a Visual's get_height
+        if styles.get("text_wrap") == "nowrap" and styles.get("text_overflow") != "fold":
+            tops = [(i, i, 1) for i in changed]  # a row per line: cut, never wrapped or folded
+        else:
+            heights = lines.line_heights(styles, width)
+            if any(fresh[i].get_height(styles, width) != heights[i] for i in changed):
+                return False
+            tops = [(i, sum(heights[:i]), heights[i]) for i in changed]
+        for i in changed:
+            lines.replace(i, fresh[i])
+        self.refresh(*(Region(0, top, width, height) for _, top, height in tops))
+        return True
+
+    def _theme(self) -> str:
+        return self.app.theme
 
 
 # --- header -----------------------------------------------------------------------------------
