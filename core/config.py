@@ -47,6 +47,7 @@ KEY_ACTIONS = (
     "to_target",
     "typed_target",
     "close_hedge",
+    "margin",
     "history",
     "stress",
     "detail_view",
