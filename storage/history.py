@@ -28,14 +28,7 @@ from urllib.parse import quote
 
 from core.events import AlertEvent, Fill, FundingEvent
 from storage import schema
-from storage.events import (
-    ALERT_COLS,
-    FILL_COLS,
-    FUNDING_COLS,
-    alert_from_row,
-    fill_from_row,
-    funding_from_row,
-)
+from storage.events import ALERTS, FILLS, FUNDING
 from storage.rollup import COMPACTED_UNTIL, get_meta
 
 SECOND_MS = 1000
@@ -193,7 +186,7 @@ class History:
         self.has_rollups = self.version >= 2
         # v3 added fills.mark_usd: an older file (read as it is) gives NULL for it
         self._fill_cols = ", ".join(
-            c if c != "mark_usd" or self.version >= 3 else "NULL" for c in FILL_COLS
+            c if c != "mark_usd" or self.version >= 3 else "NULL" for c in FILLS.names
         )
         self._sql: dict[tuple[str, str, str], str] = {}
 
@@ -503,20 +496,16 @@ class History:
         out: list[HistoryEvent] = []
         rng = (start_ms, end_ms)
         for r in c.execute(f"SELECT {self._fill_cols} FROM fills WHERE ts_ms BETWEEN ? AND ?", rng):
-            f = fill_from_row(r)
+            f = FILLS.decode(r)
             if ids is None or f.hedge_id in ids:
                 out.append(HistoryEvent(f.ts_ms, "fill", f.hedge_id, _fill_text(f, coin_of), f))
-        for r in c.execute(
-            f"SELECT {', '.join(FUNDING_COLS)} FROM funding WHERE ts_ms BETWEEN ? AND ?", rng
-        ):
-            e = funding_from_row(r)
+        for r in c.execute(f"{FUNDING.select_sql} WHERE ts_ms BETWEEN ? AND ?", rng):
+            e = FUNDING.decode(r)
             if ids is None or e.hedge_id in ids:
                 text = _funding_text(e, coin_of)
                 out.append(HistoryEvent(e.ts_ms, "funding", e.hedge_id, text, e))
-        for r in c.execute(
-            f"SELECT {', '.join(ALERT_COLS)} FROM alerts WHERE ts_ms BETWEEN ? AND ?", rng
-        ):
-            a = alert_from_row(r)
+        for r in c.execute(f"{ALERTS.select_sql} WHERE ts_ms BETWEEN ? AND ?", rng):
+            a = ALERTS.decode(r)
             if (
                 ids is None
                 or a.subject in ids
