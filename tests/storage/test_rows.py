@@ -1,5 +1,5 @@
 """The table declarations (``storage.rows``) match the database exactly, rows round-trip through
-them (issue 10)."""
+them, and the events read back are worded (by the TUI, not storage) as before issue 10."""
 
 from __future__ import annotations
 
@@ -10,8 +10,12 @@ from pathlib import Path
 import pytest
 import storage_factories as fx
 
+from core.events import AlertEvent, AlertState, Fill, FundingEvent, OrderSide
 from storage import account_log, events, migrations, schema
+from storage.history import open_history
+from storage.recorder import Recorder
 from storage.rows import Column, Table
+from tui.event_text import event_text
 
 EVENT_TABLES: list[Table[object, object]] = [
     events.FILLS,  # type: ignore[list-item]
@@ -88,3 +92,106 @@ def test_lead_columns_come_from_the_caller_and_decode_skips_them() -> None:
     conn.execute("CREATE TABLE pairs (owner TEXT, a_n INTEGER, b_word TEXT, UNIQUE (owner, a_n))")
     assert t.insert(conn, [Pair(1, "p"), Pair(1, "q"), Pair(2, "r")], "me") == 2
     assert [t.decode(r) for r in conn.execute(t.select_sql)] == [(1, "P"), (2, "R")]
+
+
+def _fill(**kw: object) -> Fill:
+    base: dict[str, object] = {
+        "ts_ms": fx.T0 + 1000,
+        "hedge_id": "bybit-btc",
+        "venue": "bybit",
+        "symbol": "BTCUSD",
+        "side": OrderSide.SELL,
+        "contracts": 1500,
+        "size_usd": 1500.0,
+        "price": 64123.456,
+        "fee_coin": 0.0000117,
+        "realized_pnl_coin": 0.0,
+        "contracts_after": 1500,
+        "entry_after": 64123.456,
+    }
+    return Fill(**{**base, **kw})  # type: ignore[arg-type]
+
+
+def test_recorded_events_are_worded_as_the_screen_always_showed_them(tmp_path: Path) -> None:
+    path = tmp_path / "h.db"
+    eth = _fill(
+        ts_ms=fx.T0 + 2000,
+        hedge_id="okx-eth",
+        venue="okx",
+        symbol="ETH-USD-SWAP",
+        side=OrderSide.BUY,
+        contracts=7,
+        size_usd=70.0,
+        price=3012.5,
+        fee_coin=0.00001,
+        realized_pnl_coin=-0.000321,
+        contracts_after=93,
+        entry_after=None,
+    )
+    odd = _fill(
+        ts_ms=fx.T0 + 3000,
+        hedge_id="x",
+        venue="deribit",
+        symbol="PERPETUAL",
+        side=OrderSide.BUY,
+        contracts=12345,
+        size_usd=123450.0,
+        price=1234567.0,
+        fee_coin=0.5,
+        realized_pnl_coin=0.25,
+        contracts_after=0,
+        entry_after=None,
+    )
+    paid = FundingEvent(
+        ts_ms=fx.T0 + 5000,
+        hedge_id="okx-sol",
+        venue="okx",
+        symbol="SOL-USD-SWAP",
+        rate=-0.00025,
+        mark=150.25,
+        size_usd=2000.0,
+        amount_coin=-0.0033,
+    )
+    got = FundingEvent(
+        ts_ms=fx.T0 + 4000,
+        hedge_id="bybit-btc",
+        venue="bybit",
+        symbol="BTCUSD",
+        rate=0.0001,
+        mark=64000.5,
+        size_usd=150000.0,
+        amount_coin=0.000234,
+    )
+    alert = AlertEvent(
+        ts_ms=fx.T0 + 6000,
+        key="liq:bybit:BTCUSD",
+        rule="liq",
+        subject="bybit-btc",
+        state=AlertState.RAISED,
+        message="liquidation 18 % away",
+        value=18.0,
+    )
+    with Recorder(path) as rec:
+        rec.submit_snapshot(fx.snapshot(fx.T0, (fx.hedge(),), (fx.holding(),)))  # coin "BTC"
+        for e in (_fill(), eth, odd):
+            rec.submit_fill(e)
+        rec.submit_funding(got)
+        rec.submit_funding(paid)
+        rec.submit_alert(alert)
+        assert rec.flush()
+    with open_history(path) as hist:
+        evs = hist.events(fx.T0, fx.T0 + 10_000)
+    assert [e.event for e in evs] == [_fill(), eth, odd, got, paid, alert]
+    assert [e.coin for e in evs] == ["BTC", None, None, "BTC", None, None]
+    assert [event_text(e) for e in evs] == [
+        "sell 1500 contracts bybit BTCUSD (1,500 USD) at 64,123.46 USD, fee 0.00001170 BTC, "
+        "now 1500 contracts",
+        "buy 7 contracts okx ETH-USD-SWAP (70 USD) at 3,012.50 USD, fee 0.00001000 ETH, "
+        "realised -0.00032100 ETH, now 93 contracts",
+        "buy 12345 contracts deribit PERPETUAL (123,450 USD) at 1,234,567.00 USD, fee "
+        "0.50000000 coin, realised +0.25000000 coin, now 0 contracts",
+        "funding received 0.00023400 BTC (bybit BTCUSD, rate +0.0100 %, 150,000 USD at "
+        "64,000.50 USD)",
+        "funding paid 0.00330000 SOL (okx SOL-USD-SWAP, rate -0.0250 %, 2,000 USD at 150.25 USD)",
+        "alert raised: liquidation 18 % away",
+    ]
