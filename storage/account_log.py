@@ -25,41 +25,7 @@ from core.accounts.reconcile import ReconcileEvent, ReconcileKind
 from core.events import OrderSide, Side, Venue
 from storage import migrations, schema
 from storage.recorder import StorageError
-
-FILL_COLS = (
-    "account",
-    "venue",
-    "trade_id",
-    "symbol",
-    "ts_ms",
-    "side",
-    "contracts",
-    "size_usd",
-    "price_usd",
-    "fee_coin",
-    "fee_currency",
-    "order_id",
-    "client_order_id",
-    "exec_kind",
-)
-FUNDING_COLS = ("account", "venue", "exchange_id", "symbol", "ts_ms", "amount_coin", "coin")
-EVENT_COLS = (
-    "ts_ms",
-    "account",
-    "venue",
-    "kind",
-    "symbol",
-    "coin",
-    "wallet",
-    "expected_side",
-    "exchange_side",
-    "expected",
-    "exchange",
-    "difference",
-    "unit",
-    "explained_by",
-    "text",
-)
+from storage.rows import Column, Table, optional
 
 T = TypeVar("T")
 
@@ -79,14 +45,13 @@ def _transaction(conn: sqlite3.Connection, work: Callable[[], T]) -> T:
     return out
 
 
-def _insert(conn: sqlite3.Connection, table: str, cols: Sequence[str], rows: list[Any]) -> int:
+def _insert(conn: sqlite3.Connection, table: Table[Any, Any], rows: list[tuple[Any, ...]]) -> int:
     if not rows:
         return 0
-    sql = f"INSERT OR IGNORE INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
 
     def work() -> int:
         before = conn.total_changes
-        conn.executemany(sql, rows)
+        conn.executemany(table.insert_sql, rows)
         return conn.total_changes - before
 
     return _transaction(conn, work)
@@ -116,46 +81,46 @@ def _where(
 _EXEC_KINDS = {k.value: k for k in ExecKind}
 
 
+def _value(v: Any) -> Any:
+    """An enum's stored word (None stays NULL)."""
+    return None if v is None else v.value
+
+
+def _side_or_none(v: Any) -> Side | None:
+    return Side(v) if v else None
+
+
+EXCHANGE_FILLS: Table[ExchangeFill, ExchangeFill] = Table(
+    "exchange_fills",
+    (
+        Column("venue", "venue", dump=_value, load=Venue),
+        Column("trade_id", "trade_id", load=str),
+        Column("symbol", "symbol", load=str),
+        Column("ts_ms", "ts_ms", load=int),
+        Column("side", "side", dump=_value, load=OrderSide),
+        Column("contracts", "contracts", load=float),
+        Column("size_usd", "size_usd", load=float),
+        Column("price_usd", "price", load=optional(float)),
+        Column("fee_coin", "fee_coin", load=optional(float)),
+        Column("fee_currency", "fee_currency"),
+        Column("order_id", "order_id"),
+        Column("client_order_id", "client_order_id"),
+        # NULL (or a word this version lacks): not said
+        Column("exec_kind", "exec_kind", dump=_value, load=_EXEC_KINDS.get),
+    ),
+    ExchangeFill,
+    lead=("account",),
+)
+FILL_COLS = (*EXCHANGE_FILLS.lead, *EXCHANGE_FILLS.names)
+
+
 def fill_row(account: str, f: ExchangeFill) -> tuple[Any, ...]:
-    return (
-        account,
-        f.venue.value,
-        f.trade_id,
-        f.symbol,
-        f.ts_ms,
-        f.side.value,
-        f.contracts,
-        f.size_usd,
-        f.price,
-        f.fee_coin,
-        f.fee_currency,
-        f.order_id,
-        f.client_order_id,
-        None if f.exec_kind is None else f.exec_kind.value,
-    )
-
-
-def fill_from_row(r: Sequence[Any]) -> tuple[str, ExchangeFill]:
-    return str(r[0]), ExchangeFill(
-        venue=Venue(r[1]),
-        trade_id=str(r[2]),
-        symbol=str(r[3]),
-        ts_ms=int(r[4]),
-        side=OrderSide(r[5]),
-        contracts=float(r[6]),
-        size_usd=float(r[7]),
-        price=None if r[8] is None else float(r[8]),
-        fee_coin=None if r[9] is None else float(r[9]),
-        fee_currency=r[10],
-        order_id=r[11],
-        client_order_id=r[12],
-        exec_kind=_EXEC_KINDS.get(r[13]),  # NULL (or a word this version lacks): not said
-    )
+    return (account, *EXCHANGE_FILLS.row(f))
 
 
 def record_fills(conn: sqlite3.Connection, account: str, fills: Sequence[ExchangeFill]) -> int:
     """Store the executions not stored yet (by account, venue and trade id); how many were."""
-    return _insert(conn, "exchange_fills", FILL_COLS, [fill_row(account, f) for f in fills])
+    return _insert(conn, EXCHANGE_FILLS, [fill_row(account, f) for f in fills])
 
 
 def load_fills(
@@ -167,10 +132,8 @@ def load_fills(
 ) -> list[tuple[str, ExchangeFill]]:
     """(account, fill) oldest first."""
     where, args = _where(account, since_ms, until_ms)
-    rows = conn.execute(
-        f"SELECT {', '.join(FILL_COLS)} FROM exchange_fills{where} ORDER BY ts_ms, id", args
-    ).fetchall()
-    return [fill_from_row(r) for r in rows]
+    rows = conn.execute(f"{EXCHANGE_FILLS.select_sql}{where} ORDER BY ts_ms, id", args).fetchall()
+    return [(str(r[0]), EXCHANGE_FILLS.decode(r)) for r in rows]  # r[0]: the lead, account
 
 
 def recorded_trade_ids(conn: sqlite3.Connection, account: str, venue: Venue) -> frozenset[str]:
@@ -185,27 +148,27 @@ def recorded_trade_ids(conn: sqlite3.Connection, account: str, venue: Venue) -> 
 # --- exchange funding --------------------------------------------------------------------------
 
 
-def funding_row(account: str, f: FundingPayment) -> tuple[Any, ...]:
-    return (account, f.venue.value, f.exchange_id, f.symbol, f.ts_ms, f.amount_coin, f.coin)
-
-
-def funding_from_row(r: Sequence[Any]) -> tuple[str, FundingPayment]:
-    return str(r[0]), FundingPayment(
-        venue=Venue(r[1]),
-        exchange_id=str(r[2]),
-        symbol=str(r[3] or ""),
-        ts_ms=int(r[4]),
-        amount_coin=float(r[5]),
-        coin=str(r[6]),
-    )
+EXCHANGE_FUNDING: Table[FundingPayment, FundingPayment] = Table(
+    "exchange_funding",
+    (
+        Column("venue", "venue", dump=_value, load=Venue),
+        Column("exchange_id", "exchange_id", load=str),
+        Column("symbol", "symbol", load=lambda v: str(v or "")),
+        Column("ts_ms", "ts_ms", load=int),
+        Column("amount_coin", "amount_coin", load=float),
+        Column("coin", "coin", load=str),
+    ),
+    FundingPayment,
+    lead=("account",),
+)
 
 
 def record_funding(
     conn: sqlite3.Connection, account: str, payments: Sequence[FundingPayment]
 ) -> int:
     """Store the funding bookings not stored yet (by account, venue and exchange id)."""
-    rows = [funding_row(account, f) for f in payments]
-    return _insert(conn, "exchange_funding", FUNDING_COLS, rows)
+    rows = [(account, *EXCHANGE_FUNDING.row(f)) for f in payments]
+    return _insert(conn, EXCHANGE_FUNDING, rows)
 
 
 def load_funding(
@@ -217,58 +180,49 @@ def load_funding(
 ) -> list[tuple[str, FundingPayment]]:
     """(account, payment) oldest first."""
     where, args = _where(account, since_ms, until_ms)
-    rows = conn.execute(
-        f"SELECT {', '.join(FUNDING_COLS)} FROM exchange_funding{where} ORDER BY ts_ms, id", args
-    ).fetchall()
-    return [funding_from_row(r) for r in rows]
+    sql = f"{EXCHANGE_FUNDING.select_sql}{where} ORDER BY ts_ms, id"
+    rows = conn.execute(sql, args).fetchall()
+    return [(str(r[0]), EXCHANGE_FUNDING.decode(r)) for r in rows]  # r[0]: the lead, account
 
 
 # --- reconciliation events ---------------------------------------------------------------------
 
 
-def event_row(e: ReconcileEvent) -> tuple[Any, ...]:
-    return (
-        e.ts_ms,
-        e.account,
-        e.venue.value,
-        e.kind.value,
-        e.symbol,
-        e.coin,
-        e.wallet.value if e.wallet is not None else "",  # "": a position (NULLs never collide)
-        e.expected_side.value if e.expected_side is not None else None,
-        e.exchange_side.value if e.exchange_side is not None else None,
-        e.expected,
-        e.exchange,
-        e.difference,
-        e.unit,
-        ",".join(e.explained_by),
-        e.text,
-    )
+def _wallet_word(w: WalletKind | None) -> str:
+    return "" if w is None else w.value  # "": a position (NULLs never collide in the key)
 
 
-def event_from_row(r: Sequence[Any]) -> ReconcileEvent:
-    return ReconcileEvent(
-        ts_ms=int(r[0]),
-        account=str(r[1]),
-        venue=Venue(r[2]),
-        kind=ReconcileKind(r[3]),
-        symbol=str(r[4]),
-        coin=str(r[5]),
-        wallet=WalletKind(r[6]) if r[6] else None,
-        expected_side=Side(r[7]) if r[7] else None,
-        exchange_side=Side(r[8]) if r[8] else None,
-        expected=float(r[9]),
-        exchange=float(r[10]),
-        difference=float(r[11]),
-        unit=str(r[12] or ""),
-        explained_by=tuple(str(r[13]).split(",")) if r[13] else (),
-        text=str(r[14]),
-    )
+RECONCILE_EVENTS: Table[ReconcileEvent, ReconcileEvent] = Table(
+    "reconcile_events",
+    (
+        Column("ts_ms", "ts_ms", load=int),
+        Column("account", "account", load=str),
+        Column("venue", "venue", dump=_value, load=Venue),
+        Column("kind", "kind", dump=_value, load=ReconcileKind),
+        Column("symbol", "symbol", load=str),
+        Column("coin", "coin", load=str),
+        Column("wallet", "wallet", dump=_wallet_word, load=lambda v: WalletKind(v) if v else None),
+        Column("expected_side", "expected_side", dump=_value, load=_side_or_none),
+        Column("exchange_side", "exchange_side", dump=_value, load=_side_or_none),
+        Column("expected", "expected", load=float),
+        Column("exchange", "exchange", load=float),
+        Column("difference", "difference", load=float),
+        Column("unit", "unit", load=lambda v: str(v or "")),
+        Column(
+            "explained_by",
+            "explained_by",
+            dump=",".join,
+            load=lambda v: tuple(str(v).split(",")) if v else (),
+        ),
+        Column("text", "text", load=str),
+    ),
+    ReconcileEvent,
+)
 
 
 def record_events(conn: sqlite3.Connection, events: Sequence[ReconcileEvent]) -> int:
     """Store the events not stored yet; how many were."""
-    return _insert(conn, "reconcile_events", EVENT_COLS, [event_row(e) for e in events])
+    return _insert(conn, RECONCILE_EVENTS, [RECONCILE_EVENTS.row(e) for e in events])
 
 
 def load_events(
@@ -280,10 +234,8 @@ def load_events(
 ) -> list[ReconcileEvent]:
     """Reconciliation events oldest first."""
     where, args = _where(account, since_ms, until_ms)
-    rows = conn.execute(
-        f"SELECT {', '.join(EVENT_COLS)} FROM reconcile_events{where} ORDER BY ts_ms, id", args
-    ).fetchall()
-    return [event_from_row(r) for r in rows]
+    sql = f"{RECONCILE_EVENTS.select_sql}{where} ORDER BY ts_ms, id"
+    return [RECONCILE_EVENTS.decode(r) for r in conn.execute(sql, args).fetchall()]
 
 
 # --- its own connection ------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import json
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
@@ -22,6 +22,9 @@ from storage import schema
 from storage.history import History, HistoryEvent
 
 EXPORT_POINTS = 10_000
+
+#: the words for an event (the caller's: storage keeps data, the screens word it)
+Describe = Callable[[HistoryEvent], str]
 
 
 def iso_utc(ts_ms: int) -> str:
@@ -67,13 +70,13 @@ def snapshot_rows(
             yield row
 
 
-def event_dict(ev: HistoryEvent) -> dict[str, Any]:
+def event_dict(ev: HistoryEvent, describe: Describe) -> dict[str, Any]:
     return {
         "time_utc": iso_utc(ev.ts_ms),
         "ts_ms": ev.ts_ms,
         "kind": ev.kind,
         "subject": ev.subject,
-        "text": ev.text,
+        "text": describe(ev),
         "data": msgspec.to_builtins(ev.event),
     }
 
@@ -87,10 +90,12 @@ def write_csv(
     subjects: Sequence[str | None] = (None,),
     max_points: int = EXPORT_POINTS,
     events: bool = False,
+    describe: Describe,
 ) -> int:
-    """Write snapshots (or, with ``events=True``, the events of the subjects) as CSV with a
-    header row; returns the number of data rows. Subjects of different kinds share one header
-    (the union of their columns; a column that does not apply is empty)."""
+    """Write snapshots (or, with ``events=True``, the events of the subjects, worded by
+    ``describe``) as CSV with a header row; returns the number of data rows. Subjects of
+    different kinds share one header (the union of their columns; a column that does not apply
+    is empty)."""
     writer: Any
     if events:
         fields = ["time_utc", "ts_ms", "kind", "subject", "text"]
@@ -98,7 +103,7 @@ def write_csv(
         writer.writeheader()
         n = 0
         for ev in _events(hist, start_ms, end_ms, subjects):
-            writer.writerow({k: v for k, v in event_dict(ev).items() if k in fields})
+            writer.writerow({k: v for k, v in event_dict(ev, describe).items() if k in fields})
             n += 1
         return n
     kinds = []
@@ -123,11 +128,11 @@ def _events(
 ) -> list[HistoryEvent]:
     if any(s is None or s == "portfolio" for s in subjects):
         return hist.events(start_ms, end_ms)
-    seen: dict[tuple[int, str, str, str], HistoryEvent] = {}
+    seen: dict[HistoryEvent, None] = {}
     for s in subjects:
         for ev in hist.events(start_ms, end_ms, s):
-            seen.setdefault((ev.ts_ms, ev.kind, ev.subject, ev.text), ev)
-    return sorted(seen.values(), key=lambda e: (e.ts_ms, e.kind))
+            seen.setdefault(ev)
+    return sorted(seen, key=lambda e: (e.ts_ms, e.kind))
 
 
 def write_json(
@@ -138,8 +143,10 @@ def write_json(
     *,
     subjects: Sequence[str | None] = (None,),
     max_points: int = EXPORT_POINTS,
+    describe: Describe,
 ) -> None:
-    """Write one JSON document: the range, per subject its rows, and the events."""
+    """Write one JSON document: the range, per subject its rows, and the events (worded by
+    ``describe``)."""
     doc: dict[str, Any] = {
         "database": str(hist.path),
         "from_utc": iso_utc(start_ms),
@@ -147,7 +154,7 @@ def write_json(
         "from_ms": start_ms,
         "to_ms": end_ms,
         "subjects": {},
-        "events": [event_dict(e) for e in _events(hist, start_ms, end_ms, subjects)],
+        "events": [event_dict(e, describe) for e in _events(hist, start_ms, end_ms, subjects)],
     }
     for name in subjects:
         sub = hist.subject(name)

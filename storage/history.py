@@ -28,14 +28,7 @@ from urllib.parse import quote
 
 from core.events import AlertEvent, Fill, FundingEvent
 from storage import schema
-from storage.events import (
-    ALERT_COLS,
-    FILL_COLS,
-    FUNDING_COLS,
-    alert_from_row,
-    fill_from_row,
-    funding_from_row,
-)
+from storage.events import ALERTS, FILLS, FUNDING
 from storage.rollup import COMPACTED_UNTIL, get_meta
 
 SECOND_MS = 1000
@@ -95,11 +88,13 @@ class SeriesPlan:
 
 @dataclass(frozen=True, slots=True)
 class HistoryEvent:
+    """One recorded event, as data (the screens word it)."""
+
     ts_ms: int
     kind: str  # "fill" | "funding" | "alert"
     subject: str  # hedge_id for fills and funding, the alert's subject for alerts
-    text: str  # one line, units on every figure
     event: Fill | FundingEvent | AlertEvent
+    coin: str | None = None  # the hedge's settlement coin as recorded (None: not known)
 
 
 def _slots(spec: schema.KindSpec) -> list[tuple[str, str]]:
@@ -193,7 +188,7 @@ class History:
         self.has_rollups = self.version >= 2
         # v3 added fills.mark_usd: an older file (read as it is) gives NULL for it
         self._fill_cols = ", ".join(
-            c if c != "mark_usd" or self.version >= 3 else "NULL" for c in FILL_COLS
+            c if c != "mark_usd" or self.version >= 3 else "NULL" for c in FILLS.names
         )
         self._sql: dict[tuple[str, str, str], str] = {}
 
@@ -503,61 +498,24 @@ class History:
         out: list[HistoryEvent] = []
         rng = (start_ms, end_ms)
         for r in c.execute(f"SELECT {self._fill_cols} FROM fills WHERE ts_ms BETWEEN ? AND ?", rng):
-            f = fill_from_row(r)
+            f = FILLS.decode(r)
             if ids is None or f.hedge_id in ids:
-                out.append(HistoryEvent(f.ts_ms, "fill", f.hedge_id, _fill_text(f, coin_of), f))
-        for r in c.execute(
-            f"SELECT {', '.join(FUNDING_COLS)} FROM funding WHERE ts_ms BETWEEN ? AND ?", rng
-        ):
-            e = funding_from_row(r)
+                out.append(HistoryEvent(f.ts_ms, "fill", f.hedge_id, f, coin_of.get(f.hedge_id)))
+        for r in c.execute(f"{FUNDING.select_sql} WHERE ts_ms BETWEEN ? AND ?", rng):
+            e = FUNDING.decode(r)
             if ids is None or e.hedge_id in ids:
-                text = _funding_text(e, coin_of)
-                out.append(HistoryEvent(e.ts_ms, "funding", e.hedge_id, text, e))
-        for r in c.execute(
-            f"SELECT {', '.join(ALERT_COLS)} FROM alerts WHERE ts_ms BETWEEN ? AND ?", rng
-        ):
-            a = alert_from_row(r)
+                out.append(HistoryEvent(e.ts_ms, "funding", e.hedge_id, e, coin_of.get(e.hedge_id)))
+        for r in c.execute(f"{ALERTS.select_sql} WHERE ts_ms BETWEEN ? AND ?", rng):
+            a = ALERTS.decode(r)
             if (
                 ids is None
                 or a.subject in ids
                 or a.subject in tags
                 or any(a.key.endswith(":" + t) or f":{t}:" in a.key for t in tags)
             ):
-                text = f"alert {a.state}: {a.message}"
-                out.append(HistoryEvent(a.ts_ms, "alert", a.subject, text, a))
+                out.append(HistoryEvent(a.ts_ms, "alert", a.subject, a))
         out.sort(key=lambda e: (e.ts_ms, e.kind))
         return out
-
-
-def _coin(symbol: str, hedge_id: str, coin_of: dict[str, str | None]) -> str:
-    coin = coin_of.get(hedge_id)
-    if coin:
-        return coin
-    for sep in ("-", "USD"):
-        head = symbol.split(sep, maxsplit=1)[0]
-        if head and head != symbol:
-            return head
-    return "coin"
-
-
-def _fill_text(f: Fill, coin_of: dict[str, str | None]) -> str:
-    coin = _coin(f.symbol, f.hedge_id, coin_of)
-    text = (
-        f"{f.side} {f.contracts} contracts {f.venue} {f.symbol} ({f.size_usd:,.0f} USD) "
-        f"at {f.price:,.2f} USD, fee {f.fee_coin:.8f} {coin}"
-    )
-    if f.realized_pnl_coin:
-        text += f", realised {f.realized_pnl_coin:+.8f} {coin}"
-    return text + f", now {f.contracts_after} contracts"
-
-
-def _funding_text(e: FundingEvent, coin_of: dict[str, str | None]) -> str:
-    coin = _coin(e.symbol, e.hedge_id, coin_of)
-    verb = "received" if e.amount_coin >= 0 else "paid"
-    return (
-        f"funding {verb} {abs(e.amount_coin):.8f} {coin} ({e.venue} {e.symbol}, "
-        f"rate {e.rate * 100:+.4f} %, {e.size_usd:,.0f} USD at {e.mark:,.2f} USD)"
-    )
 
 
 def open_history(db_path: str | Path) -> History:

@@ -14,17 +14,7 @@ from pathlib import Path
 
 from core.events import Fill, FundingEvent, MarginTransfer
 from storage import migrations, schema
-from storage.events import (
-    FILL_COLS,
-    FUNDING_COLS,
-    MARGIN_COLS,
-    fill_from_row,
-    funding_from_row,
-    insert_fills,
-    insert_funding,
-    insert_margin,
-    margin_from_row,
-)
+from storage.events import FILLS, FUNDING, MARGIN, insert_fills, insert_funding, insert_margin
 from storage.recorder import StorageError
 
 
@@ -44,17 +34,13 @@ class SqliteLedger:
 
     def load(self) -> list[Fill]:
         with self._lock:
-            rows = self._conn.execute(
-                f"SELECT {', '.join(FILL_COLS)} FROM fills ORDER BY ts_ms, id"
-            ).fetchall()
-        return [fill_from_row(r) for r in rows]
+            rows = self._conn.execute(f"{FILLS.select_sql} ORDER BY ts_ms, id").fetchall()
+        return [FILLS.decode(r) for r in rows]
 
     def load_funding(self) -> list[FundingEvent]:
         with self._lock:
-            rows = self._conn.execute(
-                f"SELECT {', '.join(FUNDING_COLS)} FROM funding ORDER BY ts_ms, id"
-            ).fetchall()
-        return [funding_from_row(r) for r in rows]
+            rows = self._conn.execute(f"{FUNDING.select_sql} ORDER BY ts_ms, id").fetchall()
+        return [FUNDING.decode(r) for r in rows]
 
     def append_fill(self, fill: Fill) -> None:
         """Commit ``fill`` (synced) before returning; a storage error propagates, since the
@@ -80,10 +66,8 @@ class SqliteLedger:
 
     def load_margin(self) -> list[MarginTransfer]:
         with self._lock:
-            rows = self._conn.execute(
-                f"SELECT {', '.join(MARGIN_COLS)} FROM margin_transfers ORDER BY ts_ms, id"
-            ).fetchall()
-        return [margin_from_row(r) for r in rows]
+            rows = self._conn.execute(f"{MARGIN.select_sql} ORDER BY ts_ms, id").fetchall()
+        return [MARGIN.decode(r) for r in rows]
 
     def append_margin(self, transfer: MarginTransfer) -> None:
         """Committed (synced) before returning, as ``append_fill``."""

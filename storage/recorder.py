@@ -155,14 +155,6 @@ class Recorder:
         self._conn.execute("PRAGMA wal_autocheckpoint = 0")
         if on_connect is not None:
             on_connect(self._conn)
-        self._insert_sql = {
-            kind: (
-                f"INSERT INTO {spec.recent_table} "
-                f"({', '.join(['ts_ms', 'sid', *(c.name for c in spec.columns)])}) "
-                f"VALUES ({', '.join('?' * (len(spec.columns) + 2))})"
-            )
-            for kind, spec in schema.KINDS.items()
-        }
         self._queue: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=max_queue)
         self._lock = threading.Lock()
         self._dropped = 0
@@ -477,7 +469,7 @@ class Recorder:
         n = 0
         for kind, rows in raw.items():
             if rows:
-                conn.executemany(self._insert_sql[kind], rows)
+                conn.executemany(schema.KINDS[kind].rows.insert_sql, rows)
                 n += len(rows)
         for start, (end, ticks) in sessions.items():
             conn.execute(

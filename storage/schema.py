@@ -40,13 +40,13 @@ Column names carry their unit (``_usd``, ``_coin``, ``_pct``, ``_ms``); ``fundin
 
 from __future__ import annotations
 
-import math
 import sqlite3
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from core.snapshot import HedgeSnapshot, HoldingSnapshot, PortfolioSnapshot
+from storage.rows import Column, Convert, Table, finite
 
 SCHEMA_VERSION = 7
 PAGE_SIZE = 4096
@@ -66,12 +66,6 @@ AGGS = ("last", "min", "max", "avg", "sum")
 
 class SchemaError(Exception):
     """The file is not a hedgetop database this version understands (message says why)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Column:
-    name: str  # column in the <kind>_tick table, unit in the name
-    sql_type: str  # "REAL" | "INTEGER"
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,9 +94,24 @@ class Rolled:
 
 @dataclass(frozen=True, slots=True)
 class KindSpec:
+    """A kind of subject: its one-second columns (from its part of the snapshot) and what the
+    rollups keep of them. ``rows`` is derived: the row of one subject at one instant, appended
+    to ``<kind>_recent`` after ``ts_ms`` and ``sid``."""
+
     kind: str  # "portfolio" | "holding" | "hedge"
     columns: tuple[Column, ...]
     rolled: tuple[Rolled, ...]
+    rows: Table[Any, None] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        table: Table[Any, None] = Table(
+            self.recent_table,
+            self.columns,
+            lead=("ts_ms", "sid"),
+            finite_values=True,
+            verb="INSERT",
+        )
+        object.__setattr__(self, "rows", table)
 
     @property
     def raw_table(self) -> str:
@@ -124,26 +133,39 @@ class KindSpec:
     def column_index(self, name: str) -> int:
         return next(i for i, c in enumerate(self.columns) if c.name == name)
 
+    def row(self, obj: Any) -> tuple[Any, ...]:
+        return self.rows.row(obj)
 
-def _r(name: str) -> Column:
-    return Column(name, "REAL")
+
+def _r(name: str, attr: str | None = None, dump: Convert | None = None) -> Column:
+    return Column(name, attr or name, "REAL", dump)
 
 
-def _i(name: str) -> Column:
-    return Column(name, "INTEGER")
+def _i(name: str, attr: str | None = None, dump: Convert | None = None) -> Column:
+    return Column(name, attr or name, "INTEGER", dump)
+
+
+def _sum_pnl(hedges: Sequence[HedgeSnapshot]) -> float | None:
+    pnl = [h.pnl_usd for h in hedges if h.pnl_usd is not None]
+    return sum(pnl) if pnl else None
+
+
+def _sum_funding(hedges: Sequence[HedgeSnapshot]) -> float | None:
+    acc = [h.funding_accrued_usd for h in hedges if h.funding_accrued_usd is not None]
+    return sum(acc) if acc else None
 
 
 PORTFOLIO = KindSpec(
     "portfolio",
     (
-        _r("value_usd"),
+        _r("value_usd", "total_value_usd"),
         _r("unhedged_value_usd"),
         _r("net_delta_usd"),
         _r("session_change_usd"),
         _r("unhedged_session_change_usd"),
-        _r("pnl_usd"),
-        _r("funding_accrued_usd"),
-        _i("stale"),
+        _r("pnl_usd", "hedges", _sum_pnl),
+        _r("funding_accrued_usd", "hedges", _sum_funding),
+        _i("stale", dump=int),
     ),
     (
         Rolled("value_usd", ("avg", "min", "max"), "avg"),
@@ -168,7 +190,7 @@ HOLDING = KindSpec(
         _r("net_delta_usd"),
         _r("hedge_ratio"),
         _r("target_ratio"),
-        _i("stale"),
+        _i("stale", dump=int),
     ),
     (
         Rolled("price_usd", ("last", "min", "max"), "last"),
@@ -187,20 +209,20 @@ HEDGE = KindSpec(
     (
         _i("contracts"),
         _r("size_usd"),
-        _r("entry_usd"),
+        _r("entry_usd", "entry"),
         _r("margin_coin"),
-        _r("mark_usd"),
-        _r("index_usd"),
+        _r("mark_usd", "mark"),
+        _r("index_usd", "index"),
         _r("pnl_coin"),
         _r("pnl_usd"),
         _r("realized_pnl_coin"),
         _r("equity_coin"),
-        _r("liq_price_usd"),
+        _r("liq_price_usd", "liq_price"),
         _r("liq_distance_pct"),
         _r("basis_pct"),
         _r("funding_rate"),
         _r("funding_accrued_coin"),
-        _i("stale"),
+        _i("stale", dump=int),
     ),
     (
         Rolled("mark_usd", ("last", "min", "max"), "last"),
@@ -224,66 +246,20 @@ KINDS: dict[str, KindSpec] = {k.kind: k for k in (PORTFOLIO, HOLDING, HEDGE)}
 
 
 def _real(row: tuple[Any, ...]) -> tuple[Any, ...]:
-    """A row SQLite may hold as data: NaN and ±inf (which the feeds' gate already refuses)
-    are stored as NULL, never as a number."""
-    return tuple(None if isinstance(v, float) and not math.isfinite(v) else v for v in row)
+    """A row SQLite may hold as data (see ``storage.rows.finite``)."""
+    return tuple(finite(v) for v in row)
 
 
 def portfolio_row(s: PortfolioSnapshot) -> tuple[Any, ...]:
-    pnl = [h.pnl_usd for h in s.hedges if h.pnl_usd is not None]
-    acc = [h.funding_accrued_usd for h in s.hedges if h.funding_accrued_usd is not None]
-    return _real(
-        (
-            s.total_value_usd,
-            s.unhedged_value_usd,
-            s.net_delta_usd,
-            s.session_change_usd,
-            s.unhedged_session_change_usd,
-            sum(pnl) if pnl else None,
-            sum(acc) if acc else None,
-            int(s.stale),
-        )
-    )
+    return PORTFOLIO.rows.row(s)
 
 
 def holding_row(h: HoldingSnapshot) -> tuple[Any, ...]:
-    return _real(
-        (
-            h.amount_coin,
-            h.margin_coin,
-            h.price_usd,
-            h.value_usd,
-            h.unhedged_value_usd,
-            h.net_delta_coin,
-            h.net_delta_usd,
-            h.hedge_ratio,
-            h.target_ratio,
-            int(h.stale),
-        )
-    )
+    return HOLDING.rows.row(h)
 
 
 def hedge_row(h: HedgeSnapshot) -> tuple[Any, ...]:
-    return _real(
-        (
-            h.contracts,
-            h.size_usd,
-            h.entry,
-            h.margin_coin,
-            h.mark,
-            h.index,
-            h.pnl_coin,
-            h.pnl_usd,
-            h.realized_pnl_coin,
-            h.equity_coin,
-            h.liq_price,
-            h.liq_distance_pct,
-            h.basis_pct,
-            h.funding_rate,
-            h.funding_accrued_coin,
-            int(h.stale),
-        )
-    )
+    return HEDGE.rows.row(h)
 
 
 def user_version(conn: sqlite3.Connection) -> int:

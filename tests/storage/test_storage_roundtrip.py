@@ -13,6 +13,7 @@ from storage import schema
 from storage.history import HistoryError, open_history
 from storage.ledger import SqliteLedger
 from storage.recorder import Recorder
+from tui.event_text import event_text
 
 
 def test_snapshot_rows_round_trip(tmp_path: Path) -> None:
@@ -99,8 +100,8 @@ def test_events_round_trip_and_are_stored_once(tmp_path: Path) -> None:
             ("alert", cleared),
             ("fill", other),
         ]
-        assert "USD" in events[0].text
-        assert "BTC" in events[1].text
+        assert "USD" in event_text(events[0])
+        assert "BTC" in event_text(events[1])
         mine = hist.events(fx.T0, fx.T0 + 10_000, "bybit-btc")
         assert [e.event for e in mine] == [fill, fund, raised, cleared]
         assert hist.events(fx.T0 + 1500, fx.T0 + 2500) == [events[1]]

@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
+from tui.event_text import event_text
 from tui.widgets import format as numfmt
 
 HELP = "print or export logged snapshots and events (CSV/JSON)"
@@ -276,13 +277,14 @@ def print_table(
     seen: set[tuple[int, str, str]] = set()
     for name in subjects:
         for ev in hist.events(start_ms, end_ms, name):
-            if (ev.ts_ms, ev.kind, ev.text) not in seen:
-                seen.add((ev.ts_ms, ev.kind, ev.text))
-                events.append(ev)
-    events.sort(key=lambda e: e.ts_ms)
+            key = (ev.ts_ms, ev.kind, event_text(ev))
+            if key not in seen:
+                seen.add(key)
+                events.append((ev, key[2]))
+    events.sort(key=lambda e: e[0].ts_ms)
     out.write(f"\nevents: {len(events)}\n")
-    for ev in events:
-        out.write(f"{_iso(ev.ts_ms)[:-4]}  {ev.kind:<7}  {ev.subject:<14}  {ev.text}\n")
+    for ev, text in events:
+        out.write(f"{_iso(ev.ts_ms)[:-4]}  {ev.kind:<7}  {ev.subject:<14}  {text}\n")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -348,9 +350,18 @@ def run(args: argparse.Namespace) -> int:
                         subjects=subjects,
                         max_points=points,
                         events=args.events,
+                        describe=event_text,
                     )
                 elif args.json:
-                    write_json(hist, out, start, end, subjects=subjects, max_points=points)
+                    write_json(
+                        hist,
+                        out,
+                        start,
+                        end,
+                        subjects=subjects,
+                        max_points=points,
+                        describe=event_text,
+                    )
                 else:
                     print_table(hist, start, end, subjects=subjects, max_points=points, out=out)
             except BrokenPipeError:  # `hedgetop history | head`: the reader has had enough

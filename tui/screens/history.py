@@ -27,6 +27,7 @@ from textual.widgets import DataTable, Footer, Static
 from textual_plotext import PlotextPlot
 
 from storage.history import History, HistoryError, HistoryEvent, Point, Subject, open_history
+from tui.event_text import event_text
 
 HOUR_MS = 3_600_000
 RANGES: tuple[tuple[str, int | None], ...] = (
@@ -300,7 +301,7 @@ class HistoryScreen(Screen[None]):
         table.clear()
         for ev in reversed(self.events[-500:]):
             when = datetime.fromtimestamp(ev.ts_ms / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S")
-            table.add_row(when, ev.kind, ev.subject, ev.text)
+            table.add_row(when, ev.kind, ev.subject, event_text(ev))
 
     def _rgb(self, var: str) -> tuple[int, int, int]:
         value = self.app.theme_variables.get(var) or self.app.theme_variables.get("foreground")
@@ -402,9 +403,13 @@ class HistoryScreen(Screen[None]):
             series_path = base.with_name(base.name + ".csv")
             events_path = base.with_name(base.name + "-events.csv")
             with series_path.open("w", encoding="utf-8", newline="") as out:
-                rows = write_csv(self.hist, out, start, end, subjects=[subject])
+                rows = write_csv(
+                    self.hist, out, start, end, subjects=[subject], describe=event_text
+                )
             with events_path.open("w", encoding="utf-8", newline="") as out:
-                n_events = write_csv(self.hist, out, start, end, subjects=[subject], events=True)
+                n_events = write_csv(
+                    self.hist, out, start, end, subjects=[subject], events=True, describe=event_text
+                )
         except (OSError, HistoryError) as exc:
             self.notify(f"export failed: {exc}", severity="error")
             return
