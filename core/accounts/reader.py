@@ -57,6 +57,8 @@ ExchangeFactory = Callable[[str, dict[str, Any]], Any]
 DAY_MS = 86_400_000
 LOOKBACK_MS = 7 * DAY_MS
 TIMEOUT_MS = 10_000
+READ_RETRIES = 2
+READ_RETRY_DELAY_MS = 250
 
 CCXT_IDS: dict[Venue, str] = {
     Venue.BYBIT: "bybit",
@@ -220,6 +222,17 @@ class _Read:
         self.notes: list[str] = []
 
     def open(self, ccxt_id: str, params: dict[str, Any]) -> Any:
+        """A read's client: ccxt retries a request that failed on the network or the
+        venue's side (``OperationFailed``: a 5xx, a timeout, a reset) ``READ_RETRIES`` times,
+        ``READ_RETRY_DELAY_MS`` apart, so one lost answer does not fail the whole read of a
+        dozen requests. Only reads: an order's client never retries by itself (the broker
+        looks an order up by its id before anything is sent again)."""
+        options = {
+            **params.get("options", {}),
+            "maxRetriesOnFailure": READ_RETRIES,
+            "maxRetriesOnFailureDelay": READ_RETRY_DELAY_MS,
+        }
+        params = {**params, "options": options}
         try:
             client = self.factory(ccxt_id, params)
         except Exception as exc:

@@ -16,6 +16,7 @@ from core.accounts.model import AccountReadError, WalletKind
 from core.accounts.reader import read_account
 from core.config import AccountConfig
 from core.events import Side, Venue
+from core.sim import parse_chaos
 
 HOUR_MS = 3_600_000
 ENV = {
@@ -163,3 +164,20 @@ async def test_an_unreachable_host_is_one_line() -> None:
     assert info.value.kind == "unreachable"
     assert f"127.0.0.1:{port}" in str(info.value)
     assert SECRET not in str(info.value)
+
+
+async def test_a_lost_answer_is_asked_again_not_the_whole_read_failed(
+    account_sim: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A read is a dozen requests: one 5xx among them is asked again by ccxt (reads only);
+    without the retries the same faults (a seeded source) fail the read."""
+    import core.accounts.reader as reader
+
+    ex = await account_sim(chaos=parse_chaos("http500=0.1"))
+    st = await read_account(account(ex, Venue.BYBIT), now_ms=ex.now_ms(), environ=ENV)
+    assert {p.symbol for p in st.positions} == {"BTCUSD", "ETHUSD"}
+    assert ex.hub.stats.http_500 > 0  # the faults did hit the read
+    again = await account_sim(chaos=parse_chaos("http500=0.1"))
+    monkeypatch.setattr(reader, "READ_RETRIES", 0)
+    with pytest.raises(AccountReadError):
+        await read_account(account(again, Venue.BYBIT), now_ms=again.now_ms(), environ=ENV)
