@@ -492,7 +492,7 @@ class AlertsFile(_Table):
     basis_pct: Positive = 1.0
     basis_clear_pct: Amount = 0.2
     stale: bool = True
-    roll_days: Annotated[float, Meta(ge=0.0, le=366.0)] = 7.0
+    roll_days: Annotated[float, Meta(ge=0.0, le=366.0)] = DEFAULT_ROLL_DAYS
     min_duration_ms: Count = 0
     on_raise_command: tuple[str, ...] = ()
 
