@@ -1,15 +1,18 @@
-"""The portfolio configuration: TOML read with ``tomllib`` into strict, typed, frozen values.
+"""The portfolio configuration: TOML read with ``tomllib``, decoded into the file's typed shape
+with ``msgspec``, then resolved into strict, frozen domain values.
 
-Validation is strict and hand-written so that every error can name the file, the key path
-(``hedges[1].entry``), the bad value and the line: unknown keys, wrong types, negative amounts,
-unknown venues or symbols (checked against ``core.instruments.lookup``). Secrets never live
-here: API keys come from environment variables only (see ``core.brokers.ccxt_live``), and a
-key that looks like one is refused.
+The shape (``FileConfig`` and its tables) says each key's name, type and bounds and refuses
+unknown keys; msgspec's errors are turned into one line naming the file, the key path
+(``hedges[1].entry``), the bad value and the line, computed exactly from the path
+(``core.toml_lines``) or left out. The resolve step does what no type says: instruments
+checked against ``core.instruments.lookup``, sizes to contracts, leverage to margin, proxy
+hedges, references between sections. Secrets never live here: API keys come from environment
+variables only (see ``core.brokers.ccxt_live``), and a key that looks like one is refused.
 
 Location: ``--config PATH``, else the first ``hedgetop/config.toml`` found in the user config
 dirs (``config_candidates``: the XDG dir on Linux; on macOS ``~/Library/Application Support``
-and ``~/.config`` too); with neither, the demo portfolio (``core.demo``) on the built-in
-simulator.
+and ``~/.config`` too). With neither, ``load_config`` returns None and the command chooses
+(the dashboard runs the demo portfolio, ``core.demo``, on the built-in simulator).
 """
 
 from __future__ import annotations
@@ -22,11 +25,16 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from types import UnionType
+from typing import Annotated, Any, TypeVar, Union, get_args, get_origin
+
+import msgspec
+from msgspec import Meta
 
 from core.dated import DEFAULT_ROLL_DAYS
 from core.events import Venue
-from core.instruments import ContractSpec, UnknownInstrument, lookup
+from core.instruments import ContractSpec, UnknownInstrument, contracts_from_size_usd, lookup
+from core.toml_lines import KeyLines, KeyPath, Part
 
 VENUES: tuple[str, ...] = ("bybit", "binance", "okx", "deribit")
 SOCKETS: tuple[str, ...] = ("inverse", "spot")
@@ -35,7 +43,6 @@ MARGIN_MODES: tuple[str, ...] = ("isolated", "cross")
 SIDES: tuple[str, ...] = ("short", "long")
 BROKERS: tuple[str, ...] = ("paper", "ccxt")
 ORDER_TYPES: tuple[str, ...] = ("market", "limit")
-_SECRET_WORDS = ("secret", "api_key", "apikey", "password", "passphrase", "private_key")
 
 
 #: Dashboard actions the ``[keys]`` section may remap (the binding ids of tui.app and the
@@ -64,12 +71,6 @@ KEY_ALIASES = {
     "close": "close_hedge",
     "theme": "themes",
 }
-
-
-def config_line(source: Path | str, text: str, key: str) -> int | None:
-    """The line of ``key`` (``theme``, ``hedges[1].entry``) in a config's text: for checks
-    made outside this module (a theme name only the dashboard can resolve)."""
-    return _Validator(str(source), text).line_of(key)
 
 
 class ConfigError(ValueError):
@@ -347,15 +348,14 @@ def not_a_config_file(path: Path) -> str:
     return "not a regular file"
 
 
-def load_config(path: Path | str | None, *, now_ms: int | None = None) -> Config:
-    """Read and validate ``path``; with None, the default location, else the demo portfolio.
+def load_config(path: Path | str | None, *, now_ms: int | None = None) -> Config | None:
+    """Read and check ``path``; with None, the first file at the default locations. None when
+    there is no file at all: the command chooses what runs then (``hedgetop``: the demo).
     ``now_ms`` (default: the wall clock, read here at the file boundary) is the time against
     which a dated hedge's expiry is checked."""
     resolved = resolve_config_path(path)
     if resolved is None:
-        from core.demo import demo_config
-
-        return demo_config()
+        return None
     try:
         raw = resolved.read_bytes()
     except OSError as exc:
@@ -378,8 +378,12 @@ def load_config(path: Path | str | None, *, now_ms: int | None = None) -> Config
 def parse_config(
     text: str, *, source: Path | str = "<config>", now_ms: int | None = None
 ) -> Config:
-    """Validate TOML ``text``; ``source`` names the file in errors. Given ``now_ms``, a dated
-    hedge that has expired by then is an error (without it, expiries are not checked)."""
+    """Check TOML ``text``; ``source`` names the file in errors. Given ``now_ms``, a dated
+    hedge that has expired by then is an error (without it, expiries are not checked).
+
+    Three steps: ``tomllib`` reads the text; ``msgspec`` decodes it into the file's shape
+    (``FileConfig``: key names, types, bounds, no unknown key); ``_Resolve`` does the domain
+    work (instruments, sizes to contracts, leverage to margin, cross references)."""
     name = str(source)
     try:
         data = tomllib.loads(text)
@@ -398,17 +402,24 @@ def parse_config(
             "TOML nested too deeply to read (arrays or tables inside each other)",
             has_value=False,
         ) from None
+    problems = _Problems(name, text, data)
     try:
-        return _Validator(name, text, now_ms).config(
-            data, Path(source) if name != "<config>" else None
-        )
+        problems.refuse_secrets(data, ())
+        file = problems.decode(data, FileConfig, ())
     except RecursionError:
         raise ConfigError(name, "", "values nested too deeply", has_value=False) from None
+    return _Resolve(problems, now_ms).config(file, Path(source) if name != "<config>" else None)
 
 
-# --- validation -------------------------------------------------------------------------------
+def config_line(source: Path | str, text: str, key: str) -> int | None:
+    """The line of ``key`` (``theme``, ``hedges[1].entry``) in a config's text (one that
+    parses): for checks made outside this module (a theme name only the dashboard can
+    resolve). None where the line cannot be exact."""
+    return KeyLines(text).line(_key_path(key))
 
-_MISSING = object()
+
+# --- the file's shape -------------------------------------------------------------------------
+
 #: Bounds on every configured number, so that the math stays finite and SQLite can store it:
 #: an amount, a margin or a USD size beyond 1e15 (a quadrillion) or contracts beyond 1e12
 #: is a typing error, not a portfolio. Prices (entries) are bounded tighter.
@@ -417,6 +428,326 @@ MAX_INTEGER = 10**12
 MAX_CONTRACTS = 10**12
 MIN_PRICE, MAX_PRICE = 1e-8, 1e9
 MIN_LEVERAGE = 0.01
+
+#: Numbers as the file may write them; a bound of the field's own narrows these.
+Amount = Annotated[float, Meta(ge=0.0, le=MAX_NUMBER)]
+Positive = Annotated[float, Meta(gt=0.0, le=MAX_NUMBER)]
+Count = Annotated[int, Meta(ge=0, le=MAX_INTEGER)]
+
+
+class _Table(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """A table of the file: its keys are the fields; any other key is an error."""
+
+
+class HoldingFile(_Table):
+    coin: str
+    amount: Amount
+    label: str = ""
+    account: str | None = None
+
+
+class HedgeFile(_Table):
+    """``[[hedges]]``: the size is ``contracts`` or ``size_usd`` (USD face value, rounded to
+    the lot); the margin is ``margin`` (coins), else implied by ``leverage`` (default 1x)."""
+
+    venue: str
+    symbol: str
+    id: str | None = None
+    side: str = "short"
+    contracts: Annotated[int, Meta(ge=0, le=MAX_CONTRACTS)] | None = None
+    size_usd: Amount | None = None
+    entry: Annotated[float, Meta(gt=0.0, le=MAX_PRICE)] | None = None
+    margin: Amount | None = None
+    margin_mode: str = "isolated"
+    leverage: Annotated[float, Meta(gt=0.0, le=200.0)] | None = None
+    hedges: str | None = None  # the holding coin it protects, when not the contract's coin
+    beta: Annotated[float, Meta(gt=0.0, le=20.0)] = 1.0
+    account: str | None = None
+
+
+class AccountFile(_Table):
+    venue: str
+    name: str | None = None  # default: the venue
+    api_key_env: str | None = None
+    api_secret_env: str | None = None
+    passphrase_env: str | None = None
+    sandbox: bool = False
+    trading: bool = False
+    rest_url: str | None = None
+    private_ws_url: str | None = None
+    spot_rest_url: str | None = None
+
+
+class TargetFile(_Table):
+    ratio: Annotated[float, Meta(ge=0.0, le=3.0)]
+    band: Annotated[float, Meta(gt=0.0, le=1.0)] = 0.05
+
+
+class AlertsFile(_Table):
+    liq_distance_pct: Amount = 20.0
+    liq_clear_pct: Amount = 2.0
+    ratio_clear: Amount = 0.01
+    funding_against_apr_pct: Amount = 2.0
+    funding_clear_apr_pct: Amount = 1.0
+    basis_pct: Positive = 1.0
+    basis_clear_pct: Amount = 0.2
+    stale: bool = True
+    roll_days: Annotated[float, Meta(ge=0.0, le=366.0)] = DEFAULT_ROLL_DAYS
+    min_duration_ms: Count = 0
+    on_raise_command: tuple[str, ...] = ()
+
+
+class NotifyFile(_Table):
+    urls: tuple[str, ...] = ()
+    min_interval_s: Annotated[float, Meta(ge=0.0, le=86_400.0)] = 60.0
+    quiet_hours: str = ""  # "22:00-07:00"
+    timezone: str = ""
+    urgent: tuple[str, ...] = ("liq_distance",)
+    clears: bool = True
+
+
+class FeedUrlsFile(_Table):
+    inverse: str | None = None
+    spot: str | None = None
+
+
+class FeedsFile(_Table):
+    stale_after_ms: Annotated[int, Meta(ge=500, le=3_600_000)] = 10_000
+    spot_venue: str | None = None
+    bybit: FeedUrlsFile | None = None
+    binance: FeedUrlsFile | None = None
+    okx: FeedUrlsFile | None = None
+    deribit: FeedUrlsFile | None = None
+
+
+class BrokerFile(_Table):
+    kind: str = "paper"
+    fee_rate: Annotated[float, Meta(ge=0.0, le=0.01)] = 0.0005
+    slippage_bps: Annotated[float, Meta(ge=0.0, le=500.0)] = 2.0
+    max_contracts_per_action: Annotated[int, Meta(ge=1, le=MAX_INTEGER)] = 1_000_000
+    max_usd_per_action: Positive | None = None
+    step_pct: Annotated[float, Meta(gt=0.0, le=100.0)] = 5.0
+    trading_enabled: bool = False
+    sandbox: bool = False
+    order_type: str = "market"
+    limit_tolerance_bps: Annotated[float, Meta(ge=0.0, le=1_000.0)] = 10.0
+    limit_timeout_s: Annotated[float, Meta(ge=1.0, le=86_400.0)] = 30.0
+    max_contracts_per_day: Annotated[int, Meta(ge=1, le=MAX_INTEGER)] | None = None
+    max_usd_per_day: Positive | None = None
+    min_order_interval_s: Annotated[float, Meta(ge=0.0, le=3_600.0)] = 2.0
+
+
+class SimulatorFile(_Table):
+    enabled: bool = False
+    seed: Count = 1
+    speed: Annotated[float, Meta(gt=0.0, le=1_000_000.0)] = 1.0
+    chaos: str = ""
+
+
+class FileConfig(_Table):
+    """The whole file, key for key, before any domain meaning is given to it."""
+
+    holdings: list[HoldingFile] = []
+    hedges: list[HedgeFile] = []
+    targets: dict[str, Any] = {}  # coin -> TargetFile, decoded per coin to name it in errors
+    alerts: AlertsFile = msgspec.field(default_factory=AlertsFile)
+    notify: NotifyFile = msgspec.field(default_factory=NotifyFile)
+    feeds: FeedsFile = msgspec.field(default_factory=FeedsFile)
+    broker: BrokerFile = msgspec.field(default_factory=BrokerFile)
+    simulator: SimulatorFile = msgspec.field(default_factory=SimulatorFile)
+    database: str | None = None
+    snapshot_interval_ms: Annotated[int, Meta(ge=50, le=60_000)] = 250
+    record_interval_ms: Annotated[int, Meta(ge=0, le=3_600_000)] = 1000
+    theme: str = ""
+    keys: dict[str, Any] = {}  # dashboard action -> key name, checked against KEY_ACTIONS
+    accounts: list[AccountFile] = []
+    export_dir: str | None = None
+
+
+# --- errors, named by file, line, key and value -----------------------------------------------
+
+_MISSING = object()
+_S = TypeVar("_S", bound=msgspec.Struct)
+_SECRET_WORDS = ("secret", "api_key", "apikey", "password", "passphrase", "private_key")
+_SECRET_PROBLEM = "secrets do not belong in the config: set them in environment variables"
+_ENV_PROBLEM = (
+    "must name an environment variable (upper-case letters, digits, _), never hold the key itself"
+)
+#: What msgspec's expected type means, in the words of the file.
+_EXPECTED = {
+    "int": "must be a whole number",
+    "float": "must be a number",
+    "str": "must be a string",
+    "bool": "must be true or false",
+    "object": "must be a table",
+    "array": "must be a list",
+}
+#: The wrong type said better at these keys (``[]``: an item of the list).
+_TYPE_PROBLEMS = {
+    "holdings": "must be an array of tables ([[holdings]])",
+    "hedges": "must be an array of tables ([[hedges]])",
+    "accounts": "must be an array of tables ([[accounts]])",
+    "alerts.on_raise_command": "must be an argv list of strings (no shell)",
+    "alerts.on_raise_command[]": "must be an argv list of strings (no shell)",
+    "notify.urls": "must be a list of apprise URLs",
+    "notify.urls[]": "must be a non-empty string (an apprise URL)",
+    "notify.urgent": "must be a list of alert rules",
+    "notify.urgent[]": "must be a list of alert rules",
+}
+_AT_RE = re.compile(r"^(?P<what>.*?)(?: - at `\$(?P<path>[^`]*)`)?$")
+_PATH_RE = re.compile(r"\.([^.\[]+)|\[(\d+)\]")
+_BOUND_RE = re.compile(r"^Expected `(?P<type>\w+)[^`]*` (?P<op>>=|<=|>|<) (?P<bound>\S+)$")
+_TYPE_RE = re.compile(r"^Expected `(?P<type>\w+)[^`]*`, got `")
+
+
+def _key_text(path: KeyPath) -> str:
+    """``("hedges", 1, "entry")`` as the errors write it: ``hedges[1].entry``."""
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
+    return out
+
+
+def _key_path(key: str) -> KeyPath:
+    parts: list[Part] = []
+    for seg in key.split("."):
+        m = re.fullmatch(r"(.*?)((?:\[\d+\])*)", seg)
+        assert m is not None  # the pattern matches any text
+        parts.append(m.group(1))
+        parts.extend(int(i) for i in re.findall(r"\[(\d+)\]", m.group(2)))
+    return tuple(parts)
+
+
+def _hidden(path: KeyPath, *, unknown: bool = False) -> bool:
+    """A value never echoed: an apprise URL (its own credential), anything a misspelt
+    ``[notify]`` key holds, the name of a key's variable (it may be the key pasted in)."""
+    last = path[-1] if path else ""
+    in_urls = len(path) > 1 and path[:2] == ("notify", "urls")
+    return in_urls or (unknown and path[:1] == ("notify",)) or str(last).endswith("_env")
+
+
+def _fields(cls: type[msgspec.Struct]) -> dict[str, Any]:
+    return {f.name: f.type for f in msgspec.structs.fields(cls)}
+
+
+def _table_type(cls: type[msgspec.Struct], path: KeyPath) -> Any:
+    """The struct that describes the table at ``path`` (indices step into a list's items)."""
+    t: Any = cls
+    for part in path:
+        if isinstance(part, str):
+            t = _fields(t)[part]
+        t = _unwrap(t)
+    return t
+
+
+def _unwrap(t: Any) -> Any:
+    while True:
+        origin = get_origin(t)
+        if origin in (Annotated, list, tuple):
+            t = get_args(t)[0]
+        elif origin in (Union, UnionType):
+            t = next(a for a in get_args(t) if a is not type(None))
+        else:
+            return t
+
+
+class _Problems:
+    """Turns what is wrong into a ``ConfigError``: the line is computed from the key path, the
+    first time one is needed, and left out where it cannot be exact."""
+
+    def __init__(self, file: str, text: str, data: dict[str, Any]) -> None:
+        self.file = file
+        self.text = text
+        self.data = data
+        self._lines: KeyLines | None = None
+
+    def line(self, path: KeyPath) -> int | None:
+        if self._lines is None:
+            try:
+                self._lines = KeyLines(self.text)
+            except (IndexError, ValueError):  # a layout the scan does not know: no line
+                self._lines = KeyLines("")
+        return self._lines.line(path)
+
+    def fail(
+        self, path: KeyPath, problem: str, value: object = _MISSING, *, at: KeyPath | None = None
+    ) -> ConfigError:
+        """The error at ``path``; ``at`` where the line is looked for when it is elsewhere
+        (a required key that is missing: its table)."""
+        return ConfigError(
+            self.file,
+            _key_text(path),
+            problem,
+            value=None if value is _MISSING else value,
+            has_value=value is not _MISSING,
+            line=self.line(path if at is None else at),
+        )
+
+    def raw(self, path: KeyPath) -> object:
+        """The value the file wrote at ``path``."""
+        v: Any = self.data
+        for part in path:
+            v = v[part]
+        return v
+
+    def refuse_secrets(self, value: object, path: KeyPath) -> None:
+        """A key named like a secret, anywhere: refused before anything else, never echoed.
+        The ``*_env`` keys of ``[[accounts]]`` name the variables that hold the keys."""
+        if isinstance(value, list):
+            for i, item in enumerate(value):
+                self.refuse_secrets(item, (*path, i))
+        elif isinstance(value, dict):
+            for k, item in value.items():
+                p = (*path, k)
+                names_a_variable = (
+                    len(p) == 3 and p[0] == "accounts" and k.endswith("_env") and k in _ACCOUNT_KEYS
+                )
+                if not names_a_variable and any(w in k.lower() for w in _SECRET_WORDS):
+                    raise self.fail(p, _SECRET_PROBLEM, "<hidden>")
+                self.refuse_secrets(item, p)
+
+    def decode(self, value: object, cls: type[_S], path: KeyPath) -> _S:
+        """``value`` (written at ``path``) as ``cls``; msgspec's error in the file's words."""
+        try:
+            return msgspec.convert(value, cls)
+        except msgspec.ValidationError as exc:
+            raise self.translate(str(exc), cls, path) from None
+
+    def translate(self, message: str, cls: type[msgspec.Struct], prefix: KeyPath) -> ConfigError:
+        m = _AT_RE.match(message)
+        assert m is not None  # the pattern matches any text
+        what = m.group("what")
+        inner: KeyPath = tuple(
+            int(i) if i else name for name, i in _PATH_RE.findall(m.group("path") or "")
+        )
+        path = (*prefix, *inner)
+        if (u := re.fullmatch(r"Object contains unknown field `(.*)`", what)) is not None:
+            known = ", ".join(_fields(_table_type(cls, inner)))
+            key = (*path, u.group(1))
+            shown = "<hidden>" if _hidden(key, unknown=True) else self.raw(key)
+            return self.fail(key, f"unknown key (known here: {known})", shown)
+        if (r := re.fullmatch(r"Object missing required field `(.*)`", what)) is not None:
+            return self.fail((*path, r.group(1)), "is required", at=path)
+        value = "<hidden>" if _hidden(path) else self.raw(path)
+        if (b := _BOUND_RE.match(what)) is not None:
+            raw = self.raw(path)
+            if isinstance(raw, float) and not math.isfinite(raw):
+                return self.fail(path, "must be a finite number", value)
+            bound = b.group("bound") if b.group("type") == "int" else f"{float(b.group('bound')):g}"
+            words = {">=": "at least", ">": "greater than", "<=": "at most", "<": "less than"}
+            return self.fail(path, f"must be {words[b.group('op')]} {bound}", value)
+        if (t := _TYPE_RE.match(what)) is not None:
+            generic = re.sub(r"\[\d+\]", "[]", _key_text(path))
+            problem = _TYPE_PROBLEMS.get(generic) or _EXPECTED.get(t.group("type"), what)
+            return self.fail(path, problem, value)
+        return self.fail(path, what, value)
+
+
+_ACCOUNT_KEYS = frozenset(AccountFile.__struct_fields__)
+
+
+# --- resolving: the domain's meaning of the file ----------------------------------------------
+
 _COIN_RE = re.compile(r"^[A-Z0-9]{2,10}$")
 _ID_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,40}$")
 _ACTION_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
@@ -431,485 +762,217 @@ def _looks_like_key(name: str) -> bool:
     return "_" not in name and len(name) >= 16 and any(c.isdigit() for c in name)
 
 
-class _Validator:
-    def __init__(self, file: str, text: str, now_ms: int | None = None) -> None:
-        self.file = file
-        self.lines = text.splitlines()
+class _Resolve:
+    """The domain work on a decoded file: instruments looked up, sizes to contracts, leverage
+    to margin, proxy hedges, references between sections, the checks no type can say."""
+
+    def __init__(self, problems: _Problems, now_ms: int | None) -> None:
+        self.p = problems
         self.now_ms = now_ms
 
-    # errors and lines
-
-    def fail(self, key: str, problem: str, value: object = _MISSING) -> ConfigError:
-        return ConfigError(
-            self.file,
-            key,
-            problem,
-            value=None if value is _MISSING else value,
-            has_value=value is not _MISSING,
-            line=self.line_of(key),
-        )
-
-    def line_of(self, key: str) -> int | None:
-        """Best-effort line of ``key`` (``hedges[1].entry``, ``broker.fee_rate``...)."""
-        parts: list[tuple[str, int | None]] = []
-        for seg in key.split("."):
-            m = re.fullmatch(r"(.+?)\[(\d+)\]", seg)
-            parts.append((m.group(1), int(m.group(2))) if m else (seg, None))
-        if not parts:
-            return None
-        headers: list[tuple[int, str, bool]] = []  # (line index, dotted name, array?)
-        for i, line in enumerate(self.lines):
-            hm = re.match(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?", line)
-            if hm:
-                dotted = ".".join(p.strip().strip('"') for p in hm.group(2).split("."))
-                headers.append((i, dotted, hm.group(1) == "[["))
-        start, end, consumed = 0, len(self.lines), 0
-        for n in range(len(parts), 0, -1):
-            names = [p[0] for p in parts[:n]]
-            dotted = ".".join(names)
-            index = parts[n - 1][1]
-            matches = [h for h in headers if h[1] == dotted]
-            if not matches:
-                continue
-            if index is not None:
-                if index >= len(matches) or not matches[index][2]:
-                    continue
-                hdr = matches[index]
-            else:
-                hdr = matches[0]
-            start = hdr[0]
-            later = [h[0] for h in headers if h[0] > start]
-            end = later[0] if later else len(self.lines)
-            consumed = n
-            break
-        else:
-            firsts = [h[0] for h in headers]
-            end = firsts[0] if firsts else len(self.lines)
-        if consumed == len(parts):
-            return start + 1
-        name = parts[consumed][0]
-        pat = re.compile(rf'^\s*("{re.escape(name)}"|{re.escape(name)})\s*[=.]')
-        for i in range(start, end):
-            if pat.match(self.lines[i]):
-                return i + 1
-        return start + 1 if consumed else None
-
-    # typed getters
-
-    def table(self, value: object, key: str) -> dict[str, Any]:
-        if not isinstance(value, dict):
-            raise self.fail(key, "must be a table", value)
-        return value
-
-    def keys(self, tbl: Mapping[str, Any], allowed: tuple[str, ...], prefix: str) -> None:
-        for k in tbl:
-            path = f"{prefix}.{k}" if prefix else k
-            names_a_variable = k in allowed and k.endswith("_env")
-            if not names_a_variable and any(w in k.lower() for w in _SECRET_WORDS):
-                raise self.fail(
-                    path,
-                    "secrets do not belong in the config: set them in environment variables",
-                    "<hidden>",
-                )
-            if k not in allowed:
-                raise self.fail(path, f"unknown key (known here: {', '.join(allowed)})", tbl[k])
-
-    def lookup(
-        self, tbl: Mapping[str, Any], k: str, prefix: str, default: object
-    ) -> tuple[str, Any]:
-        """``(key path, value)`` of ``k``; the value is ``_MISSING`` when the key is absent
-        and has a default, and an absent key without one is the "is required" error."""
-        path = f"{prefix}.{k}" if prefix else k
-        if k in tbl:
-            return path, tbl[k]
-        if default is _MISSING:
-            raise self.fail(path, "is required")
-        return path, _MISSING
-
-    def number(
-        self,
-        tbl: Mapping[str, Any],
-        k: str,
-        prefix: str,
-        default: float | object | None = _MISSING,
-        *,
-        minimum: float | None = None,
-        positive: bool = False,
-        maximum: float | None = None,
-    ) -> Any:
-        path, v = self.lookup(tbl, k, prefix, default)
-        if v is _MISSING:
-            return default
-        if isinstance(v, bool) or not isinstance(v, int | float):
-            raise self.fail(path, "must be a number", v)
-        try:
-            f = float(v)
-        except OverflowError:  # an integer beyond the float range
-            raise self.fail(path, "must be a finite number", v) from None
-        if not math.isfinite(f):
-            raise self.fail(path, "must be a finite number", v)
-        if maximum is None or maximum > MAX_NUMBER:
-            maximum = MAX_NUMBER  # beyond this the math and SQLite stop being exact or finite
-        if minimum is None or minimum < -MAX_NUMBER:
-            minimum = -MAX_NUMBER
-        if positive and f <= 0:
-            raise self.fail(path, "must be greater than 0", v)
-        if minimum is not None and f < minimum:
-            raise self.fail(path, f"must be at least {minimum:g}", v)
-        if maximum is not None and f > maximum:
-            raise self.fail(path, f"must be at most {maximum:g}", v)
-        return f
-
-    def integer(
-        self,
-        tbl: Mapping[str, Any],
-        k: str,
-        prefix: str,
-        default: int | object = _MISSING,
-        *,
-        minimum: int | None = None,
-        maximum: int | None = None,
-    ) -> Any:
-        path, v = self.lookup(tbl, k, prefix, default)
-        if v is _MISSING:
-            return default
-        if isinstance(v, bool) or not isinstance(v, int):
-            raise self.fail(path, "must be a whole number", v)
-        if maximum is None or maximum > MAX_INTEGER:
-            maximum = MAX_INTEGER  # SQLite holds 64-bit integers; the float math 2**53
-        if minimum is None or minimum < -MAX_INTEGER:
-            minimum = -MAX_INTEGER
-        if minimum is not None and v < minimum:
-            raise self.fail(path, f"must be at least {minimum}", v)
-        if maximum is not None and v > maximum:
-            raise self.fail(path, f"must be at most {maximum}", v)
+    def choice(self, value: str, path: KeyPath, choices: tuple[str, ...]) -> str:
+        v = value.strip().lower()
+        if v not in choices:
+            raise self.p.fail(path, f"must be one of {', '.join(choices)}", value)
         return v
 
-    def string(
-        self,
-        tbl: Mapping[str, Any],
-        k: str,
-        prefix: str,
-        default: str | object | None = _MISSING,
-        *,
-        choices: tuple[str, ...] | None = None,
-    ) -> Any:
-        path, v = self.lookup(tbl, k, prefix, default)
-        if v is _MISSING:
-            return default
-        if not isinstance(v, str):
-            raise self.fail(path, "must be a string", v)
-        if choices is not None and v.strip().lower() not in choices:
-            raise self.fail(path, f"must be one of {', '.join(choices)}", v)
-        return v.strip().lower() if choices is not None else v
-
-    def boolean(self, tbl: Mapping[str, Any], k: str, prefix: str, default: bool) -> bool:
-        path, v = self.lookup(tbl, k, prefix, default)
-        if v is _MISSING:
-            return default
-        if not isinstance(v, bool):
-            raise self.fail(path, "must be true or false", v)
-        return v
-
-    def coin(self, tbl: Mapping[str, Any], k: str, prefix: str) -> str:
-        v = self.string(tbl, k, prefix)
-        c = str(v).strip().upper()
+    def coin(self, value: str, path: KeyPath) -> str:
+        c = value.strip().upper()
         if not _COIN_RE.match(c):
-            raise self.fail(f"{prefix}.{k}", "must be a coin code such as BTC", v)
+            raise self.p.fail(path, "must be a coin code such as BTC", value)
         return c
 
-    # sections
+    def relative_path(self, value: str | None, key: str, source: Path | None) -> Path | None:
+        if value is None:
+            return None
+        if not value.strip():
+            raise self.p.fail((key,), "must not be empty", value)
+        path = Path(value).expanduser()
+        return source.parent / path if not path.is_absolute() and source is not None else path
 
-    def config(self, data: dict[str, Any], source: Path | None) -> Config:
-        top = (
-            "holdings",
-            "hedges",
-            "targets",
-            "alerts",
-            "notify",
-            "feeds",
-            "broker",
-            "simulator",
-            "database",
-            "snapshot_interval_ms",
-            "record_interval_ms",
-            "theme",
-            "keys",
-            "accounts",
-            "export_dir",
-        )
-        self.keys(data, top, "")
-        accounts = self.accounts(data.get("accounts", []))
-        holdings = self.holdings(data.get("holdings", []), accounts)
-        hedges = self.hedges(data.get("hedges", []), holdings, accounts)
-        targets = self.targets(data.get("targets", {}), holdings, hedges)
-        db = self.string(data, "database", "", None)
-        database = None
-        if db is not None:
-            if not str(db).strip():
-                raise self.fail("database", "must not be empty", db)
-            database = Path(str(db)).expanduser()
-            if not database.is_absolute() and source is not None:
-                database = source.parent / database
-        export_dir = None
-        ed = self.string(data, "export_dir", "", None)
-        if ed is not None:
-            if not str(ed).strip():
-                raise self.fail("export_dir", "must not be empty", ed)
-            export_dir = Path(str(ed)).expanduser()
-            if not export_dir.is_absolute() and source is not None:
-                export_dir = source.parent / export_dir
-        snap = self.integer(data, "snapshot_interval_ms", "", 250, minimum=50, maximum=60_000)
-        rec = self.integer(data, "record_interval_ms", "", 1000, minimum=snap, maximum=3_600_000)
-        theme = str(self.string(data, "theme", "", "")).strip()
+    def config(self, f: FileConfig, source: Path | None) -> Config:
+        accounts = self.accounts(f.accounts)
+        holdings = self.holdings(f.holdings, accounts)
+        hedges = self.hedges(f.hedges, holdings, accounts)
+        targets = self.targets(f.targets, holdings, hedges)
+        if f.record_interval_ms < f.snapshot_interval_ms:
+            raise self.p.fail(
+                ("record_interval_ms",),
+                f"must be at least {f.snapshot_interval_ms}",
+                f.record_interval_ms,
+            )
         return Config(
             source=source,
             holdings=holdings,
             hedges=hedges,
             targets=targets,
-            alerts=self.alerts(data.get("alerts", {})),
-            notify=self.notify(data.get("notify", {})),
-            feeds=self.feeds(data.get("feeds", {}), hedges),
-            broker=self.broker(data.get("broker", {})),
-            simulator=self.simulator(data.get("simulator", {}), holdings, hedges),
-            database=database,
-            snapshot_interval_ms=int(snap),
-            record_interval_ms=int(rec),
-            theme=theme,
-            keys=self.keymap(data.get("keys", {})),
+            alerts=self.alerts(f.alerts),
+            notify=self.notify(f.notify),
+            feeds=self.feeds(f.feeds),
+            broker=self.broker(f.broker),
+            simulator=self.simulator(f.simulator, holdings, hedges),
+            database=self.relative_path(f.database, "database", source),
+            snapshot_interval_ms=f.snapshot_interval_ms,
+            record_interval_ms=f.record_interval_ms,
+            theme=f.theme.strip(),
+            keys=self.keymap(f.keys),
             accounts=accounts,
-            export_dir=export_dir,
+            export_dir=self.relative_path(f.export_dir, "export_dir", source),
         )
 
-    def array(self, value: object, key: str) -> list[dict[str, Any]]:
-        if not isinstance(value, list):
-            raise self.fail(key, f"must be an array of tables ([[{key}]])", value)
-        return [self.table(v, f"{key}[{i}]") for i, v in enumerate(value)]
-
-    def accounts(self, value: object) -> tuple[AccountConfig, ...]:
-        allowed = (
-            "name",
-            "venue",
-            "api_key_env",
-            "api_secret_env",
-            "passphrase_env",
-            "sandbox",
-            "trading",
-            "rest_url",
-            "private_ws_url",
-            "spot_rest_url",
-        )
+    def accounts(self, items: list[AccountFile]) -> tuple[AccountConfig, ...]:
         out: list[AccountConfig] = []
-        for i, tbl in enumerate(self.array(value, "accounts")):
-            p = f"accounts[{i}]"
-            self.keys(tbl, allowed, p)
-            venue = Venue(self.string(tbl, "venue", p, choices=VENUES))
-            name = str(self.string(tbl, "name", p, venue.value)).strip()
+        for i, a in enumerate(items):
+            p: KeyPath = ("accounts", i)
+            venue = Venue(self.choice(a.venue, (*p, "venue"), VENUES))
+            name = (venue.value if a.name is None else a.name).strip()
             if not _ID_RE.match(name):
-                raise self.fail(f"{p}.name", "use 1-40 letters, digits, _ . : -", name)
-            if any(a.name == name for a in out):
-                raise self.fail(f"{p}.name", "two [[accounts]] have this name", name)
+                raise self.p.fail((*p, "name"), "use 1-40 letters, digits, _ . : -", name)
+            if any(o.name == name for o in out):
+                raise self.p.fail((*p, "name"), "two [[accounts]] have this name", name)
             key_env, secret_env, pass_env = AccountConfig.default_env(venue)
-            if "passphrase_env" in tbl and venue is not Venue.OKX:
-                raise self.fail(
-                    f"{p}.passphrase_env", "only OKX keys have a passphrase", "<hidden>"
+            if a.passphrase_env is not None and venue is not Venue.OKX:
+                raise self.p.fail(
+                    (*p, "passphrase_env"), "only OKX keys have a passphrase", "<hidden>"
                 )
-            urls: dict[str, str | None] = {}
             for k, schemes in (
                 ("rest_url", ("http", "https")),
                 ("private_ws_url", ("ws", "wss")),
                 ("spot_rest_url", ("http", "https")),
             ):
-                url = self.string(tbl, k, p, None)
-                if url is not None:
-                    url = str(url).strip()
-                    if not re.match(rf"^({'|'.join(schemes)})://[^\s/]+", url):
-                        raise self.fail(f"{p}.{k}", f"must be a {schemes[0]}(s):// URL", url)
-                urls[k] = url
+                url = getattr(a, k)
+                if url is not None and not re.match(
+                    rf"^({'|'.join(schemes)})://[^\s/]+", url.strip()
+                ):
+                    raise self.p.fail((*p, k), f"must be a {schemes[0]}(s):// URL", url.strip())
             out.append(
                 AccountConfig(
                     name=name,
                     venue=venue,
-                    api_key_env=self.env_name(tbl, "api_key_env", p, key_env),
-                    api_secret_env=self.env_name(tbl, "api_secret_env", p, secret_env),
-                    passphrase_env=(
-                        self.env_name(tbl, "passphrase_env", p, pass_env) if pass_env else None
+                    api_key_env=self.env_name(a.api_key_env, (*p, "api_key_env"), key_env),
+                    api_secret_env=self.env_name(
+                        a.api_secret_env, (*p, "api_secret_env"), secret_env
                     ),
-                    sandbox=self.boolean(tbl, "sandbox", p, False),
-                    trading=self.boolean(tbl, "trading", p, False),
-                    rest_url=urls["rest_url"],
-                    private_ws_url=urls["private_ws_url"],
-                    spot_rest_url=urls["spot_rest_url"],
+                    passphrase_env=(
+                        self.env_name(a.passphrase_env, (*p, "passphrase_env"), pass_env)
+                        if pass_env
+                        else None
+                    ),
+                    sandbox=a.sandbox,
+                    trading=a.trading,
+                    rest_url=None if a.rest_url is None else a.rest_url.strip(),
+                    private_ws_url=None if a.private_ws_url is None else a.private_ws_url.strip(),
+                    spot_rest_url=None if a.spot_rest_url is None else a.spot_rest_url.strip(),
                 )
             )
         return tuple(out)
 
-    def env_name(self, tbl: Mapping[str, Any], k: str, prefix: str, default: str) -> str:
+    def env_name(self, value: str | None, path: KeyPath, default: str) -> str:
         """The name of an environment variable; a value that looks like a key itself is
         refused without being echoed (it may be the secret pasted in the wrong place)."""
-        path = f"{prefix}.{k}"
-        v = tbl.get(k, default)
-        if not isinstance(v, str) or not _ENV_VAR_RE.match(v) or _looks_like_key(v):
-            raise self.fail(
-                path,
-                "must name an environment variable (upper-case letters, digits, _), "
-                "never hold the key itself",
-                "<hidden>",
-            )
+        v = default if value is None else value
+        if not _ENV_VAR_RE.match(v) or _looks_like_key(v):
+            raise self.p.fail(path, _ENV_PROBLEM, "<hidden>")
         return v
 
     def account_ref(
-        self, tbl: Mapping[str, Any], prefix: str, accounts: tuple[AccountConfig, ...]
+        self, name: str | None, path: KeyPath, accounts: tuple[AccountConfig, ...]
     ) -> AccountConfig | None:
-        name = self.string(tbl, "account", prefix, None)
         if name is None:
             return None
-        found = next((a for a in accounts if a.name == str(name).strip()), None)
+        found = next((a for a in accounts if a.name == name.strip()), None)
         if found is None:
             known = ", ".join(a.name for a in accounts) or "none"
-            raise self.fail(
-                f"{prefix}.account", f"no [[accounts]] entry has this name (known: {known})", name
-            )
+            raise self.p.fail(path, f"no [[accounts]] entry has this name (known: {known})", name)
         return found
 
     def holdings(
-        self, value: object, accounts: tuple[AccountConfig, ...]
+        self, items: list[HoldingFile], accounts: tuple[AccountConfig, ...]
     ) -> tuple[HoldingConfig, ...]:
         out: list[HoldingConfig] = []
-        for i, tbl in enumerate(self.array(value, "holdings")):
-            p = f"holdings[{i}]"
-            self.keys(tbl, ("coin", "amount", "label", "account"), p)
-            account = self.account_ref(tbl, p, accounts)
-            coin = self.coin(tbl, "coin", p)
-            label = str(self.string(tbl, "label", p, ""))
+        for i, h in enumerate(items):
+            p: KeyPath = ("holdings", i)
+            account = self.account_ref(h.account, (*p, "account"), accounts)
+            coin = self.coin(h.coin, (*p, "coin"))
             where = None if account is None else account.name
             # Same coin, label and account twice is a pasted or mistyped entry (the engine
             # would add the amounts silently); a second wallet of a coin needs its own label.
             twin = next(
                 (
                     n
-                    for n, h in enumerate(out)
-                    if (h.coin, h.label, h.account) == (coin, label, where)
+                    for n, o in enumerate(out)
+                    if (o.coin, o.label, o.account) == (coin, h.label, where)
                 ),
                 None,
             )
             if twin is not None:
-                raise self.fail(
-                    f"{p}.coin",
+                raise self.p.fail(
+                    (*p, "coin"),
                     f"holdings[{twin}] already holds this coin with the same label and account: "
                     "the amounts would be added; merge them, or label each wallet",
                     coin,
                 )
-            out.append(
-                HoldingConfig(
-                    coin=coin,
-                    amount=self.number(tbl, "amount", p, minimum=0.0),
-                    label=label,
-                    account=where,
-                )
-            )
+            out.append(HoldingConfig(coin=coin, amount=h.amount, label=h.label, account=where))
         return tuple(out)
 
     def hedges(
         self,
-        value: object,
+        items: list[HedgeFile],
         holdings: tuple[HoldingConfig, ...],
         accounts: tuple[AccountConfig, ...],
     ) -> tuple[HedgeConfig, ...]:
-        allowed = (
-            "id",
-            "venue",
-            "symbol",
-            "side",
-            "contracts",
-            "size_usd",
-            "entry",
-            "margin",
-            "margin_mode",
-            "leverage",
-            "hedges",
-            "beta",
-            "account",
-        )
         out: list[HedgeConfig] = []
-        ids: set[str] = set()
-        for i, tbl in enumerate(self.array(value, "hedges")):
-            p = f"hedges[{i}]"
-            self.keys(tbl, allowed, p)
-            venue = self.string(tbl, "venue", p, choices=VENUES)
-            sym_in = self.string(tbl, "symbol", p)
+        for i, h in enumerate(items):
+            p: KeyPath = ("hedges", i)
+            venue = self.choice(h.venue, (*p, "venue"), VENUES)
             try:
-                spec = lookup(venue, sym_in, now_ms=self.now_ms)
+                spec = lookup(venue, h.symbol, now_ms=self.now_ms)
             except UnknownInstrument as exc:  # ExpiredInstrument too: say when, and roll
-                raise self.fail(f"{p}.symbol", str(exc), sym_in) from None
-            hid = str(self.string(tbl, "id", p, f"{spec.venue}:{spec.symbol}"))
+                raise self.p.fail((*p, "symbol"), str(exc), h.symbol) from None
+            hid = f"{spec.venue}:{spec.symbol}" if h.id is None else h.id
             if not _ID_RE.match(hid):
-                raise self.fail(f"{p}.id", "use 1-40 letters, digits, _ . : -", hid)
-            if hid in ids:
-                raise self.fail(f"{p}.id", "duplicate hedge id", hid)
-            ids.add(hid)
-            account = self.account_ref(tbl, p, accounts)
+                raise self.p.fail((*p, "id"), "use 1-40 letters, digits, _ . : -", hid)
+            if any(o.id == hid for o in out):
+                raise self.p.fail((*p, "id"), "duplicate hedge id", hid)
+            account = self.account_ref(h.account, (*p, "account"), accounts)
             if account is not None and account.venue != spec.venue:
-                raise self.fail(
-                    f"{p}.account",
+                raise self.p.fail(
+                    (*p, "account"),
                     f"is a {account.venue.value} account; this hedge is on {spec.venue}",
                     account.name,
                 )
-            side = self.string(tbl, "side", p, "short", choices=SIDES)
-            if "contracts" in tbl and "size_usd" in tbl:
-                raise self.fail(f"{p}.size_usd", "give contracts or size_usd, not both", None)
-            if "contracts" in tbl:
-                contracts = int(self.integer(tbl, "contracts", p, minimum=0, maximum=MAX_CONTRACTS))
-            elif "size_usd" in tbl:
-                size = self.number(tbl, "size_usd", p, minimum=0.0)
-                from core.instruments import contracts_from_size_usd
-
-                contracts = contracts_from_size_usd(spec, size)
-                if contracts > MAX_CONTRACTS:
-                    raise self.fail(
-                        f"{p}.size_usd", f"more than {MAX_CONTRACTS:.0e} contracts", tbl["size_usd"]
-                    )
-                if size > 0 and contracts == 0:
-                    lot = spec.face_value_usd * spec.lot_contracts
-                    raise self.fail(
-                        f"{p}.size_usd",
-                        f"smaller than one lot of {spec.symbol} ({lot:g} USD)",
-                        tbl["size_usd"],
-                    )
-            else:
-                raise self.fail(f"{p}.contracts", "is required (or size_usd)")
-            entry = self.number(
-                tbl, "entry", p, None, positive=True, minimum=MIN_PRICE, maximum=MAX_PRICE
-            )
-            if entry is None and contracts > 0:
-                raise self.fail(f"{p}.entry", "is required for an open position")
-            leverage = self.number(
-                tbl, "leverage", p, None, positive=True, minimum=MIN_LEVERAGE, maximum=200.0
-            )
-            mode = self.string(tbl, "margin_mode", p, "isolated", choices=MARGIN_MODES)
-            size_usd = contracts * spec.face_value_usd
-            if "margin" in tbl:
-                margin = self.number(tbl, "margin", p, minimum=0.0)
-            elif contracts > 0 and entry is not None:
+            side = self.choice(h.side, (*p, "side"), SIDES)
+            contracts = self.contracts(h, spec, p)
+            if h.entry is not None and h.entry < MIN_PRICE:
+                raise self.p.fail((*p, "entry"), f"must be at least {MIN_PRICE:g}", h.entry)
+            if h.entry is None and contracts > 0:
+                raise self.p.fail((*p, "entry"), "is required for an open position", at=p)
+            if h.leverage is not None and h.leverage < MIN_LEVERAGE:
+                raise self.p.fail(
+                    (*p, "leverage"), f"must be at least {MIN_LEVERAGE:g}", h.leverage
+                )
+            mode = self.choice(h.margin_mode, (*p, "margin_mode"), MARGIN_MODES)
+            if h.margin is not None:
+                margin = h.margin
+            elif contracts > 0 and h.entry is not None:
                 # without margin: leverage L means isolated margin Q/P0/L; neither means 1x
-                margin = size_usd / entry / (leverage or 1.0)
+                margin = contracts * spec.face_value_usd / h.entry / (h.leverage or 1.0)
             else:
                 margin = 0.0
-            hedged = spec.coin
-            if "hedges" in tbl:
-                hedged = self.coin(tbl, "hedges", p)
-            beta = self.number(tbl, "beta", p, 1.0, positive=True, maximum=20.0)
-            if hedged == spec.coin and beta != 1.0:
-                raise self.fail(
-                    f"{p}.beta", f"only a proxy hedge (hedges != {spec.coin}) has a beta", beta
+            hedged = spec.coin if h.hedges is None else self.coin(h.hedges, (*p, "hedges"))
+            if hedged == spec.coin and h.beta != 1.0:
+                raise self.p.fail(
+                    (*p, "beta"), f"only a proxy hedge (hedges != {spec.coin}) has a beta", h.beta
                 )
-            if hedged != spec.coin and not any(h.coin == hedged for h in holdings):
-                raise self.fail(f"{p}.hedges", "no [[holdings]] entry has this coin", hedged)
+            if hedged != spec.coin and not any(o.coin == hedged for o in holdings):
+                raise self.p.fail((*p, "hedges"), "no [[holdings]] entry has this coin", hedged)
             # A direct hedge beside holdings of other coins only is a typo (its ratio would
             # read 300 %/90 %); a config of hedges alone (no holdings at all) stays allowed.
-            if holdings and not any(h.coin == hedged for h in holdings):
-                raise self.fail(
-                    f"{p}.symbol", f"no [[holdings]] entry has {hedged}, the coin it hedges", sym_in
+            if holdings and not any(o.coin == hedged for o in holdings):
+                raise self.p.fail(
+                    (*p, "symbol"),
+                    f"no [[holdings]] entry has {hedged}, the coin it hedges",
+                    h.symbol,
                 )
             out.append(
                 HedgeConfig(
@@ -919,246 +982,177 @@ class _Validator:
                     coin=spec.coin,
                     side=side,
                     contracts=contracts,
-                    entry=entry,
+                    entry=h.entry,
                     margin_coin=margin,
                     margin_mode=mode,
-                    leverage=leverage,
+                    leverage=h.leverage,
                     hedges=hedged,
-                    beta=beta,
+                    beta=h.beta,
                     account=None if account is None else account.name,
                 )
             )
         return tuple(out)
 
+    def contracts(self, h: HedgeFile, spec: ContractSpec, p: KeyPath) -> int:
+        """The size in contracts: as written, or ``size_usd`` rounded down to the lot."""
+        if h.contracts is not None and h.size_usd is not None:
+            raise self.p.fail((*p, "size_usd"), "give contracts or size_usd, not both", None)
+        if h.contracts is not None:
+            return h.contracts
+        if h.size_usd is None:
+            raise self.p.fail((*p, "contracts"), "is required (or size_usd)", at=p)
+        contracts = contracts_from_size_usd(spec, h.size_usd)
+        if contracts > MAX_CONTRACTS:
+            raise self.p.fail(
+                (*p, "size_usd"), f"more than {MAX_CONTRACTS:.0e} contracts", h.size_usd
+            )
+        if h.size_usd > 0 and contracts == 0:
+            lot = spec.face_value_usd * spec.lot_contracts
+            raise self.p.fail(
+                (*p, "size_usd"), f"smaller than one lot of {spec.symbol} ({lot:g} USD)", h.size_usd
+            )
+        return contracts
+
     def targets(
-        self, value: object, holdings: tuple[HoldingConfig, ...], hedges: tuple[HedgeConfig, ...]
+        self,
+        table: dict[str, Any],
+        holdings: tuple[HoldingConfig, ...],
+        hedges: tuple[HedgeConfig, ...],
     ) -> dict[str, TargetConfig]:
-        tbl = self.table(value, "targets")
         known = {h.coin for h in holdings} | {h.hedges for h in hedges} | {h.coin for h in hedges}
         out: dict[str, TargetConfig] = {}
-        for coin_key, spec in tbl.items():
-            p = f"targets.{coin_key}"
+        for coin_key, value in table.items():
+            p: KeyPath = ("targets", coin_key)
             coin = coin_key.strip().upper()
             if coin not in known:
-                raise self.fail(p, "no holding or hedge with this coin", spec)
-            t = self.table(spec, p)
-            self.keys(t, ("ratio", "band"), p)
-            ratio = self.number(t, "ratio", p, minimum=0.0, maximum=3.0)
-            band = self.number(t, "band", p, 0.05, positive=True, maximum=1.0)
-            out[coin] = TargetConfig(ratio=ratio, band=band)
+                raise self.p.fail(p, "no holding or hedge with this coin", value)
+            t = self.p.decode(value, TargetFile, p)
+            out[coin] = TargetConfig(ratio=t.ratio, band=t.band)
         return out
 
-    def alerts(self, value: object) -> AlertConfig:
-        p = "alerts"
-        t = self.table(value, p)
-        d = AlertConfig()
-        self.keys(t, tuple(AlertConfig.__dataclass_fields__), p)
-        cmd: tuple[str, ...] = ()
-        if "on_raise_command" in t:
-            v = t["on_raise_command"]
-            if not isinstance(v, list) or not all(isinstance(x, str) and x for x in v):
-                raise self.fail(
-                    f"{p}.on_raise_command", "must be an argv list of strings (no shell)", v
-                )
-            cmd = tuple(v)
-        return AlertConfig(
-            liq_distance_pct=self.number(t, "liq_distance_pct", p, d.liq_distance_pct, minimum=0),
-            liq_clear_pct=self.number(t, "liq_clear_pct", p, d.liq_clear_pct, minimum=0),
-            ratio_clear=self.number(t, "ratio_clear", p, d.ratio_clear, minimum=0),
-            funding_against_apr_pct=self.number(
-                t, "funding_against_apr_pct", p, d.funding_against_apr_pct, minimum=0
-            ),
-            funding_clear_apr_pct=self.number(
-                t, "funding_clear_apr_pct", p, d.funding_clear_apr_pct, minimum=0
-            ),
-            basis_pct=self.number(t, "basis_pct", p, d.basis_pct, positive=True),
-            basis_clear_pct=self.number(t, "basis_clear_pct", p, d.basis_clear_pct, minimum=0),
-            stale=self.boolean(t, "stale", p, d.stale),
-            roll_days=self.number(t, "roll_days", p, d.roll_days, minimum=0, maximum=366),
-            min_duration_ms=int(self.integer(t, "min_duration_ms", p, 0, minimum=0)),
-            on_raise_command=cmd,
-        )
+    def alerts(self, a: AlertsFile) -> AlertConfig:
+        if not all(a.on_raise_command):
+            raise self.p.fail(
+                ("alerts", "on_raise_command"),
+                "must be an argv list of strings (no shell)",
+                a.on_raise_command,
+            )
+        return AlertConfig(**msgspec.structs.asdict(a))  # the same keys, all checked
 
-    def notify(self, value: object) -> NotifyConfig:
+    def notify(self, n: NotifyFile) -> NotifyConfig:
         from core.redact import redact_url
 
-        p = "notify"
-        t = self.table(value, p)
-        d = NotifyConfig()
-        allowed = tuple(NotifyConfig.__dataclass_fields__)
-        for k in t:  # a misspelt "url" holds a URL too: never echo the value
-            if k not in allowed:
-                raise self.fail(
-                    f"{p}.{k}", f"unknown key (known here: {', '.join(allowed)})", "<hidden>"
-                )
-        self.keys(t, allowed, p)
         urls: list[str] = []
-        raw = t.get("urls", [])
-        if not isinstance(raw, list):
-            raise self.fail(f"{p}.urls", "must be a list of apprise URLs", "<hidden>")
-        for i, url in enumerate(raw):
-            key = f"{p}.urls[{i}]"
-            # the value is never echoed: an apprise URL is its own credential
-            if not isinstance(url, str) or not url.strip():
-                raise self.fail(key, "must be a non-empty string (an apprise URL)", "<hidden>")
+        for i, url in enumerate(n.urls):
+            p: KeyPath = ("notify", "urls", i)
+            # the value is never echoed whole: an apprise URL is its own credential
+            if not url.strip():
+                raise self.p.fail(p, "must be a non-empty string (an apprise URL)", "<hidden>")
             if not _URL_RE.match(url.strip()):
-                raise self.fail(
-                    key,
+                raise self.p.fail(
+                    p,
                     "must be an apprise URL such as ntfy://topic or tgram://token/chat",
                     redact_url(url),
                 )
             for name in re.findall(r"\$\{([^}]*)\}", url):
                 if not _ENV_NAME_RE.match(name):
-                    raise self.fail(
-                        key, f"${{{name}}}: not an environment variable name", redact_url(url)
+                    raise self.p.fail(
+                        p, f"${{{name}}}: not an environment variable name", redact_url(url)
                     )
             urls.append(url.strip())
         quiet = None
-        text = self.string(t, "quiet_hours", p, "")
-        if str(text).strip():
-            m = _QUIET_RE.match(str(text).strip())
+        text = n.quiet_hours.strip()
+        if text:
+            key: KeyPath = ("notify", "quiet_hours")
+            m = _QUIET_RE.match(text)
             if not m:
-                raise self.fail(f"{p}.quiet_hours", 'must look like "22:00-07:00"', text)
+                raise self.p.fail(key, 'must look like "22:00-07:00"', n.quiet_hours)
             h1, m1, h2, m2 = (int(g) for g in m.groups())
             if h1 > 23 or h2 > 23 or m1 > 59 or m2 > 59:
-                raise self.fail(f"{p}.quiet_hours", "hours 00-23, minutes 00-59", text)
+                raise self.p.fail(key, "hours 00-23, minutes 00-59", n.quiet_hours)
             quiet = (h1 * 60 + m1, h2 * 60 + m2)
             if quiet[0] == quiet[1]:
-                raise self.fail(f"{p}.quiet_hours", "start and end must differ", text)
-        tz = str(self.string(t, "timezone", p, "")).strip()
+                raise self.p.fail(key, "start and end must differ", n.quiet_hours)
+        tz = n.timezone.strip()
         if tz:
             from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
             try:
                 ZoneInfo(tz)
             except (ZoneInfoNotFoundError, ValueError):
-                raise self.fail(
-                    f"{p}.timezone", "unknown time zone (e.g. Europe/Paris)", tz
+                raise self.p.fail(
+                    ("notify", "timezone"), "unknown time zone (e.g. Europe/Paris)", tz
                 ) from None
-        urgent = d.urgent
-        if "urgent" in t:
-            v = t["urgent"]
-            if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
-                raise self.fail(f"{p}.urgent", "must be a list of alert rules", v)
-            for rule in v:
-                if rule not in ALERT_RULES:
-                    raise self.fail(
-                        f"{p}.urgent", f"unknown rule {rule!r} (known: {', '.join(ALERT_RULES)})", v
-                    )
-            urgent = tuple(v)
+        for rule in n.urgent:
+            if rule not in ALERT_RULES:
+                raise self.p.fail(
+                    ("notify", "urgent"),
+                    f"unknown rule {rule!r} (known: {', '.join(ALERT_RULES)})",
+                    n.urgent,
+                )
         return NotifyConfig(
             urls=tuple(urls),
-            min_interval_s=self.number(
-                t, "min_interval_s", p, d.min_interval_s, minimum=0, maximum=86_400
-            ),
+            min_interval_s=n.min_interval_s,
             quiet_hours=quiet,
             timezone=tz,
-            urgent=urgent,
-            clears=self.boolean(t, "clears", p, d.clears),
+            urgent=tuple(n.urgent),
+            clears=n.clears,
         )
 
-    def feeds(self, value: object, hedges: tuple[HedgeConfig, ...]) -> FeedsConfig:
-        p = "feeds"
-        t = self.table(value, p)
-        self.keys(t, ("stale_after_ms", "spot_venue", *VENUES), p)
+    def feeds(self, f: FeedsFile) -> FeedsConfig:
         urls: dict[tuple[str, str], str] = {}
         for venue in VENUES:
-            if venue not in t:
-                continue
-            vt = self.table(t[venue], f"{p}.{venue}")
-            self.keys(vt, SOCKETS, f"{p}.{venue}")
+            table: FeedUrlsFile | None = getattr(f, venue)
             for sock in SOCKETS:
-                if sock in vt:
-                    url = str(self.string(vt, sock, f"{p}.{venue}")).strip()
-                    if not re.match(r"^wss?://[^\s/]+", url):
-                        raise self.fail(f"{p}.{venue}.{sock}", "must be a ws:// or wss:// URL", url)
-                    urls[(venue, sock)] = url
-        spot = self.string(t, "spot_venue", p, None, choices=SPOT_VENUES)
-        return FeedsConfig(
-            urls=urls,
-            stale_after_ms=int(
-                self.integer(t, "stale_after_ms", p, 10_000, minimum=500, maximum=3_600_000)
-            ),
-            spot_venue=spot,
-        )
+                url = None if table is None else getattr(table, sock)
+                if url is None:
+                    continue
+                if not re.match(r"^wss?://[^\s/]+", url.strip()):
+                    raise self.p.fail(
+                        ("feeds", venue, sock), "must be a ws:// or wss:// URL", url.strip()
+                    )
+                urls[(venue, sock)] = url.strip()
+        spot = None
+        if f.spot_venue is not None:
+            spot = self.choice(f.spot_venue, ("feeds", "spot_venue"), SPOT_VENUES)
+        return FeedsConfig(urls=urls, stale_after_ms=f.stale_after_ms, spot_venue=spot)
 
-    def broker(self, value: object) -> BrokerConfig:
-        p = "broker"
-        t = self.table(value, p)
-        d = BrokerConfig()
-        self.keys(t, tuple(BrokerConfig.__dataclass_fields__), p)
-        return BrokerConfig(
-            kind=self.string(t, "kind", p, "paper", choices=BROKERS),
-            fee_rate=self.number(t, "fee_rate", p, d.fee_rate, minimum=0.0, maximum=0.01),
-            slippage_bps=self.number(t, "slippage_bps", p, d.slippage_bps, minimum=0, maximum=500),
-            max_contracts_per_action=int(
-                self.integer(
-                    t, "max_contracts_per_action", p, d.max_contracts_per_action, minimum=1
-                )
-            ),
-            max_usd_per_action=self.number(t, "max_usd_per_action", p, None, positive=True),
-            step_pct=self.number(t, "step_pct", p, d.step_pct, positive=True, maximum=100.0),
-            trading_enabled=self.boolean(t, "trading_enabled", p, False),
-            sandbox=self.boolean(t, "sandbox", p, False),
-            order_type=self.string(t, "order_type", p, d.order_type, choices=ORDER_TYPES),
-            limit_tolerance_bps=self.number(
-                t, "limit_tolerance_bps", p, d.limit_tolerance_bps, minimum=0.0, maximum=1_000.0
-            ),
-            limit_timeout_s=self.number(
-                t, "limit_timeout_s", p, d.limit_timeout_s, minimum=1.0, maximum=86_400.0
-            ),
-            max_contracts_per_day=(
-                None
-                if (n := self.integer(t, "max_contracts_per_day", p, None, minimum=1)) is None
-                else int(n)
-            ),
-            max_usd_per_day=self.number(t, "max_usd_per_day", p, None, positive=True),
-            min_order_interval_s=self.number(
-                t, "min_order_interval_s", p, d.min_order_interval_s, minimum=0.0, maximum=3_600.0
-            ),
-        )
+    def broker(self, b: BrokerFile) -> BrokerConfig:
+        kind = self.choice(b.kind, ("broker", "kind"), BROKERS)
+        order_type = self.choice(b.order_type, ("broker", "order_type"), ORDER_TYPES)
+        fields = msgspec.structs.asdict(b)
+        return BrokerConfig(**{**fields, "kind": kind, "order_type": order_type})
 
     def simulator(
-        self,
-        value: object,
-        holdings: tuple[HoldingConfig, ...] = (),
-        hedges: tuple[HedgeConfig, ...] = (),
+        self, s: SimulatorFile, holdings: tuple[HoldingConfig, ...], hedges: tuple[HedgeConfig, ...]
     ) -> SimulatorConfig:
-        p = "simulator"
-        t = self.table(value, p)
-        if t.get("enabled") is True and not holdings and not hedges:
+        if s.enabled and not holdings and not hedges:
             # (coins the simulator does not trade: core.session.simulator says so)
-            raise self.fail(
-                f"{p}.enabled", "nothing to simulate: add [[holdings]] or [[hedges]]", True
+            raise self.p.fail(
+                ("simulator", "enabled"),
+                "nothing to simulate: add [[holdings]] or [[hedges]]",
+                True,
             )
-        self.keys(t, ("enabled", "seed", "speed", "chaos"), p)
-        chaos = str(self.string(t, "chaos", p, ""))
-        if chaos.strip():
+        if s.chaos.strip():
             from core.sim.chaos import parse_chaos
 
             try:
-                parse_chaos(chaos)
+                parse_chaos(s.chaos)
             except ValueError as exc:
-                raise self.fail(f"{p}.chaos", str(exc), chaos) from None
-        return SimulatorConfig(
-            enabled=self.boolean(t, "enabled", p, False),
-            seed=int(self.integer(t, "seed", p, 1, minimum=0)),
-            speed=self.number(t, "speed", p, 1.0, positive=True, maximum=1_000_000.0),
-            chaos=chaos,
-        )
+                raise self.p.fail(("simulator", "chaos"), str(exc), s.chaos) from None
+        return SimulatorConfig(**msgspec.structs.asdict(s))
 
-    def keymap(self, value: object) -> dict[str, str]:
-        t = self.table(value, "keys")
+    def keymap(self, table: dict[str, Any]) -> dict[str, str]:
         out: dict[str, str] = {}
-        for action, key in t.items():
-            p = f"keys.{action}"
+        for action, key in table.items():
+            p: KeyPath = ("keys", action)
             if not _ACTION_RE.match(action):
-                raise self.fail(p, "action names are lower_case_words", key)
+                raise self.p.fail(p, "action names are lower_case_words", key)
             if KEY_ALIASES.get(action, action) not in KEY_ACTIONS:
                 known = ", ".join(sorted({*KEY_ACTIONS, *KEY_ALIASES}))
-                raise self.fail(p, f"unknown dashboard action (known: {known})", key)
+                raise self.p.fail(p, f"unknown dashboard action (known: {known})", key)
             if not isinstance(key, str) or not key.strip():
-                raise self.fail(p, "must be a key name such as 'plus' or 'ctrl+r'", key)
+                raise self.p.fail(p, "must be a key name such as 'plus' or 'ctrl+r'", key)
             out[action] = key.strip()
         # a key bound twice (above all over quit: q would no longer quit) is refused
         keys_of = {KEY_ALIASES.get(a, a): {k.strip() for k in v.split(",")} for a, v in out.items()}
@@ -1168,8 +1162,8 @@ class _Validator:
             for k in keys:
                 if k in owner:
                     name = next(a for a in out if KEY_ALIASES.get(a, a) == action)
-                    raise self.fail(
-                        f"keys.{name}", f"{k!r} is already the key of {owner[k]}", out[name]
+                    raise self.p.fail(
+                        ("keys", name), f"{k!r} is already the key of {owner[k]}", out[name]
                     )
                 owner[k] = action
         return out

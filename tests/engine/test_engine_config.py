@@ -86,7 +86,10 @@ def test_example_config_passes() -> None:
 def test_no_config_means_demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
     monkeypatch.setenv("HOME", str(tmp_path))
-    cfg = load_config(None)
+    assert load_config(None) is None  # no file anywhere: the command chooses
+    from tui.commands._session import load
+
+    cfg = load(None)  # the dashboard's and record's choice: the demo
     assert cfg.demo
     assert cfg.simulator.enabled
     assert {h.venue for h in cfg.hedges} == {"bybit", "binance", "okx", "deribit"}

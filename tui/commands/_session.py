@@ -32,13 +32,19 @@ class Opened:
 
 
 def load(config_path: str | None) -> Config:
-    """The config (or the demo), a ``ConfigError`` turned into the one-line usage error."""
+    """The config, or the demo portfolio when there is none at all (no ``--config`` and no
+    file at the default locations); a ``ConfigError`` turned into the one-line usage error."""
     from core.config import ConfigError, load_config
 
     try:
-        return load_config(config_path)
+        config = load_config(config_path)
     except ConfigError as exc:
         raise UsageError(f"config error: {exc}") from None
+    if config is None:
+        from core.demo import demo_config
+
+        return demo_config()
+    return config
 
 
 def open_database(

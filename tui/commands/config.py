@@ -65,6 +65,10 @@ def run(args: argparse.Namespace) -> int:
     path: Path | None = getattr(args, "path", None) or getattr(args, "config", None)
     try:
         cfg = load_config(path)
+        if cfg is None:
+            from core.demo import demo_config
+
+            cfg = demo_config()
         theme_error(cfg)
     except ConfigError as exc:
         print(f"hedgetop: config error: {exc}", file=sys.stderr)

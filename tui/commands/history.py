@@ -140,7 +140,7 @@ def _db_path(args: argparse.Namespace) -> Path:
     from core.config import default_database_path, load_config
 
     cfg = load_config(getattr(args, "config", None))  # ConfigError handled by run()
-    return cfg.database or default_database_path()
+    return (cfg.database if cfg is not None else None) or default_database_path()
 
 
 # --- the table view ---------------------------------------------------------------------------
@@ -388,7 +388,8 @@ def _review(args: argparse.Namespace, hist: Any, start: int, end: int) -> int:
     if getattr(args, "config", None):
         from core.config import load_config
 
-        sides = {h.id: h.side for h in load_config(args.config).hedges}
+        cfg = load_config(args.config)
+        sides = {h.id: h.side for h in cfg.hedges} if cfg is not None else {}
     r = hedge_review(hist, start, end, sides=sides)
     if args.json:
         sys.stdout.write(json.dumps(review_json(r), allow_nan=False) + "\n")
