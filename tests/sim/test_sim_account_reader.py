@@ -171,7 +171,7 @@ async def test_a_lost_answer_is_asked_again_not_the_whole_read_failed(
 ) -> None:
     """A read is a dozen requests: one 5xx among them is asked again by ccxt (reads only);
     without the retries the same faults (a seeded source) fail the read."""
-    import core.accounts.reader as reader
+    from core.accounts import reader
 
     ex = await account_sim(chaos=parse_chaos("http500=0.1"))
     st = await read_account(account(ex, Venue.BYBIT), now_ms=ex.now_ms(), environ=ENV)
