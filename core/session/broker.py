@@ -94,6 +94,21 @@ def tier_credentials(venue: str) -> Mapping[str, str] | None:
         return None
 
 
+def simulator_routed(config: Config) -> dict[str, AccountConfig]:
+    """The hedges whose resizes go through ccxt to the built-in simulator's accounts: each
+    names a ``trading = true`` account on its own venue, one the simulator keeps (Bybit,
+    Binance). Hedge id -> that account."""
+    from core.session.sim_accounts import SIM_VENUES
+
+    trading = {a.name: a for a in config.accounts if a.trading}
+    out: dict[str, AccountConfig] = {}
+    for h in config.hedges:
+        account = trading.get(h.account or "")
+        if account is not None and account.venue.value == h.venue and h.venue in SIM_VENUES:
+            out[h.id] = account
+    return out
+
+
 def simulator_broker(
     config: Config, sim: SimExchange, exchange_factory: ExchangeFactory | None = None
 ) -> tuple[CcxtLiveBroker | None, frozenset[str]]:
@@ -111,22 +126,18 @@ def simulator_broker(
 
     from core.accounts.reader import client_params, default_factory
     from core.brokers.ccxt_live import CCXT_IDS, CcxtLiveBroker
-    from core.session.sim_accounts import SIM_VENUES, simulator_target
+    from core.session.sim_accounts import simulator_target
 
-    trading = {a.name: a for a in config.accounts if a.trading}
+    routed = simulator_routed(config)
     accounts: dict[str, AccountConfig] = {}  # ccxt id -> the account its orders go to
     keys = sim.seed_accounts
     environ: dict[str, str] = {}
-    hedges: set[str] = set()
-    for h in config.hedges:
-        account = trading.get(h.account or "")
-        if account is None or account.venue.value != h.venue or h.venue not in SIM_VENUES:
-            continue
-        accounts.setdefault(CCXT_IDS[h.venue], account)
-        v = h.venue.upper()
+    for account in routed.values():
+        accounts.setdefault(CCXT_IDS[account.venue.value], account)
+        v = account.venue.value.upper()
         environ[f"HEDGETOP_{v}_API_KEY"] = keys.api_key
         environ[f"HEDGETOP_{v}_API_SECRET"] = keys.api_secret
-        hedges.add(h.id)
+    hedges = set(routed)
     if not hedges:
         return None, frozenset()
     build = exchange_factory or default_factory

@@ -113,3 +113,18 @@ async def test_a_restart_finds_the_simulators_account_where_the_ledger_left_it()
         assert read.events == ()
         assert second.sim is not None
         assert second.sim.bybit.account.position("BTC").size == -plan.contracts_after
+
+
+def test_config_check_says_which_hedges_trade_on_the_simulators_accounts(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: object
+) -> None:
+    from tui.cli import main
+
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))  # no user config: the demo
+    monkeypatch.chdir(str(tmp_path))
+    assert main(["config", "check"]) == 0
+    out = capsys.readouterr().out
+    (line,) = [ln for ln in out.splitlines() if "on the simulator:" in ln]
+    assert "btc-bybit (account demo-bybit)" in line
+    assert "ada-binance (account demo-binance)" in line
+    assert "btc-okx" not in line  # OKX: the simulator keeps no account there, paper

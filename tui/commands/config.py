@@ -227,6 +227,16 @@ def describe(cfg: Any) -> str:
         + (f" and {b.max_usd_per_action:,.0f} USD" if b.max_usd_per_action else "")
         + f" per action, step {b.step_pct:g} pts"
     )
+    if s.enabled:
+        from core.session.broker import simulator_routed
+
+        routed = simulator_routed(cfg)
+        if routed:
+            lines.append(
+                "  on the simulator: "
+                + ", ".join(f"{hid} (account {a.name})" for hid, a in routed.items())
+                + " resize through ccxt on its accounts (its demo keys); the others on paper"
+            )
     if b.kind == "ccxt" and not s.enabled:
         from core.session.broker import endpoint_mismatch
         from core.session.endpoints import TESTNET_URLS
