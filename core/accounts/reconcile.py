@@ -50,9 +50,11 @@ coin missing from a read wallet is 0 (the normaliser drops zero totals). The mov
 itself explains is the funding booked after ``as_of_ms`` (> 0 received) minus the fees of the
 fills after it charged in that coin; what remains must be within
 ``max(BALANCE_ABS_TOL, BALANCE_REL_TOL × |expected|)``: a satoshi (the venues' 8-decimal
-figures) or a millionth of the balance (their rounding, summed in floats). Realised PnL of a
-reducing fill is not derived (a fill carries no entry price), so such a move is reported, its
-text saying the fills may have realised PnL.
+figures) or a millionth of the balance (their rounding, summed in floats). The PnL a reducing
+fill realised is derived too (``realised_by_fills``: walked from the positions as they were at
+the balance's time, ``positions_then``, each increase averaging the entry); where it cannot be
+(no entry, no price, a side flip) the move is reported, its text saying the fills may have
+realised PnL.
 """
 
 from __future__ import annotations
@@ -64,6 +66,7 @@ from enum import StrEnum
 
 import msgspec
 
+from core import inverse
 from core.accounts.model import (
     AccountPosition,
     AccountState,
@@ -109,6 +112,7 @@ class ExpectedPosition(msgspec.Struct, frozen=True, kw_only=True):
     coin: str = ""
     as_of_ms: int | None = None
     liq_price: float | None = None
+    entry: float | None = None  # USD per coin: what a reducing fill realises PnL against
 
 
 class ExpectedBalance(msgspec.Struct, frozen=True, kw_only=True):
@@ -176,6 +180,7 @@ def expected_positions(
                 coin=h.coin,
                 as_of_ms=as_of_ms,
                 liq_price=(liq_prices or {}).get(h.id),
+                entry=h.entry if n else None,
             )
         )
     return tuple(out)
@@ -197,6 +202,7 @@ def expected_from_state(
             coin=p.coin,
             as_of_ms=state.read_ms,
             liq_price=(liq_prices or {}).get(p.symbol, p.liq_price),
+            entry=p.entry,
         )
         for p in state.positions
         if _int_contracts(p.contracts) == p.contracts
@@ -244,6 +250,7 @@ def reconcile(
     now_ms: int,
     known_trade_ids: Iterable[str] = (),
     marks: Mapping[str, float] | None = None,
+    positions_then: Iterable[ExpectedPosition] | None = None,
 ) -> tuple[ReconcileEvent, ...]:
     """Every difference between the expectation and ``state`` (see the module doc), positions
     first (by symbol, then side), then balances (by wallet, then coin). Expectations of another
@@ -270,8 +277,11 @@ def reconcile(
         ),
         key=lambda b: (b.wallet.value, b.coin),
     )
+    # the fills after the balances' time walk from the positions as they were then (the
+    # previous read's), else from the expectation
+    then = list(positions_then) if positions_then is not None else list(exp.values())
     for b in bal:
-        ev = _balance_event(b, totals.get((b.wallet, b.coin), 0.0), state, now_ms)
+        ev = _balance_event(b, totals.get((b.wallet, b.coin), 0.0), state, now_ms, then)
         if ev is not None:
             events.append(ev)
     return tuple(events)
@@ -462,25 +472,72 @@ def explained_balance_move(state: AccountState, coin: str, as_of_ms: int | None)
     return funding - fees
 
 
+def realised_by_fills(
+    positions: Iterable[ExpectedPosition], state: AccountState, coin: str, as_of_ms: int | None
+) -> float | None:
+    """The PnL the read's own fills after ``as_of_ms`` realised in ``coin`` (inverse:
+    ``q·(1/P0 − 1/P)`` for a short bought back, the entry averaged on each increase), walked
+    from each expected position's entry; None when a fill cannot be priced (no entry, no
+    price, a side flip): then it is only said that fills may have realised PnL."""
+    if as_of_ms is None:
+        return 0.0
+    total = 0.0
+    for e in positions:
+        if e.coin != coin:
+            continue
+        fills = sorted(
+            (f for f in state.fills if f.symbol == e.symbol and f.ts_ms > as_of_ms),
+            key=lambda f: f.ts_ms,
+        )
+        if not fills:
+            continue
+        if e.entry is None or not e.contracts:
+            return None
+        side, entry = e.side.value, e.entry
+        size = None
+        for f in fills:
+            if f.price is None or f.price <= 0 or f.contracts <= 0:
+                return None
+            face = f.size_usd / f.contracts
+            size = e.contracts * face if size is None else size
+            adds = (f.side is OrderSide.SELL) == (e.side is Side.SHORT)
+            if adds:
+                entry = inverse.average_entry(size, entry, f.size_usd, f.price)
+                size += f.size_usd
+            else:
+                if f.size_usd > size + 1e-9:
+                    return None  # through zero: the other side's entry is the fill's own
+                total += inverse.realized_pnl_coin(side, f.size_usd, entry, f.price)
+                size -= f.size_usd
+    return total
+
+
 def balance_tolerance(expected_total: float) -> float:
     """How far a balance may sit from the explained figure and still agree (module doc)."""
     return max(BALANCE_ABS_TOL, BALANCE_REL_TOL * abs(expected_total))
 
 
 def _balance_event(
-    b: ExpectedBalance, got: float, state: AccountState, now_ms: int
+    b: ExpectedBalance,
+    got: float,
+    state: AccountState,
+    now_ms: int,
+    positions: Sequence[ExpectedPosition] = (),
 ) -> ReconcileEvent | None:
     explained = explained_balance_move(state, b.coin, b.as_of_ms)
-    residual = got - b.total - explained
+    realised = realised_by_fills(positions, state, b.coin, b.as_of_ms)
+    residual = got - b.total - explained - (realised or 0.0)
     if abs(residual) <= balance_tolerance(b.total):
         return None
     parts = []
     if explained:
         parts.append(f"funding and fees since explain {_delta(explained)}")
+    if realised:
+        parts.append(f"own fills since realised {_delta(realised)}")
     fills_since = b.as_of_ms is not None and any(
         f.ts_ms > b.as_of_ms and _coin_of_symbol(state, f.symbol) == b.coin for f in state.fills
     )
-    if fills_since:
+    if fills_since and realised is None:
         parts.append("own fills since may have realised PnL")
     parts.append("a transfer, a liquidation or a fee not read?")
     text = (

@@ -225,8 +225,8 @@ class AccountWatcher:
         expected = expected_positions(
             hedges, {watch.config.name: watch.config.venue}, as_of_ms=as_of
         )
-        balances = expected_from_state(previous)[1] if previous is not None else ()
-        events = reconcile(expected, balances, state, now_ms=now)
+        then, balances = expected_from_state(previous) if previous is not None else ((), ())
+        events = reconcile(expected, balances, state, now_ms=now, positions_then=then)
         adopted, notes = adopt_positions(hedges, state)
         taken = self._adopt(adopted, exchange_figures(adopted, state))
         said = [n for n in (*notes, *taken, *state.notes) if n not in watch.notes_said]

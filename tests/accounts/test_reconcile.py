@@ -477,3 +477,43 @@ def test_two_hedges_on_one_position_are_compared_by_their_net() -> None:
     hedges, notes = adopt_positions([hedge(id="a"), hedge(id="b")], s)
     assert [h.contracts for h in hedges] == [100_000, 0]
     assert any(n.startswith("b: BTCUSD is already held") for n in notes)
+
+
+def test_the_pnl_an_own_reducing_fill_realised_explains_the_wallet() -> None:
+    """A short of 135,000 USD at 90,000 bought back by 40,000 at 91,000 realises
+    40,000 · (1/91,000 − 1/90,000) = −0.004884… BTC into the wallet, and pays its fee."""
+    realised = 40_000 * (1 / 91_000 - 1 / 90_000)
+    fee = 0.00002
+    s = state(
+        positions=(pos(n=95_000),),
+        balances=(wallet(1.6 + realised - fee),),
+        fills=(fill(OrderSide.BUY, 40_000, fee_coin=fee, fee_currency="BTC"),),
+    )
+    then = [expect(as_of_ms=T0, entry=90_000.0)]
+    now = [expect(n=95_000, as_of_ms=T0, entry=90_000.0)]
+    assert reconcile(now, [btc_balance(1.6)], s, now_ms=NOW, positions_then=then) == ()
+    # what the fill does not explain is still said, with the part it does
+    off = state(
+        positions=s.positions,
+        balances=(wallet(1.6 + realised - fee - 0.01),),
+        fills=s.fills,
+    )
+    (ev,) = reconcile(now, [btc_balance(1.6)], off, now_ms=NOW, positions_then=then)
+    assert ev.kind is ReconcileKind.BALANCE_CHANGED
+    assert ev.difference == pytest.approx(-0.01)
+    assert "own fills since realised −0.00488" in ev.text
+    assert "may have realised" not in ev.text
+
+
+def test_an_increase_averages_the_entry_before_a_later_reduction_realises() -> None:
+    # sell 45,000 more at 91,000 (entry becomes the harmonic mean), then buy 90,000 back
+    entry = 180_000 / (135_000 / 90_000 + 45_000 / 91_000)
+    realised = 90_000 * (1 / 91_000 - 1 / entry)
+    fills = (
+        fill(OrderSide.SELL, 45_000, ts=T0 + 1_000, tid="a"),
+        fill(OrderSide.BUY, 90_000, ts=T0 + 2_000, tid="b"),
+    )
+    s = state(positions=(pos(n=90_000),), balances=(wallet(1.6 + realised),), fills=fills)
+    then = [expect(as_of_ms=T0, entry=90_000.0)]
+    now = [expect(n=90_000, as_of_ms=T0, entry=entry)]
+    assert reconcile(now, [btc_balance(1.6)], s, now_ms=NOW, positions_then=then) == ()

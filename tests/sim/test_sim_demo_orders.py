@@ -76,6 +76,10 @@ async def test_a_binance_demo_resize_is_counted_in_contracts_there() -> None:
         spec = s.engine.specs()["ada-binance"]
         after = s.sim.binance.account.position("ADA").size
         assert after - before == size_usd_from_contracts(spec, 50)  # a buy of 50 x 10 USD
+        # the next read agrees with the engine: the position, and the wallet too (the fee
+        # and the PnL the reduction realised are both explained)
+        again = await s.accounts.read_one("demo-binance")
+        assert again.events == (), [e.text for e in again.events]
 
 
 async def test_a_paper_hedge_of_the_demo_fills_on_the_paper_broker() -> None:
