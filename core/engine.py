@@ -22,17 +22,15 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import math
-import operator
-from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from itertools import repeat
 from typing import Any
 
 from core import dated, inverse, liquidation, sizing
 from core.brokers.paper import PaperBroker
 from core.config import SPOT_VENUES, Config, HedgeConfig
 from core.events import FeedHealth, Fill, FundingEvent, Kind, MarginTransfer, OrderSide, Quote
+from core.hedge_build import draft_of, freeze, new_draft
 from core.instruments import (
     ContractSpec,
     UnknownInstrument,
@@ -563,44 +561,51 @@ class Engine:
         """``_hedge_snapshot``, reused while its inputs are unchanged: the quote object (quotes
         are frozen and replaced on arrival), the position's figures, its spec and whether it
         is stale. Only the funding countdown and a dated future's days to expiry (and the
-        basis it locks a year) move with the clock alone; they are patched in."""
+        basis it locks a year) move with the clock alone; they are patched into a copy. When
+        only the quotes moved, what the position alone decides (``_Fixed``, with the fields
+        it fills) is kept from the previous snapshot."""
         cfg = p.cfg
         qkey = (cfg.venue, cfg.symbol)
         q = self._quotes.get(qkey)
         perp = None if p.spec.expiry_ms is None else self._perp_quote(p, stale)
-        key = (
-            perp,
+        fixed_key = (
             cfg,
             p.spec,
-            q,
             p.contracts,
             p.entry,
             p.margin_coin,
             p.realized_pnl_coin,
             p.funding_accrued_coin,
             p.exchange,
-            q is None or qkey in stale,
         )
+        key = (fixed_key, perp, q, q is None or qkey in stale)
         hit = self._hedge_cache.get(cfg.id)
         if hit is not None and hit[0] == key:
             hs: HedgeSnapshot = hit[1]
-            values: list[Any] = hit[2]
-            changed = False
+            draft = None
             nf = hs.next_funding_ms
             if nf is not None and hs.funding_countdown_ms != max(0, nf - now_ms):
-                values[_COUNTDOWN_AT] = max(0, nf - now_ms)
-                changed = True
+                draft = draft_of(hs)
+                draft.funding_countdown_ms = max(0, nf - now_ms)
             if hs.expiry_ms is not None:
                 days, apr = _dated_figures(hs.expiry_ms, hs.basis_pct, now_ms)
                 if days != hs.days_to_expiry:
-                    values[_DAYS_AT] = days
-                    values[_LOCKED_AT] = values[_BASIS_ANNUAL_AT] = apr
-                    changed = True
-            if changed:
-                hs = hit[1] = _rebuild_hedge(values)
+                    draft = draft or draft_of(hs)
+                    draft.days_to_expiry = days
+                    draft.basis_locked_apr_pct = draft.basis_annual_pct = apr
+            if draft is not None:
+                hs = hit[1] = freeze(draft)
             return hs
-        hs, values = self._hedge_snapshot(p, now_ms, stale)
-        self._hedge_cache[cfg.id] = [key, hs, values]
+        if hit is not None and hit[0][0] == fixed_key:
+            draft = draft_of(hit[1])
+            fixed: _Fixed = hit[2]
+        else:
+            draft = new_draft()
+            fixed = _fixed(p)
+            _fill_fixed(draft, p, fixed)
+        self._fill_quoted(draft, p, now_ms, stale, fixed)
+        hs = freeze(draft)
+        self._hedge_cache[cfg.id] = [key, hs, fixed]
         return hs
 
     def _perp_quote(self, p: _Position, stale: set[tuple[str, str]]) -> Quote | None:
@@ -610,16 +615,17 @@ class Engine:
             return None
         return self._fresh(p.cfg.venue, native_symbol(p.cfg.venue, p.spec.coin), stale)
 
-    def _hedge_snapshot(
-        self, p: _Position, now_ms: int, stale: set[tuple[str, str]]
-    ) -> tuple[HedgeSnapshot, list[Any]]:
-        """The hedge's snapshot and its fields in declaration order."""
+    def _fill_quoted(
+        self, d: Any, p: _Position, now_ms: int, stale: set[tuple[str, str]], fixed: _Fixed
+    ) -> None:
+        """Set the hedge's snapshot fields that depend on the quotes (and the clock) on the
+        draft ``d``; ``_fill_fixed`` sets the others. ``fixed`` is ``_fixed(p)``."""
         cfg, spec = p.cfg, p.spec
         q = self._quotes.get((cfg.venue, cfg.symbol))
         mark = q.mark if q is not None else None
         index = q.index if q is not None else None
-        size = p.size_usd
-        open_ = p.contracts > 0 and p.entry is not None
+        size = fixed.size
+        open_ = fixed.open_
         pvc = pnl_c = pnl_u = equity = mm = liq = dist = None
         risk: liquidation.Liquidation | None = None
         if mark is not None and mark > 0:
@@ -629,8 +635,10 @@ class Engine:
                 pnl_c = inverse.pnl_coin(cfg.side, size, p.entry, mark)
                 pnl_u = inverse.pnl_usd(cfg.side, size, p.entry, mark)
                 equity = inverse.equity_coin(p.margin_coin, cfg.side, size, p.entry, mark)
-                risk = _assess(spec, cfg.side, size, p.entry, p.margin_coin, cfg.margin_mode, mark)
-                if risk is not None:
+                if fixed.risk is not None:
+                    risk = liquidation.at_mark(
+                        fixed.risk, spec, cfg.side, size, p.entry, max(p.margin_coin, 0.0), mark
+                    )
                     liq, mm = risk.price, risk.maintenance_coin
                 dist = inverse.liq_distance_pct(liq, mark)
             else:
@@ -667,66 +675,43 @@ class Engine:
                 nxt = inverse.funding_coin(cfg.side, size, mark, rate)
             elif open_ is False:
                 nxt = 0.0
-        ex = p.exchange
         leverage = cfg.leverage
         if pvc is not None and equity is not None and equity > 0 and open_:
             leverage = pvc / equity
-        return _hedge_from(
-            hedge_id=cfg.id,
-            venue=cfg.venue,
-            symbol=cfg.symbol,
-            coin=spec.coin,
-            hedged_coin=cfg.hedges,
-            beta=cfg.beta,
-            side=cfg.side,
-            contracts=p.contracts,
-            size_usd=size,
-            entry=p.entry,
-            margin_coin=p.margin_coin,
-            margin_mode=cfg.margin_mode,
-            leverage=leverage,
-            mark=mark,
-            index=index,
-            last=q.last if q is not None else None,
-            position_value_coin=pvc,
-            pnl_coin=pnl_c,
-            pnl_usd=pnl_u,
-            realized_pnl_coin=p.realized_pnl_coin,
-            equity_coin=equity,
-            maintenance_margin_coin=mm,
-            liq_price=liq,
-            liq_distance_pct=dist,
-            basis_usd=basis_u,
-            basis_pct=basis_p,
-            basis_annual_pct=basis_a,
-            funding_rate=rate,
-            funding_interval_ms=interval
-            if interval is not None
-            else (H8_MS if continuous else None),
-            next_funding_ms=nf,
-            funding_countdown_ms=None if nf is None else max(0, nf - now_ms),
-            funding_apr_pct=apr,
-            funding_next_coin=nxt,
-            funding_accrued_coin=p.funding_accrued_coin,
-            funding_accrued_usd=None if mark is None else p.funding_accrued_coin * mark,
-            stale=q is None or (cfg.venue, cfg.symbol) in stale,
-            bankruptcy_price=risk.bankruptcy_price if risk is not None else None,
-            margin_model=str(risk.model) if risk is not None else None,
-            liq_beyond_10x=risk.beyond_far if risk is not None else False,
-            tier_source=spec.tier_source.describe(),
-            tier_estimate=risk.tier.estimate if risk is not None else False,
-            expiry_ms=spec.expiry_ms,
-            days_to_expiry=days,
-            basis_locked_apr_pct=locked,
-            perp_funding_rate=perp_rate,
-            perp_funding_apr_pct=perp_apr,
-            exchange_liq_price=ex.liq_price if ex is not None else None,
-            liq_gap_pct=_gap_pct(liq, ex.liq_price if ex is not None else None),
-            funding_received_coin=ex.funding_received_coin if ex is not None else None,
-            funding_received_since_ms=ex.funding_since_ms if ex is not None else None,
-            instrument_status=spec.status,
-            delist_ms=spec.delist_ms,
+        d.leverage = leverage
+        d.mark = mark
+        d.index = index
+        d.last = q.last if q is not None else None
+        d.position_value_coin = pvc
+        d.pnl_coin = pnl_c
+        d.pnl_usd = pnl_u
+        d.equity_coin = equity
+        d.maintenance_margin_coin = mm
+        d.liq_price = liq
+        d.liq_distance_pct = dist
+        d.basis_usd = basis_u
+        d.basis_pct = basis_p
+        d.basis_annual_pct = basis_a
+        d.funding_rate = rate
+        d.funding_interval_ms = (
+            interval if interval is not None else (H8_MS if continuous else None)
         )
+        d.next_funding_ms = nf
+        d.funding_countdown_ms = None if nf is None else max(0, nf - now_ms)
+        d.funding_apr_pct = apr
+        d.funding_next_coin = nxt
+        d.funding_accrued_usd = None if mark is None else p.funding_accrued_coin * mark
+        d.stale = q is None or (cfg.venue, cfg.symbol) in stale
+        d.bankruptcy_price = risk.bankruptcy_price if risk is not None else None
+        d.margin_model = fixed.model if risk is not None else None
+        d.liq_beyond_10x = risk.beyond_far if risk is not None else False
+        d.tier_estimate = risk.tier.estimate if risk is not None else False
+        d.days_to_expiry = days
+        d.basis_locked_apr_pct = locked
+        d.perp_funding_rate = perp_rate
+        d.perp_funding_apr_pct = perp_apr
+        ex = p.exchange
+        d.liq_gap_pct = _gap_pct(liq, ex.liq_price if ex is not None else None)
 
     # --- resizing -------------------------------------------------------------------------
 
@@ -1131,42 +1116,6 @@ class Engine:
         return fill
 
 
-_HEDGE_FIELDS = tuple(f.name for f in dataclasses.fields(HedgeSnapshot))
-_COUNTDOWN_AT = _HEDGE_FIELDS.index("funding_countdown_ms")
-_DAYS_AT = _HEDGE_FIELDS.index("days_to_expiry")
-_LOCKED_AT = _HEDGE_FIELDS.index("basis_locked_apr_pct")
-_BASIS_ANNUAL_AT = _HEDGE_FIELDS.index("basis_annual_pct")
-# The slots' own descriptors: a frozen dataclass's __init__ goes through object.__setattr__
-# once per field (~50 here), which costs several times a direct slot store, and every hedge is
-# rebuilt each tick (its funding countdown moves with the clock).
-_HEDGE_SETTERS = tuple(getattr(HedgeSnapshot, f).__set__ for f in _HEDGE_FIELDS)
-_HEDGE_GETTERS = tuple(getattr(HedgeSnapshot, f).__get__ for f in _HEDGE_FIELDS)
-
-
-def _hedge_values(hs: HedgeSnapshot) -> list[Any]:
-    """Every field of ``hs`` in declaration order."""
-    return list(map(operator.call, _HEDGE_GETTERS, repeat(hs)))
-
-
-def _hedge_from(**fields: Any) -> tuple[HedgeSnapshot, list[Any]]:
-    """``HedgeSnapshot(**fields)`` and its values in order, built as ``_rebuild_hedge`` does;
-    fields left to their defaults (or a name it has not) go through the constructor, which
-    fills or refuses them."""
-    if len(fields) != len(_HEDGE_FIELDS):
-        hs = HedgeSnapshot(**fields)
-        return hs, _hedge_values(hs)
-    values = list(map(fields.__getitem__, _HEDGE_FIELDS))
-    return _rebuild_hedge(values), values
-
-
-def _rebuild_hedge(values: Sequence[Any]) -> HedgeSnapshot:
-    """``HedgeSnapshot(*values)`` without its per-field ``object.__setattr__``: the same frozen
-    object (equal, hashable, immutable to its users), filled slot by slot."""
-    hs: HedgeSnapshot = object.__new__(HedgeSnapshot)
-    deque(map(operator.call, _HEDGE_SETTERS, repeat(hs), values), maxlen=0)
-    return hs
-
-
 def _keep_dated(new: ContractSpec, old: ContractSpec) -> ContractSpec:
     """``new`` for a hedge whose contract is ``old``: refreshed tables list perpetuals, so a
     dated contract takes its coin's figures (face value, tick, lot, tiers) and stays dated;
@@ -1204,15 +1153,62 @@ def _dated_figures(
     return days, locked
 
 
-def _assess(  # noqa: PLR0917 (a position and its mark)
-    spec: ContractSpec, side: str, size: float, entry: float, margin: float, mode: str, mark: float
-) -> liquidation.Liquidation | None:
-    """The venue's liquidation model at ``mark``; a wallet driven below zero (fees, funding) is
-    priced as an empty one, and input the model refuses gives None rather than a crashed tick."""
-    try:
-        return liquidation.assess(spec, side, size, entry, max(margin, 0.0), mode=mode, mark=mark)
-    except ValueError:
-        return None
+@dataclass(frozen=True, slots=True)
+class _Fixed:
+    """What a hedge's snapshot takes from its position alone, not from the quotes: kept (with
+    the fields ``_fill_fixed`` set) while the config, spec, contracts, entry, margin, realised
+    PnL, funding booked and the exchange's figures are unchanged, since most ticks only move
+    the quotes. ``risk``: ``core.liquidation.assess_position`` (its prices, model and tier do
+    not depend on the mark), None for a flat position or one the model refuses."""
+
+    size: float
+    open_: bool
+    risk: liquidation.Liquidation | None
+    model: str | None
+
+
+def _fixed(p: _Position) -> _Fixed:
+    """``_Fixed`` of ``p``. A wallet driven below zero (fees, funding) is priced as an empty
+    one, and input the model refuses gives no risk figures rather than a crashed tick."""
+    cfg = p.cfg
+    open_ = p.contracts > 0 and p.entry is not None
+    size = p.size_usd
+    risk = None
+    if open_ and p.entry is not None:
+        try:
+            risk = liquidation.assess_position(
+                p.spec, cfg.side, size, p.entry, max(p.margin_coin, 0.0), mode=cfg.margin_mode
+            )
+        except ValueError:
+            risk = None
+    return _Fixed(size, open_, risk, str(risk.model) if risk is not None else None)
+
+
+def _fill_fixed(d: Any, p: _Position, fixed: _Fixed) -> None:
+    """Set the snapshot fields of draft ``d`` that come from the position alone (the
+    config, spec, position figures and the exchange's), ``fixed`` being ``_fixed(p)``."""
+    cfg, spec, ex = p.cfg, p.spec, p.exchange
+    d.hedge_id = cfg.id
+    d.venue = cfg.venue
+    d.symbol = cfg.symbol
+    d.coin = spec.coin
+    d.hedged_coin = cfg.hedges
+    d.beta = cfg.beta
+    d.side = cfg.side
+    d.contracts = p.contracts
+    d.size_usd = fixed.size
+    d.entry = p.entry
+    d.margin_coin = p.margin_coin
+    d.margin_mode = cfg.margin_mode
+    d.realized_pnl_coin = p.realized_pnl_coin
+    d.funding_accrued_coin = p.funding_accrued_coin
+    d.tier_source = spec.tier_source.describe()
+    d.expiry_ms = spec.expiry_ms
+    d.exchange_liq_price = ex.liq_price if ex is not None else None
+    d.funding_received_coin = ex.funding_received_coin if ex is not None else None
+    d.funding_received_since_ms = ex.funding_since_ms if ex is not None else None
+    d.instrument_status = spec.status
+    d.delist_ms = spec.delist_ms
 
 
 def _quote_price(q: Quote) -> float | None:
