@@ -151,6 +151,7 @@ class Engine:
         # hedge id -> [the inputs it was computed from, its snapshot, its fields in order];
         # see _hedge_cached
         self._hedge_cache: dict[str, list[Any]] = {}
+        self._groups_of: _Groups | None = None
         self.ignored_ledger_rows = 0
         self._replay(ledger.load(), ledger.load_funding())
         self._replay_margin(ledger.load_margin())
@@ -444,65 +445,90 @@ class Engine:
         q = self._quotes.get((venue, symbol))
         return None if q is None or (venue, symbol) in stale else q
 
+    def _groups(self, rows: Sequence[_Position]) -> _Groups:
+        """``_Groups`` of ``rows``, reused while they hold the same config objects (and the
+        engine the same config and spot venue): a hedge's settlement coin cannot change
+        (``update_specs`` refuses a spec of another coin)."""
+        cfgs = [p.cfg for p in rows]
+        g = self._groups_of
+        if g is None or g.cfgs != cfgs or g.of != (self.config, self.spot_venue):
+            own: dict[str, list[int]] = {}
+            protecting: dict[str, list[int]] = {}
+            keys: dict[str, dict[tuple[str, str], None]] = {}
+            if self.spot_venue is not None:
+                for coin in self._coins():
+                    keys[coin] = {(self.spot_venue, spot_symbol(self.spot_venue, coin)): None}
+            for i, p in enumerate(rows):
+                own.setdefault(p.spec.coin, []).append(i)
+                protecting.setdefault(p.cfg.hedges, []).append(i)
+                keys.setdefault(p.spec.coin, {})[(p.cfg.venue, p.cfg.symbol)] = None
+            g = self._groups_of = _Groups(
+                (self.config, self.spot_venue),
+                cfgs,
+                {c: tuple(v) for c, v in own.items()},
+                {c: tuple(v) for c, v in protecting.items()},
+                {c: tuple(v) for c, v in keys.items()},
+            )
+        return g
+
     def _prices(
-        self, positions: Mapping[str, _Position], stale: set[tuple[str, str]]
+        self, groups: _Groups, stale: set[tuple[str, str]]
     ) -> dict[str, tuple[float | None, bool]]:
         """Price of each coin and whether it is stale: spot mid/last, else a same-coin hedge's
-        index, else its mark; a stale source is used but marked."""
+        index, else its mark (in the hedges' order); a fresh source first, a stale one used
+        but marked."""
         out: dict[str, tuple[float | None, bool]] = {}
-        keys_of: dict[str, list[tuple[str, str]]] = {}  # one pass, not one per coin
-        for pos in positions.values():
-            keys_of.setdefault(pos.spec.coin, []).append((pos.cfg.venue, pos.cfg.symbol))
         quotes = self._quotes
         for coin in self._coins():
-            candidates: list[tuple[Quote, bool]] = []
-            if self.spot_venue is not None:
-                sym = spot_symbol(self.spot_venue, coin)
-                q = quotes.get((self.spot_venue, sym))
-                if q is not None:
-                    candidates.append((q, (self.spot_venue, sym) in stale))
-            for key in keys_of.get(coin, ()):
-                q = quotes.get(key)
-                if q is not None:
-                    candidates.append((q, key in stale))
-            candidates.sort(key=lambda c: c[1])  # fresh first, order otherwise kept
             price: float | None = None
             is_stale = True
-            for q, st in candidates:
+            later: list[Quote] = []  # the stale sources, in order, tried after the fresh ones
+            for key in groups.quote_keys.get(coin, ()):
+                q = quotes.get(key)
+                if q is None:
+                    continue
+                if key in stale:
+                    later.append(q)
+                    continue
                 price = _quote_price(q)
                 if price is not None:
-                    is_stale = st
+                    is_stale = False
                     break
+            else:
+                for q in later:
+                    price = _quote_price(q)
+                    if price is not None:
+                        break
             out[coin] = (price, is_stale)
         return out
 
     def _compute(
         self, positions: Mapping[str, _Position], now_ms: int, stale: set[tuple[str, str]]
     ) -> tuple[tuple[HedgeSnapshot, ...], tuple[HoldingSnapshot, ...]]:
-        prices = self._prices(positions, stale)
-        hedges = tuple(self._hedge_cached(p, now_ms, stale) for p in positions.values())
-        by_id = {h.hedge_id: h for h in hedges}
-        own_of: dict[str, list[_Position]] = {}
-        protecting_of: dict[str, list[_Position]] = {}
-        for p in positions.values():  # one pass, not one per coin
-            own_of.setdefault(p.spec.coin, []).append(p)
-            protecting_of.setdefault(p.cfg.hedges, []).append(p)
+        rows = tuple(positions.values())
+        groups = self._groups(rows)
+        prices = self._prices(groups, stale)
+        hedges = tuple([self._hedge_cached(p, now_ms, stale) for p in rows])
+        cache = self._hedge_cache
         holdings = []
         for coin in self._coins():
             price, price_stale = prices[coin]
             spot = self._amounts.get(coin, 0.0)
-            own = own_of.get(coin, [])
-            protecting = protecting_of.get(coin, [])
-            margin = sum((p.margin_coin for p in own), 0.0)
+            protecting = groups.protecting.get(coin, ())
+            margin = sum((rows[i].margin_coin for i in groups.own.get(coin, ())), 0.0)
             hedged: float | None = 0.0
             pnl_usd: float | None = 0.0
             stale_any = price_stale
-            for p in protecting:
-                hs = by_id[p.cfg.id]
+            for i in protecting:
+                p, hs = rows[i], hedges[i]
                 stale_any = stale_any or hs.stale
                 if p.contracts == 0:
                     continue
-                h_coin = self._hedged_coin(p, hs, price)
+                if p.cfg.proxy:
+                    h_coin = self._hedged_coin(p, hs, price)
+                else:  # a direct hedge's coins do not move with the prices
+                    fixed: _Fixed = cache[p.cfg.id][2]
+                    h_coin = fixed.hedged_coin
                 hedged = None if hedged is None or h_coin is None else hedged + h_coin
                 # the short leg's PnL in USD, valued at its own coin's price
                 c_price = prices[p.spec.coin][0]
@@ -525,7 +551,7 @@ class Engine:
                     amount_coin=spot,
                     price_usd=price,
                     spot_value_usd=None if price is None else spot * price,
-                    hedge_ids=tuple(p.cfg.id for p in protecting),
+                    hedge_ids=tuple(rows[i].cfg.id for i in protecting),
                     margin_coin=margin,
                     net_delta_coin=delta,
                     net_delta_usd=None if delta is None or price is None else delta * price,
@@ -1165,6 +1191,21 @@ class _Fixed:
     open_: bool
     risk: liquidation.Liquidation | None
     model: str | None
+    hedged_coin: float | None  # what a direct hedge offsets (``Engine._hedged_coin``)
+
+
+@dataclass(frozen=True, slots=True)
+class _Groups:
+    """Which hedges (by position in the engine's order) settle in each coin (``own``: their
+    margin is exposure in it) and protect each holding, and where each coin's price may come
+    from (its spot pair first, then its hedges' instruments), for the hedges' configs ``cfgs``
+    under the engine's config and spot venue ``of``."""
+
+    of: tuple[Config, str | None]
+    cfgs: list[HedgeConfig]
+    own: dict[str, tuple[int, ...]]
+    protecting: dict[str, tuple[int, ...]]
+    quote_keys: dict[str, tuple[tuple[str, str], ...]]
 
 
 def _fixed(p: _Position) -> _Fixed:
@@ -1181,7 +1222,10 @@ def _fixed(p: _Position) -> _Fixed:
             )
         except ValueError:
             risk = None
-    return _Fixed(size, open_, risk, str(risk.model) if risk is not None else None)
+    hedged: float | None = 0.0
+    if p.entry is not None and p.contracts != 0:
+        hedged = sizing.hedged_coin(cfg.side, size, p.entry, beta=cfg.beta, proxy=False)
+    return _Fixed(size, open_, risk, str(risk.model) if risk is not None else None, hedged)
 
 
 def _fill_fixed(d: Any, p: _Position, fixed: _Fixed) -> None:
