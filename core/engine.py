@@ -30,7 +30,7 @@ from core import dated, inverse, liquidation, sizing
 from core.brokers.paper import PaperBroker
 from core.config import SPOT_VENUES, Config, HedgeConfig
 from core.events import FeedHealth, Fill, FundingEvent, Kind, MarginTransfer, OrderSide, Quote
-from core.hedge_build import draft_of, freeze, new_draft
+from core.frozen_build import FrozenBuilder
 from core.instruments import (
     ContractSpec,
     UnknownInstrument,
@@ -44,6 +44,8 @@ from core.resize import MarginPlan, PlanRefused, ResizePlan
 from core.snapshot import ExchangeFigures, HedgeSnapshot, HoldingSnapshot, PortfolioSnapshot
 
 H8_MS = 8 * 3600 * 1000
+_HEDGES = FrozenBuilder(HedgeSnapshot)  # one per hedge and tick: built without the constructor
+_HOLDINGS = FrozenBuilder(HoldingSnapshot)
 HOUR_MS = 3600 * 1000
 RECENT_FILLS = 10
 
@@ -467,6 +469,7 @@ class Engine:
                 cfgs,
                 {c: tuple(v) for c, v in own.items()},
                 {c: tuple(v) for c, v in protecting.items()},
+                {c: tuple(rows[i].cfg.id for i in v) for c, v in protecting.items()},
                 {c: tuple(v) for c, v in keys.items()},
             )
         return g
@@ -544,26 +547,24 @@ class Engine:
             if price is not None:
                 unhedged = exposure * price
                 value = None if pnl_usd is None else unhedged + pnl_usd
-            holdings.append(
-                HoldingSnapshot(
-                    coin=coin,
-                    label=self._labels.get(coin, ""),
-                    amount_coin=spot,
-                    price_usd=price,
-                    spot_value_usd=None if price is None else spot * price,
-                    hedge_ids=tuple(rows[i].cfg.id for i in protecting),
-                    margin_coin=margin,
-                    net_delta_coin=delta,
-                    net_delta_usd=None if delta is None or price is None else delta * price,
-                    hedge_ratio=ratio,
-                    target_ratio=None if target is None else target.ratio,
-                    drift=None if target is None or ratio is None else ratio - target.ratio,
-                    band=None if target is None else target.band,
-                    value_usd=value,
-                    unhedged_value_usd=unhedged,
-                    stale=stale_any,
-                )
-            )
+            d = _HOLDINGS.new()
+            d.coin = coin
+            d.label = self._labels.get(coin, "")
+            d.amount_coin = spot
+            d.price_usd = price
+            d.spot_value_usd = None if price is None else spot * price
+            d.hedge_ids = groups.protecting_ids.get(coin, ())
+            d.margin_coin = margin
+            d.net_delta_coin = delta
+            d.net_delta_usd = None if delta is None or price is None else delta * price
+            d.hedge_ratio = ratio
+            d.target_ratio = None if target is None else target.ratio
+            d.drift = None if target is None or ratio is None else ratio - target.ratio
+            d.band = None if target is None else target.band
+            d.value_usd = value
+            d.unhedged_value_usd = unhedged
+            d.stale = stale_any
+            holdings.append(_HOLDINGS.freeze(d))
         return hedges, tuple(holdings)
 
     @staticmethod
@@ -611,26 +612,26 @@ class Engine:
             draft = None
             nf = hs.next_funding_ms
             if nf is not None and hs.funding_countdown_ms != max(0, nf - now_ms):
-                draft = draft_of(hs)
+                draft = _HEDGES.copy(hs)
                 draft.funding_countdown_ms = max(0, nf - now_ms)
             if hs.expiry_ms is not None:
                 days, apr = _dated_figures(hs.expiry_ms, hs.basis_pct, now_ms)
                 if days != hs.days_to_expiry:
-                    draft = draft or draft_of(hs)
+                    draft = draft or _HEDGES.copy(hs)
                     draft.days_to_expiry = days
                     draft.basis_locked_apr_pct = draft.basis_annual_pct = apr
             if draft is not None:
-                hs = hit[1] = freeze(draft)
+                hs = hit[1] = _HEDGES.freeze(draft)
             return hs
         if hit is not None and hit[0][0] == fixed_key:
-            draft = draft_of(hit[1])
+            draft = _HEDGES.copy(hit[1])
             fixed: _Fixed = hit[2]
         else:
-            draft = new_draft()
+            draft = _HEDGES.new()
             fixed = _fixed(p)
             _fill_fixed(draft, p, fixed)
         self._fill_quoted(draft, p, now_ms, stale, fixed)
-        hs = freeze(draft)
+        hs = _HEDGES.freeze(draft)
         self._hedge_cache[cfg.id] = [key, hs, fixed]
         return hs
 
@@ -1205,6 +1206,7 @@ class _Groups:
     cfgs: list[HedgeConfig]
     own: dict[str, tuple[int, ...]]
     protecting: dict[str, tuple[int, ...]]
+    protecting_ids: dict[str, tuple[str, ...]]
     quote_keys: dict[str, tuple[tuple[str, str], ...]]
 
 
