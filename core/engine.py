@@ -605,7 +605,8 @@ class Engine:
             p.funding_accrued_coin,
             p.exchange,
         )
-        key = (fixed_key, perp, q, q is None or qkey in stale)
+        is_stale = q is None or qkey in stale
+        key = (fixed_key, perp, q, is_stale)
         hit = self._hedge_cache.get(cfg.id)
         if hit is not None and hit[0] == key:
             hs: HedgeSnapshot = hit[1]
@@ -630,7 +631,7 @@ class Engine:
             draft = _HEDGES.new()
             fixed = _fixed(p)
             _fill_fixed(draft, p, fixed)
-        self._fill_quoted(draft, p, now_ms, stale, fixed)
+        self._fill_quoted(draft, p, q, perp, is_stale, now_ms, fixed)
         hs = _HEDGES.freeze(draft)
         self._hedge_cache[cfg.id] = [key, hs, fixed]
         return hs
@@ -642,13 +643,21 @@ class Engine:
             return None
         return self._fresh(p.cfg.venue, native_symbol(p.cfg.venue, p.spec.coin), stale)
 
-    def _fill_quoted(
-        self, d: Any, p: _Position, now_ms: int, stale: set[tuple[str, str]], fixed: _Fixed
+    @staticmethod
+    def _fill_quoted(  # noqa: PLR0917 (the hedge and what it is computed from)
+        d: Any,
+        p: _Position,
+        q: Quote | None,
+        pq: Quote | None,
+        is_stale: bool,
+        now_ms: int,
+        fixed: _Fixed,
     ) -> None:
         """Set the hedge's snapshot fields that depend on the quotes (and the clock) on the
-        draft ``d``; ``_fill_fixed`` sets the others. ``fixed`` is ``_fixed(p)``."""
+        draft ``d``; ``_fill_fixed`` sets the others. ``q``: the hedge's quote; ``pq``: a
+        dated hedge's fresh perpetual (``_perp_quote``); ``is_stale``: ``q`` is missing or
+        stale; ``fixed``: ``_fixed(p)``."""
         cfg, spec = p.cfg, p.spec
-        q = self._quotes.get((cfg.venue, cfg.symbol))
         mark = q.mark if q is not None else None
         index = q.index if q is not None else None
         size = fixed.size
@@ -686,7 +695,6 @@ class Engine:
             basis_a = locked  # a dated basis converges at expiry, not each funding interval
         perp_rate = perp_apr = None
         if is_dated:
-            pq = self._perp_quote(p, stale)
             perp_rate = pq.funding_rate if pq is not None else None
             if perp_rate is not None and pq is not None:
                 perp_interval = pq.funding_interval_ms or H8_MS
@@ -728,7 +736,7 @@ class Engine:
         d.funding_apr_pct = apr
         d.funding_next_coin = nxt
         d.funding_accrued_usd = None if mark is None else p.funding_accrued_coin * mark
-        d.stale = q is None or (cfg.venue, cfg.symbol) in stale
+        d.stale = is_stale
         d.bankruptcy_price = risk.bankruptcy_price if risk is not None else None
         d.margin_model = fixed.model if risk is not None else None
         d.liq_beyond_10x = risk.beyond_far if risk is not None else False
