@@ -46,6 +46,7 @@ from core.snapshot import ExchangeFigures, HedgeSnapshot, HoldingSnapshot, Portf
 H8_MS = 8 * 3600 * 1000
 _HEDGES = FrozenBuilder(HedgeSnapshot)  # one per hedge and tick: built without the constructor
 _HOLDINGS = FrozenBuilder(HoldingSnapshot)
+_DATED_KIND = Kind.INVERSE_FUTURE  # an enum member looked up once (per hedge and tick it costs)
 HOUR_MS = 3600 * 1000
 RECENT_FILLS = 10
 
@@ -307,11 +308,13 @@ class Engine:
         future settles none.
         """
         events: list[FundingEvent] = []
+        quotes = self._quotes
         for pos in self._positions.values():
-            if pos.spec.dated:
-                continue  # a dated future pays no funding
-            q = self._quotes.get((pos.cfg.venue, pos.cfg.symbol))
-            if pos.spec.funding_interval_ms is None:
+            spec, cfg = pos.spec, pos.cfg
+            if spec.kind is _DATED_KIND:
+                continue  # a dated future pays no funding (``spec.dated``)
+            q = quotes.get((cfg.venue, cfg.symbol))
+            if spec.funding_interval_ms is None:
                 ev = self._accrue_continuous(pos, q, now_ms)
             else:
                 ev = self._settle_interval(pos, q, now_ms)
@@ -612,9 +615,10 @@ class Engine:
             hs: HedgeSnapshot = hit[1]
             draft = None
             nf = hs.next_funding_ms
-            if nf is not None and hs.funding_countdown_ms != max(0, nf - now_ms):
+            countdown = None if nf is None else max(0, nf - now_ms)
+            if countdown != hs.funding_countdown_ms:
                 draft = _HEDGES.copy(hs)
-                draft.funding_countdown_ms = max(0, nf - now_ms)
+                draft.funding_countdown_ms = countdown
             if hs.expiry_ms is not None:
                 days, apr = _dated_figures(hs.expiry_ms, hs.basis_pct, now_ms)
                 if days != hs.days_to_expiry:

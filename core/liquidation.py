@@ -93,6 +93,9 @@ MODES = ("isolated", "cross")
 DEFICIT_EPS = 1e-9
 #: A liquidation price more than this many times away from the mark is "beyond 10x".
 FAR_FACTOR = 10.0
+# Enum members looked up once: ``maintenance_margin_coin`` runs per hedge and tick.
+_COIN_AT_ENTRY = TierBasis.COIN_AT_ENTRY
+_USD_FACE = TierBasis.USD_FACE
 
 
 class MarginModel(StrEnum):
@@ -267,12 +270,13 @@ def maintenance_margin_coin(
     if size_usd <= 0 or price <= 0:
         return 0.0
     tiers = _effective_tiers(spec, mmr, mm_amount_coin)
-    if spec.tier_basis is TierBasis.COIN_AT_ENTRY:
+    basis = spec.tier_basis
+    if basis is _COIN_AT_ENTRY:
         value = size_usd / (entry if entry is not None and entry > 0 else price)
         tier = tier_for(tiers, value)
         return max(0.0, value * tier.mmr - tier.mm_amount_coin)
     x = size_usd / price
-    if spec.tier_basis is TierBasis.USD_FACE:
+    if basis is _USD_FACE:
         tier = tier_for(tiers, size_usd)
         return max(0.0, x * (tier.mmr + _fee(spec, fee_rate)) - tier.mm_amount_coin)
     tier = tier_for(tiers, x)
