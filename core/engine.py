@@ -44,11 +44,12 @@ from core.resize import MarginPlan, PlanRefused, ResizePlan
 from core.snapshot import ExchangeFigures, HedgeSnapshot, HoldingSnapshot, PortfolioSnapshot
 
 H8_MS = 8 * 3600 * 1000
-_HEDGES = FrozenBuilder(HedgeSnapshot)  # one per hedge and tick: built without the constructor
-_HOLDINGS = FrozenBuilder(HoldingSnapshot)
-_DATED_KIND = Kind.INVERSE_FUTURE  # an enum member looked up once (per hedge and tick it costs)
 HOUR_MS = 3600 * 1000
 RECENT_FILLS = 10
+# Snapshots are made per hedge (and coin) and tick: built without their constructors.
+_HEDGES = FrozenBuilder(HedgeSnapshot)
+_HOLDINGS = FrozenBuilder(HoldingSnapshot)
+_DATED_KIND = Kind.INVERSE_FUTURE  # an enum member looked up once (per hedge and tick it costs)
 
 
 def spot_symbol(venue: str, coin: str) -> str:
@@ -151,7 +152,7 @@ class Engine:
                 margin_coin=h.margin_coin,
             )
         self._fills: list[Fill] = []
-        # hedge id -> [the inputs it was computed from, its snapshot, its fields in order];
+        # hedge id -> [the inputs it was computed from, its snapshot, its _Fixed];
         # see _hedge_cached
         self._hedge_cache: dict[str, list[Any]] = {}
         self._groups_of: _Groups | None = None
@@ -588,7 +589,7 @@ class Engine:
     def _hedge_cached(
         self, p: _Position, now_ms: int, stale: set[tuple[str, str]]
     ) -> HedgeSnapshot:
-        """``_hedge_snapshot``, reused while its inputs are unchanged: the quote object (quotes
+        """The hedge's snapshot, reused while its inputs are unchanged: the quote object (quotes
         are frozen and replaced on arrival), the position's figures, its spec and whether it
         is stale. Only the funding countdown and a dated future's days to expiry (and the
         basis it locks a year) move with the clock alone; they are patched into a copy. When
