@@ -668,7 +668,8 @@ class Engine:
         size = fixed.size
         open_ = fixed.open_
         pvc = pnl_c = pnl_u = equity = mm = liq = dist = None
-        risk: liquidation.Liquidation | None = None
+        risk: liquidation.Liquidation | None = None  # assess_position's, used at the mark
+        far = False
         if mark is not None and mark > 0:
             pvc = inverse.position_value_coin(size, mark)
             mm = 0.0
@@ -676,11 +677,13 @@ class Engine:
                 pnl_c = inverse.pnl_coin(cfg.side, size, p.entry, mark)
                 pnl_u = inverse.pnl_usd(cfg.side, size, p.entry, mark)
                 equity = inverse.equity_coin(p.margin_coin, cfg.side, size, p.entry, mark)
-                if fixed.risk is not None:
-                    risk = liquidation.at_mark(
-                        fixed.risk, spec, cfg.side, size, p.entry, max(p.margin_coin, 0.0), mark
-                    )
-                    liq, mm = risk.price, risk.maintenance_coin
+                risk = fixed.risk
+                if risk is not None:
+                    liq, mm = risk.price, None  # no threshold at a mark that is not finite
+                    if math.isfinite(mark):
+                        mm, _, far = liquidation.mark_figures(
+                            risk, spec, cfg.side, size, p.entry, max(p.margin_coin, 0.0), mark
+                        )
                 dist = inverse.liq_distance_pct(liq, mark)
             else:
                 pnl_c, pnl_u, equity = 0.0, 0.0, p.margin_coin
@@ -744,7 +747,7 @@ class Engine:
         d.stale = is_stale
         d.bankruptcy_price = risk.bankruptcy_price if risk is not None else None
         d.margin_model = fixed.model if risk is not None else None
-        d.liq_beyond_10x = risk.beyond_far if risk is not None else False
+        d.liq_beyond_10x = far
         d.tier_estimate = risk.tier.estimate if risk is not None else False
         d.days_to_expiry = days
         d.basis_locked_apr_pct = locked

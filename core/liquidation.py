@@ -165,7 +165,7 @@ class Liquidation(NamedTuple):
     ``maintenance_coin`` / ``under_maintenance`` / ``beyond_far``: at the ``mark`` given to
     ``assess`` (None / False without one): the threshold equity must stay above, whether the
     equity is already at or below it, and whether ``price`` is more than 10x the mark away.
-    A NamedTuple: the engine builds one per hedge and tick (a frozen dataclass costs ~1 µs).
+    A NamedTuple: cheap to build (a frozen dataclass costs ~1 µs), and callers build many.
     """
 
     price: float | None
@@ -429,10 +429,43 @@ def at_mark(  # noqa: PLR0917 (the position and its mark)
     fee_rate: float | None = None,
 ) -> Liquidation:
     """``base`` (``assess_position`` of this position, the same overrides) completed at
-    ``mark``: the threshold there, whether the equity is at or below it, whether the
-    liquidation price is beyond 10x; ``base`` itself without a usable mark."""
+    ``mark`` by ``mark_figures``; ``base`` itself without a usable mark."""
     if mark is None or not (mark > 0 and math.isfinite(mark)):
         return base
+    threshold, under, far = mark_figures(
+        base,
+        spec,
+        side,
+        size_usd,
+        entry,
+        margin_coin,
+        mark,
+        mmr=mmr,
+        mm_amount_coin=mm_amount_coin,
+        fee_rate=fee_rate,
+    )
+    return Liquidation(
+        base.price, base.bankruptcy_price, base.model, base.tier, base.close_fee_coin,
+        threshold, under, far,
+    )  # fmt: skip
+
+
+def mark_figures(  # noqa: PLR0917 (the position and its mark)
+    base: Liquidation,
+    spec: ContractSpec,
+    side: str,
+    size_usd: float,
+    entry: float,
+    margin_coin: float,
+    mark: float,
+    *,
+    mmr: float | None = None,
+    mm_amount_coin: float | None = None,
+    fee_rate: float | None = None,
+) -> tuple[float, bool, bool]:
+    """What ``base`` (``assess_position`` of this position) says at ``mark`` (a finite
+    positive price): the threshold equity must stay above there, whether the equity is at
+    or below it, and whether the liquidation price is more than 10x the mark away."""
     q, price = size_usd, base.price
     mm_at_mark = maintenance_margin_coin(
         spec, q, mark, entry=entry, mmr=mmr, mm_amount_coin=mm_amount_coin, fee_rate=fee_rate
@@ -441,16 +474,7 @@ def at_mark(  # noqa: PLR0917 (the position and its mark)
     pnl = q * (1.0 / mark - 1.0 / entry) * (1.0 if side == "short" else -1.0)
     under = margin_coin + pnl <= threshold
     far = price is not None and (price >= FAR_FACTOR * mark or price * FAR_FACTOR <= mark)
-    return Liquidation(
-        price,
-        base.bankruptcy_price,
-        base.model,
-        base.tier,
-        base.close_fee_coin,
-        threshold,
-        under,
-        far,
-    )
+    return threshold, under, far
 
 
 def _bybit_price(side: str, q: float, entry: float, m: float, threshold: float) -> float | None:
