@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import math
+import operator
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -50,6 +51,8 @@ RECENT_FILLS = 10
 _HEDGES = FrozenBuilder(HedgeSnapshot)
 _HOLDINGS = FrozenBuilder(HoldingSnapshot)
 _DATED_KIND = Kind.INVERSE_FUTURE  # an enum member looked up once (per hedge and tick it costs)
+_STALE = operator.attrgetter("stale")
+_CFG = operator.attrgetter("cfg")
 
 
 def spot_symbol(venue: str, coin: str) -> str:
@@ -431,7 +434,7 @@ class Engine:
             unhedged_session_change_usd=unh_change,
             feeds=tuple(feeds),
             recent_fills=tuple(self._fills[-RECENT_FILLS:]),
-            stale=any(h.stale for h in hedges) or any(h.stale for h in holdings),
+            stale=any(map(_STALE, hedges)) or any(map(_STALE, holdings)),
         )
 
     def _stale_keys(self, feeds: Sequence[FeedHealth], wall_ms: int | None) -> set[tuple[str, str]]:
@@ -455,7 +458,7 @@ class Engine:
         """``_Groups`` of ``rows``, reused while they hold the same config objects (and the
         engine the same config and spot venue): a hedge's settlement coin cannot change
         (``update_specs`` refuses a spec of another coin)."""
-        cfgs = [p.cfg for p in rows]
+        cfgs = list(map(_CFG, rows))
         g = self._groups_of
         if g is None or g.cfgs != cfgs or g.of != (self.config, self.spot_venue):
             own: dict[str, list[int]] = {}
