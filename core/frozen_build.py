@@ -40,7 +40,6 @@ class FrozenBuilder(Generic[T]):
             if f.default_factory is not dataclasses.MISSING or not f.init:
                 raise TypeError(f"{cls.__name__}.{f.name} needs the constructor")
         self.cls = cls
-        self.fields = names
         self._draft: type = type(f"_{cls.__name__}Draft", (), {"__slots__": names})
         stores = "".join(f"    d.{n} = obj.{n}\n" for n in names)
         src = f"def copy(obj):\n    d = _new(_Draft)\n{stores}    return d\n"
