@@ -23,16 +23,15 @@ import contextlib
 import dataclasses
 import math
 import operator
-from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from itertools import repeat
 from typing import Any
 
 from core import dated, inverse, liquidation, sizing
 from core.brokers.paper import PaperBroker
 from core.config import SPOT_VENUES, Config, HedgeConfig
 from core.events import FeedHealth, Fill, FundingEvent, Kind, MarginTransfer, OrderSide, Quote
+from core.frozen_build import FrozenBuilder
 from core.instruments import (
     ContractSpec,
     UnknownInstrument,
@@ -48,6 +47,12 @@ from core.snapshot import ExchangeFigures, HedgeSnapshot, HoldingSnapshot, Portf
 H8_MS = 8 * 3600 * 1000
 HOUR_MS = 3600 * 1000
 RECENT_FILLS = 10
+# Snapshots are made per hedge (and coin) and tick: built without their constructors.
+_HEDGES = FrozenBuilder(HedgeSnapshot)
+_HOLDINGS = FrozenBuilder(HoldingSnapshot)
+_DATED_KIND = Kind.INVERSE_FUTURE  # an enum member looked up once (per hedge and tick it costs)
+_STALE = operator.attrgetter("stale")
+_CFG = operator.attrgetter("cfg")
 
 
 def spot_symbol(venue: str, coin: str) -> str:
@@ -150,9 +155,10 @@ class Engine:
                 margin_coin=h.margin_coin,
             )
         self._fills: list[Fill] = []
-        # hedge id -> [the inputs it was computed from, its snapshot, its fields in order];
+        # hedge id -> [the inputs it was computed from, its snapshot, its _Fixed];
         # see _hedge_cached
         self._hedge_cache: dict[str, list[Any]] = {}
+        self._groups_of: _Groups | None = None
         self.ignored_ledger_rows = 0
         self._replay(ledger.load(), ledger.load_funding())
         self._replay_margin(ledger.load_margin())
@@ -306,11 +312,13 @@ class Engine:
         future settles none.
         """
         events: list[FundingEvent] = []
+        quotes = self._quotes
         for pos in self._positions.values():
-            if pos.spec.dated:
-                continue  # a dated future pays no funding
-            q = self._quotes.get((pos.cfg.venue, pos.cfg.symbol))
-            if pos.spec.funding_interval_ms is None:
+            spec, cfg = pos.spec, pos.cfg
+            if spec.kind is _DATED_KIND:
+                continue  # a dated future pays no funding (``spec.dated``)
+            q = quotes.get((cfg.venue, cfg.symbol))
+            if spec.funding_interval_ms is None:
                 ev = self._accrue_continuous(pos, q, now_ms)
             else:
                 ev = self._settle_interval(pos, q, now_ms)
@@ -426,7 +434,7 @@ class Engine:
             unhedged_session_change_usd=unh_change,
             feeds=tuple(feeds),
             recent_fills=tuple(self._fills[-RECENT_FILLS:]),
-            stale=any(h.stale for h in hedges) or any(h.stale for h in holdings),
+            stale=any(map(_STALE, hedges)) or any(map(_STALE, holdings)),
         )
 
     def _stale_keys(self, feeds: Sequence[FeedHealth], wall_ms: int | None) -> set[tuple[str, str]]:
@@ -446,65 +454,91 @@ class Engine:
         q = self._quotes.get((venue, symbol))
         return None if q is None or (venue, symbol) in stale else q
 
+    def _groups(self, rows: Sequence[_Position]) -> _Groups:
+        """``_Groups`` of ``rows``, reused while they hold the same config objects (and the
+        engine the same config and spot venue): a hedge's settlement coin cannot change
+        (``update_specs`` refuses a spec of another coin)."""
+        cfgs = list(map(_CFG, rows))
+        g = self._groups_of
+        if g is None or g.cfgs != cfgs or g.of != (self.config, self.spot_venue):
+            own: dict[str, list[int]] = {}
+            protecting: dict[str, list[int]] = {}
+            keys: dict[str, dict[tuple[str, str], None]] = {}
+            if self.spot_venue is not None:
+                for coin in self._coins():
+                    keys[coin] = {(self.spot_venue, spot_symbol(self.spot_venue, coin)): None}
+            for i, p in enumerate(rows):
+                own.setdefault(p.spec.coin, []).append(i)
+                protecting.setdefault(p.cfg.hedges, []).append(i)
+                keys.setdefault(p.spec.coin, {})[(p.cfg.venue, p.cfg.symbol)] = None
+            g = self._groups_of = _Groups(
+                (self.config, self.spot_venue),
+                cfgs,
+                {c: tuple(v) for c, v in own.items()},
+                {c: tuple(v) for c, v in protecting.items()},
+                {c: tuple(rows[i].cfg.id for i in v) for c, v in protecting.items()},
+                {c: tuple(v) for c, v in keys.items()},
+            )
+        return g
+
     def _prices(
-        self, positions: Mapping[str, _Position], stale: set[tuple[str, str]]
+        self, groups: _Groups, stale: set[tuple[str, str]]
     ) -> dict[str, tuple[float | None, bool]]:
         """Price of each coin and whether it is stale: spot mid/last, else a same-coin hedge's
-        index, else its mark; a stale source is used but marked."""
+        index, else its mark (in the hedges' order); a fresh source first, a stale one used
+        but marked."""
         out: dict[str, tuple[float | None, bool]] = {}
-        keys_of: dict[str, list[tuple[str, str]]] = {}  # one pass, not one per coin
-        for pos in positions.values():
-            keys_of.setdefault(pos.spec.coin, []).append((pos.cfg.venue, pos.cfg.symbol))
         quotes = self._quotes
         for coin in self._coins():
-            candidates: list[tuple[Quote, bool]] = []
-            if self.spot_venue is not None:
-                sym = spot_symbol(self.spot_venue, coin)
-                q = quotes.get((self.spot_venue, sym))
-                if q is not None:
-                    candidates.append((q, (self.spot_venue, sym) in stale))
-            for key in keys_of.get(coin, ()):
-                q = quotes.get(key)
-                if q is not None:
-                    candidates.append((q, key in stale))
-            candidates.sort(key=lambda c: c[1])  # fresh first, order otherwise kept
             price: float | None = None
             is_stale = True
-            for q, st in candidates:
+            later: list[Quote] = []  # the stale sources, in order, tried after the fresh ones
+            for key in groups.quote_keys.get(coin, ()):
+                q = quotes.get(key)
+                if q is None:
+                    continue
+                if key in stale:
+                    later.append(q)
+                    continue
                 price = _quote_price(q)
                 if price is not None:
-                    is_stale = st
+                    is_stale = False
                     break
+            else:
+                for q in later:
+                    price = _quote_price(q)
+                    if price is not None:
+                        break
             out[coin] = (price, is_stale)
         return out
 
     def _compute(
         self, positions: Mapping[str, _Position], now_ms: int, stale: set[tuple[str, str]]
     ) -> tuple[tuple[HedgeSnapshot, ...], tuple[HoldingSnapshot, ...]]:
-        prices = self._prices(positions, stale)
-        hedges = tuple(self._hedge_cached(p, now_ms, stale) for p in positions.values())
-        by_id = {h.hedge_id: h for h in hedges}
-        own_of: dict[str, list[_Position]] = {}
-        protecting_of: dict[str, list[_Position]] = {}
-        for p in positions.values():  # one pass, not one per coin
-            own_of.setdefault(p.spec.coin, []).append(p)
-            protecting_of.setdefault(p.cfg.hedges, []).append(p)
+        rows = tuple(positions.values())
+        groups = self._groups(rows)
+        prices = self._prices(groups, stale)
+        hedges = tuple([self._hedge_cached(p, now_ms, stale) for p in rows])
+        cache = self._hedge_cache
         holdings = []
         for coin in self._coins():
             price, price_stale = prices[coin]
             spot = self._amounts.get(coin, 0.0)
-            own = own_of.get(coin, [])
-            protecting = protecting_of.get(coin, [])
-            margin = sum((p.margin_coin for p in own), 0.0)
+            protecting = groups.protecting.get(coin, ())
+            margin = sum((rows[i].margin_coin for i in groups.own.get(coin, ())), 0.0)
             hedged: float | None = 0.0
             pnl_usd: float | None = 0.0
             stale_any = price_stale
-            for p in protecting:
-                hs = by_id[p.cfg.id]
+            for i in protecting:
+                p, hs = rows[i], hedges[i]
                 stale_any = stale_any or hs.stale
                 if p.contracts == 0:
                     continue
-                h_coin = self._hedged_coin(p, hs, price)
+                if p.cfg.proxy:
+                    h_coin = self._hedged_coin(p, hs, price)
+                else:  # a direct hedge's coins do not move with the prices
+                    fixed: _Fixed = cache[p.cfg.id][2]
+                    h_coin = fixed.hedged_coin
                 hedged = None if hedged is None or h_coin is None else hedged + h_coin
                 # the short leg's PnL in USD, valued at its own coin's price
                 c_price = prices[p.spec.coin][0]
@@ -520,26 +554,24 @@ class Engine:
             if price is not None:
                 unhedged = exposure * price
                 value = None if pnl_usd is None else unhedged + pnl_usd
-            holdings.append(
-                HoldingSnapshot(
-                    coin=coin,
-                    label=self._labels.get(coin, ""),
-                    amount_coin=spot,
-                    price_usd=price,
-                    spot_value_usd=None if price is None else spot * price,
-                    hedge_ids=tuple(p.cfg.id for p in protecting),
-                    margin_coin=margin,
-                    net_delta_coin=delta,
-                    net_delta_usd=None if delta is None or price is None else delta * price,
-                    hedge_ratio=ratio,
-                    target_ratio=None if target is None else target.ratio,
-                    drift=None if target is None or ratio is None else ratio - target.ratio,
-                    band=None if target is None else target.band,
-                    value_usd=value,
-                    unhedged_value_usd=unhedged,
-                    stale=stale_any,
-                )
-            )
+            d = _HOLDINGS.new()
+            d.coin = coin
+            d.label = self._labels.get(coin, "")
+            d.amount_coin = spot
+            d.price_usd = price
+            d.spot_value_usd = None if price is None else spot * price
+            d.hedge_ids = groups.protecting_ids.get(coin, ())
+            d.margin_coin = margin
+            d.net_delta_coin = delta
+            d.net_delta_usd = None if delta is None or price is None else delta * price
+            d.hedge_ratio = ratio
+            d.target_ratio = None if target is None else target.ratio
+            d.drift = None if target is None or ratio is None else ratio - target.ratio
+            d.band = None if target is None else target.band
+            d.value_usd = value
+            d.unhedged_value_usd = unhedged
+            d.stale = stale_any
+            holdings.append(_HOLDINGS.freeze(d))
         return hedges, tuple(holdings)
 
     @staticmethod
@@ -560,47 +592,56 @@ class Engine:
     def _hedge_cached(
         self, p: _Position, now_ms: int, stale: set[tuple[str, str]]
     ) -> HedgeSnapshot:
-        """``_hedge_snapshot``, reused while its inputs are unchanged: the quote object (quotes
+        """The hedge's snapshot, reused while its inputs are unchanged: the quote object (quotes
         are frozen and replaced on arrival), the position's figures, its spec and whether it
         is stale. Only the funding countdown and a dated future's days to expiry (and the
-        basis it locks a year) move with the clock alone; they are patched in."""
+        basis it locks a year) move with the clock alone; they are patched into a copy. When
+        only the quotes moved, what the position alone decides (``_Fixed``, with the fields
+        it fills) is kept from the previous snapshot."""
         cfg = p.cfg
         qkey = (cfg.venue, cfg.symbol)
         q = self._quotes.get(qkey)
         perp = None if p.spec.expiry_ms is None else self._perp_quote(p, stale)
-        key = (
-            perp,
+        fixed_key = (
             cfg,
             p.spec,
-            q,
             p.contracts,
             p.entry,
             p.margin_coin,
             p.realized_pnl_coin,
             p.funding_accrued_coin,
             p.exchange,
-            q is None or qkey in stale,
         )
+        is_stale = q is None or qkey in stale
+        key = (fixed_key, perp, q, is_stale)
         hit = self._hedge_cache.get(cfg.id)
         if hit is not None and hit[0] == key:
             hs: HedgeSnapshot = hit[1]
-            values: list[Any] = hit[2]
-            changed = False
+            draft = None
             nf = hs.next_funding_ms
-            if nf is not None and hs.funding_countdown_ms != max(0, nf - now_ms):
-                values[_COUNTDOWN_AT] = max(0, nf - now_ms)
-                changed = True
+            countdown = None if nf is None else max(0, nf - now_ms)
+            if countdown != hs.funding_countdown_ms:
+                draft = _HEDGES.copy(hs)
+                draft.funding_countdown_ms = countdown
             if hs.expiry_ms is not None:
                 days, apr = _dated_figures(hs.expiry_ms, hs.basis_pct, now_ms)
                 if days != hs.days_to_expiry:
-                    values[_DAYS_AT] = days
-                    values[_LOCKED_AT] = values[_BASIS_ANNUAL_AT] = apr
-                    changed = True
-            if changed:
-                hs = hit[1] = _rebuild_hedge(values)
+                    draft = draft or _HEDGES.copy(hs)
+                    draft.days_to_expiry = days
+                    draft.basis_locked_apr_pct = draft.basis_annual_pct = apr
+            if draft is not None:
+                hs = hit[1] = _HEDGES.freeze(draft)
             return hs
-        hs, values = self._hedge_snapshot(p, now_ms, stale)
-        self._hedge_cache[cfg.id] = [key, hs, values]
+        if hit is not None and hit[0][0] == fixed_key:
+            draft = _HEDGES.copy(hit[1])
+            fixed: _Fixed = hit[2]
+        else:
+            draft = _HEDGES.new()
+            fixed = _fixed(p)
+            _fill_fixed(draft, p, fixed)
+        self._fill_quoted(draft, p, q, perp, is_stale, now_ms, fixed)
+        hs = _HEDGES.freeze(draft)
+        self._hedge_cache[cfg.id] = [key, hs, fixed]
         return hs
 
     def _perp_quote(self, p: _Position, stale: set[tuple[str, str]]) -> Quote | None:
@@ -610,18 +651,28 @@ class Engine:
             return None
         return self._fresh(p.cfg.venue, native_symbol(p.cfg.venue, p.spec.coin), stale)
 
-    def _hedge_snapshot(
-        self, p: _Position, now_ms: int, stale: set[tuple[str, str]]
-    ) -> tuple[HedgeSnapshot, list[Any]]:
-        """The hedge's snapshot and its fields in declaration order."""
+    @staticmethod
+    def _fill_quoted(  # noqa: PLR0917 (the hedge and what it is computed from)
+        d: Any,
+        p: _Position,
+        q: Quote | None,
+        pq: Quote | None,
+        is_stale: bool,
+        now_ms: int,
+        fixed: _Fixed,
+    ) -> None:
+        """Set the hedge's snapshot fields that depend on the quotes (and the clock) on the
+        draft ``d``; ``_fill_fixed`` sets the others. ``q``: the hedge's quote; ``pq``: a
+        dated hedge's fresh perpetual (``_perp_quote``); ``is_stale``: ``q`` is missing or
+        stale; ``fixed``: ``_fixed(p)``."""
         cfg, spec = p.cfg, p.spec
-        q = self._quotes.get((cfg.venue, cfg.symbol))
         mark = q.mark if q is not None else None
         index = q.index if q is not None else None
-        size = p.size_usd
-        open_ = p.contracts > 0 and p.entry is not None
+        size = fixed.size
+        open_ = fixed.open_
         pvc = pnl_c = pnl_u = equity = mm = liq = dist = None
-        risk: liquidation.Liquidation | None = None
+        risk: liquidation.Liquidation | None = None  # assess_position's, used at the mark
+        far = False
         if mark is not None and mark > 0:
             pvc = inverse.position_value_coin(size, mark)
             mm = 0.0
@@ -629,9 +680,13 @@ class Engine:
                 pnl_c = inverse.pnl_coin(cfg.side, size, p.entry, mark)
                 pnl_u = inverse.pnl_usd(cfg.side, size, p.entry, mark)
                 equity = inverse.equity_coin(p.margin_coin, cfg.side, size, p.entry, mark)
-                risk = _assess(spec, cfg.side, size, p.entry, p.margin_coin, cfg.margin_mode, mark)
+                risk = fixed.risk
                 if risk is not None:
-                    liq, mm = risk.price, risk.maintenance_coin
+                    liq, mm = risk.price, None  # no threshold at a mark that is not finite
+                    if math.isfinite(mark):
+                        mm, _, far = liquidation.mark_figures(
+                            risk, spec, cfg.side, size, p.entry, max(p.margin_coin, 0.0), mark
+                        )
                 dist = inverse.liq_distance_pct(liq, mark)
             else:
                 pnl_c, pnl_u, equity = 0.0, 0.0, p.margin_coin
@@ -651,7 +706,6 @@ class Engine:
             basis_a = locked  # a dated basis converges at expiry, not each funding interval
         perp_rate = perp_apr = None
         if is_dated:
-            pq = self._perp_quote(p, stale)
             perp_rate = pq.funding_rate if pq is not None else None
             if perp_rate is not None and pq is not None:
                 perp_interval = pq.funding_interval_ms or H8_MS
@@ -667,66 +721,43 @@ class Engine:
                 nxt = inverse.funding_coin(cfg.side, size, mark, rate)
             elif open_ is False:
                 nxt = 0.0
-        ex = p.exchange
         leverage = cfg.leverage
         if pvc is not None and equity is not None and equity > 0 and open_:
             leverage = pvc / equity
-        return _hedge_from(
-            hedge_id=cfg.id,
-            venue=cfg.venue,
-            symbol=cfg.symbol,
-            coin=spec.coin,
-            hedged_coin=cfg.hedges,
-            beta=cfg.beta,
-            side=cfg.side,
-            contracts=p.contracts,
-            size_usd=size,
-            entry=p.entry,
-            margin_coin=p.margin_coin,
-            margin_mode=cfg.margin_mode,
-            leverage=leverage,
-            mark=mark,
-            index=index,
-            last=q.last if q is not None else None,
-            position_value_coin=pvc,
-            pnl_coin=pnl_c,
-            pnl_usd=pnl_u,
-            realized_pnl_coin=p.realized_pnl_coin,
-            equity_coin=equity,
-            maintenance_margin_coin=mm,
-            liq_price=liq,
-            liq_distance_pct=dist,
-            basis_usd=basis_u,
-            basis_pct=basis_p,
-            basis_annual_pct=basis_a,
-            funding_rate=rate,
-            funding_interval_ms=interval
-            if interval is not None
-            else (H8_MS if continuous else None),
-            next_funding_ms=nf,
-            funding_countdown_ms=None if nf is None else max(0, nf - now_ms),
-            funding_apr_pct=apr,
-            funding_next_coin=nxt,
-            funding_accrued_coin=p.funding_accrued_coin,
-            funding_accrued_usd=None if mark is None else p.funding_accrued_coin * mark,
-            stale=q is None or (cfg.venue, cfg.symbol) in stale,
-            bankruptcy_price=risk.bankruptcy_price if risk is not None else None,
-            margin_model=str(risk.model) if risk is not None else None,
-            liq_beyond_10x=risk.beyond_far if risk is not None else False,
-            tier_source=spec.tier_source.describe(),
-            tier_estimate=risk.tier.estimate if risk is not None else False,
-            expiry_ms=spec.expiry_ms,
-            days_to_expiry=days,
-            basis_locked_apr_pct=locked,
-            perp_funding_rate=perp_rate,
-            perp_funding_apr_pct=perp_apr,
-            exchange_liq_price=ex.liq_price if ex is not None else None,
-            liq_gap_pct=_gap_pct(liq, ex.liq_price if ex is not None else None),
-            funding_received_coin=ex.funding_received_coin if ex is not None else None,
-            funding_received_since_ms=ex.funding_since_ms if ex is not None else None,
-            instrument_status=spec.status,
-            delist_ms=spec.delist_ms,
+        d.leverage = leverage
+        d.mark = mark
+        d.index = index
+        d.last = q.last if q is not None else None
+        d.position_value_coin = pvc
+        d.pnl_coin = pnl_c
+        d.pnl_usd = pnl_u
+        d.equity_coin = equity
+        d.maintenance_margin_coin = mm
+        d.liq_price = liq
+        d.liq_distance_pct = dist
+        d.basis_usd = basis_u
+        d.basis_pct = basis_p
+        d.basis_annual_pct = basis_a
+        d.funding_rate = rate
+        d.funding_interval_ms = (
+            interval if interval is not None else (H8_MS if continuous else None)
         )
+        d.next_funding_ms = nf
+        d.funding_countdown_ms = None if nf is None else max(0, nf - now_ms)
+        d.funding_apr_pct = apr
+        d.funding_next_coin = nxt
+        d.funding_accrued_usd = None if mark is None else p.funding_accrued_coin * mark
+        d.stale = is_stale
+        d.bankruptcy_price = risk.bankruptcy_price if risk is not None else None
+        d.margin_model = fixed.model if risk is not None else None
+        d.liq_beyond_10x = far
+        d.tier_estimate = risk.tier.estimate if risk is not None else False
+        d.days_to_expiry = days
+        d.basis_locked_apr_pct = locked
+        d.perp_funding_rate = perp_rate
+        d.perp_funding_apr_pct = perp_apr
+        ex = p.exchange
+        d.liq_gap_pct = _gap_pct(liq, ex.liq_price if ex is not None else None)
 
     # --- resizing -------------------------------------------------------------------------
 
@@ -1131,42 +1162,6 @@ class Engine:
         return fill
 
 
-_HEDGE_FIELDS = tuple(f.name for f in dataclasses.fields(HedgeSnapshot))
-_COUNTDOWN_AT = _HEDGE_FIELDS.index("funding_countdown_ms")
-_DAYS_AT = _HEDGE_FIELDS.index("days_to_expiry")
-_LOCKED_AT = _HEDGE_FIELDS.index("basis_locked_apr_pct")
-_BASIS_ANNUAL_AT = _HEDGE_FIELDS.index("basis_annual_pct")
-# The slots' own descriptors: a frozen dataclass's __init__ goes through object.__setattr__
-# once per field (~50 here), which costs several times a direct slot store, and every hedge is
-# rebuilt each tick (its funding countdown moves with the clock).
-_HEDGE_SETTERS = tuple(getattr(HedgeSnapshot, f).__set__ for f in _HEDGE_FIELDS)
-_HEDGE_GETTERS = tuple(getattr(HedgeSnapshot, f).__get__ for f in _HEDGE_FIELDS)
-
-
-def _hedge_values(hs: HedgeSnapshot) -> list[Any]:
-    """Every field of ``hs`` in declaration order."""
-    return list(map(operator.call, _HEDGE_GETTERS, repeat(hs)))
-
-
-def _hedge_from(**fields: Any) -> tuple[HedgeSnapshot, list[Any]]:
-    """``HedgeSnapshot(**fields)`` and its values in order, built as ``_rebuild_hedge`` does;
-    fields left to their defaults (or a name it has not) go through the constructor, which
-    fills or refuses them."""
-    if len(fields) != len(_HEDGE_FIELDS):
-        hs = HedgeSnapshot(**fields)
-        return hs, _hedge_values(hs)
-    values = list(map(fields.__getitem__, _HEDGE_FIELDS))
-    return _rebuild_hedge(values), values
-
-
-def _rebuild_hedge(values: Sequence[Any]) -> HedgeSnapshot:
-    """``HedgeSnapshot(*values)`` without its per-field ``object.__setattr__``: the same frozen
-    object (equal, hashable, immutable to its users), filled slot by slot."""
-    hs: HedgeSnapshot = object.__new__(HedgeSnapshot)
-    deque(map(operator.call, _HEDGE_SETTERS, repeat(hs), values), maxlen=0)
-    return hs
-
-
 def _keep_dated(new: ContractSpec, old: ContractSpec) -> ContractSpec:
     """``new`` for a hedge whose contract is ``old``: refreshed tables list perpetuals, so a
     dated contract takes its coin's figures (face value, tick, lot, tiers) and stays dated;
@@ -1204,15 +1199,81 @@ def _dated_figures(
     return days, locked
 
 
-def _assess(  # noqa: PLR0917 (a position and its mark)
-    spec: ContractSpec, side: str, size: float, entry: float, margin: float, mode: str, mark: float
-) -> liquidation.Liquidation | None:
-    """The venue's liquidation model at ``mark``; a wallet driven below zero (fees, funding) is
-    priced as an empty one, and input the model refuses gives None rather than a crashed tick."""
-    try:
-        return liquidation.assess(spec, side, size, entry, max(margin, 0.0), mode=mode, mark=mark)
-    except ValueError:
-        return None
+@dataclass(frozen=True, slots=True)
+class _Fixed:
+    """What a hedge's snapshot takes from its position alone, not from the quotes: kept (with
+    the fields ``_fill_fixed`` set) while the config, spec, contracts, entry, margin, realised
+    PnL, funding booked and the exchange's figures are unchanged, since most ticks only move
+    the quotes. ``risk``: ``core.liquidation.assess_position`` (its prices, model and tier do
+    not depend on the mark), None for a flat position or one the model refuses."""
+
+    size: float
+    open_: bool
+    risk: liquidation.Liquidation | None
+    model: str | None
+    hedged_coin: float | None  # what a direct hedge offsets (``Engine._hedged_coin``)
+
+
+@dataclass(frozen=True, slots=True)
+class _Groups:
+    """Which hedges (by position in the engine's order) settle in each coin (``own``: their
+    margin is exposure in it) and protect each holding, and where each coin's price may come
+    from (its spot pair first, then its hedges' instruments), for the hedges' configs ``cfgs``
+    under the engine's config and spot venue ``of``."""
+
+    of: tuple[Config, str | None]
+    cfgs: list[HedgeConfig]
+    own: dict[str, tuple[int, ...]]
+    protecting: dict[str, tuple[int, ...]]
+    protecting_ids: dict[str, tuple[str, ...]]
+    quote_keys: dict[str, tuple[tuple[str, str], ...]]
+
+
+def _fixed(p: _Position) -> _Fixed:
+    """``_Fixed`` of ``p``. A wallet driven below zero (fees, funding) is priced as an empty
+    one, and input the model refuses gives no risk figures rather than a crashed tick."""
+    cfg = p.cfg
+    open_ = p.contracts > 0 and p.entry is not None
+    size = p.size_usd
+    risk = None
+    if open_ and p.entry is not None:
+        try:
+            risk = liquidation.assess_position(
+                p.spec, cfg.side, size, p.entry, max(p.margin_coin, 0.0), mode=cfg.margin_mode
+            )
+        except ValueError:
+            risk = None
+    hedged: float | None = 0.0
+    if p.entry is not None and p.contracts != 0:
+        hedged = sizing.hedged_coin(cfg.side, size, p.entry, beta=cfg.beta, proxy=False)
+    return _Fixed(size, open_, risk, str(risk.model) if risk is not None else None, hedged)
+
+
+def _fill_fixed(d: Any, p: _Position, fixed: _Fixed) -> None:
+    """Set the snapshot fields of draft ``d`` that come from the position alone (the
+    config, spec, position figures and the exchange's), ``fixed`` being ``_fixed(p)``."""
+    cfg, spec, ex = p.cfg, p.spec, p.exchange
+    d.hedge_id = cfg.id
+    d.venue = cfg.venue
+    d.symbol = cfg.symbol
+    d.coin = spec.coin
+    d.hedged_coin = cfg.hedges
+    d.beta = cfg.beta
+    d.side = cfg.side
+    d.contracts = p.contracts
+    d.size_usd = fixed.size
+    d.entry = p.entry
+    d.margin_coin = p.margin_coin
+    d.margin_mode = cfg.margin_mode
+    d.realized_pnl_coin = p.realized_pnl_coin
+    d.funding_accrued_coin = p.funding_accrued_coin
+    d.tier_source = spec.tier_source.describe()
+    d.expiry_ms = spec.expiry_ms
+    d.exchange_liq_price = ex.liq_price if ex is not None else None
+    d.funding_received_coin = ex.funding_received_coin if ex is not None else None
+    d.funding_received_since_ms = ex.funding_since_ms if ex is not None else None
+    d.instrument_status = spec.status
+    d.delist_ms = spec.delist_ms
 
 
 def _quote_price(q: Quote) -> float | None:

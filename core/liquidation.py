@@ -93,6 +93,9 @@ MODES = ("isolated", "cross")
 DEFICIT_EPS = 1e-9
 #: A liquidation price more than this many times away from the mark is "beyond 10x".
 FAR_FACTOR = 10.0
+# Enum members looked up once: ``maintenance_margin_coin`` runs per hedge and tick.
+_COIN_AT_ENTRY = TierBasis.COIN_AT_ENTRY
+_USD_FACE = TierBasis.USD_FACE
 
 
 class MarginModel(StrEnum):
@@ -162,7 +165,7 @@ class Liquidation(NamedTuple):
     ``maintenance_coin`` / ``under_maintenance`` / ``beyond_far``: at the ``mark`` given to
     ``assess`` (None / False without one): the threshold equity must stay above, whether the
     equity is already at or below it, and whether ``price`` is more than 10x the mark away.
-    A NamedTuple: the engine builds one per hedge and tick (a frozen dataclass costs ~1 µs).
+    A NamedTuple: cheap to build (a frozen dataclass costs ~1 µs), and callers build many.
     """
 
     price: float | None
@@ -267,12 +270,13 @@ def maintenance_margin_coin(
     if size_usd <= 0 or price <= 0:
         return 0.0
     tiers = _effective_tiers(spec, mmr, mm_amount_coin)
-    if spec.tier_basis is TierBasis.COIN_AT_ENTRY:
+    basis = spec.tier_basis
+    if basis is _COIN_AT_ENTRY:
         value = size_usd / (entry if entry is not None and entry > 0 else price)
         tier = tier_for(tiers, value)
         return max(0.0, value * tier.mmr - tier.mm_amount_coin)
     x = size_usd / price
-    if spec.tier_basis is TierBasis.USD_FACE:
+    if basis is _USD_FACE:
         tier = tier_for(tiers, size_usd)
         return max(0.0, x * (tier.mmr + _fee(spec, fee_rate)) - tier.mm_amount_coin)
     tier = tier_for(tiers, x)
@@ -338,9 +342,50 @@ def assess(
     fee_rate: float | None = None,
 ) -> Liquidation:
     """The position's liquidation and bankruptcy prices by its venue's model (module
-    docstring), and, given ``mark``, the threshold there and whether it is already crossed.
+    docstring), and, given ``mark``, the threshold there and whether it is already crossed:
+    ``at_mark(assess_position(...), ...)``.
 
     Raises ValueError for a side, mode, size, entry or margin that is not a position."""
+    base = assess_position(
+        spec,
+        side,
+        size_usd,
+        entry,
+        margin_coin,
+        mode=mode,
+        mmr=mmr,
+        mm_amount_coin=mm_amount_coin,
+        fee_rate=fee_rate,
+    )
+    return at_mark(
+        base,
+        spec,
+        side,
+        size_usd,
+        entry,
+        margin_coin,
+        mark,
+        mmr=mmr,
+        mm_amount_coin=mm_amount_coin,
+        fee_rate=fee_rate,
+    )
+
+
+def assess_position(
+    spec: ContractSpec,
+    side: str,
+    size_usd: float,
+    entry: float,
+    margin_coin: float,
+    *,
+    mode: str = "isolated",
+    mmr: float | None = None,
+    mm_amount_coin: float | None = None,
+    fee_rate: float | None = None,
+) -> Liquidation:
+    """What ``assess`` says without a mark: the liquidation and bankruptcy prices, the model,
+    the tier and the close fee depend on the position alone (the engine keeps this while only
+    the quotes move). Raises ValueError as ``assess`` does."""
     _check(side, size_usd, entry, margin_coin, mode)
     model = margin_model(spec, mode)
     tiers = _effective_tiers(spec, mmr, mm_amount_coin)
@@ -367,17 +412,69 @@ def assess(
         bankrupt = bankruptcy_price(side, q, entry, m)
         price = _binance_price(side=side, q=q, entry=entry, m=m, tiers=tiers)
         tier = tier_for(tiers, q / price) if price is not None else tier_for(tiers, q / entry)
-    threshold: float | None = None
-    under = far = False
-    if mark is not None and mark > 0 and math.isfinite(mark):
-        mm_at_mark = maintenance_margin_coin(
-            spec, q, mark, entry=entry, mmr=mmr, mm_amount_coin=mm_amount_coin, fee_rate=fee_rate
-        )
-        threshold = mm_at_mark + close_fee
-        pnl = q * (1.0 / mark - 1.0 / entry) * (1.0 if side == "short" else -1.0)
-        under = m + pnl <= threshold
-        far = price is not None and (price >= FAR_FACTOR * mark or price * FAR_FACTOR <= mark)
-    return Liquidation(price, bankrupt, model, tier, close_fee, threshold, under, far)
+    return Liquidation(price, bankrupt, model, tier, close_fee)
+
+
+def at_mark(  # noqa: PLR0917 (the position and its mark)
+    base: Liquidation,
+    spec: ContractSpec,
+    side: str,
+    size_usd: float,
+    entry: float,
+    margin_coin: float,
+    mark: float | None,
+    *,
+    mmr: float | None = None,
+    mm_amount_coin: float | None = None,
+    fee_rate: float | None = None,
+) -> Liquidation:
+    """``base`` (``assess_position`` of this position, the same overrides) completed at
+    ``mark`` by ``mark_figures``; ``base`` itself without a usable mark."""
+    if mark is None or not (mark > 0 and math.isfinite(mark)):
+        return base
+    threshold, under, far = mark_figures(
+        base,
+        spec,
+        side,
+        size_usd,
+        entry,
+        margin_coin,
+        mark,
+        mmr=mmr,
+        mm_amount_coin=mm_amount_coin,
+        fee_rate=fee_rate,
+    )
+    return Liquidation(
+        base.price, base.bankruptcy_price, base.model, base.tier, base.close_fee_coin,
+        threshold, under, far,
+    )  # fmt: skip
+
+
+def mark_figures(  # noqa: PLR0917 (the position and its mark)
+    base: Liquidation,
+    spec: ContractSpec,
+    side: str,
+    size_usd: float,
+    entry: float,
+    margin_coin: float,
+    mark: float,
+    *,
+    mmr: float | None = None,
+    mm_amount_coin: float | None = None,
+    fee_rate: float | None = None,
+) -> tuple[float, bool, bool]:
+    """What ``base`` (``assess_position`` of this position) says at ``mark`` (a finite
+    positive price): the threshold equity must stay above there, whether the equity is at
+    or below it, and whether the liquidation price is more than 10x the mark away."""
+    q, price = size_usd, base.price
+    mm_at_mark = maintenance_margin_coin(
+        spec, q, mark, entry=entry, mmr=mmr, mm_amount_coin=mm_amount_coin, fee_rate=fee_rate
+    )
+    threshold = mm_at_mark + base.close_fee_coin
+    pnl = q * (1.0 / mark - 1.0 / entry) * (1.0 if side == "short" else -1.0)
+    under = margin_coin + pnl <= threshold
+    far = price is not None and (price >= FAR_FACTOR * mark or price * FAR_FACTOR <= mark)
+    return threshold, under, far
 
 
 def _bybit_price(side: str, q: float, entry: float, m: float, threshold: float) -> float | None:
