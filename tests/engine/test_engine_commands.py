@@ -172,7 +172,7 @@ def test_record_bad_input_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert main(["record", "--seconds", "soon", "--db", str(tmp_path / "x.db")]) == 2
     assert "--seconds" in capsys.readouterr().err
     bad = tmp_path / "bad.toml"
-    bad.write_text("[[hedges]]\nvenue = 'nowhere'\n")
+    bad.write_text("[[hedges]]\nvenue = 'nowhere'\nsymbol = 'BTCUSD'\n")  # one error: the venue
     assert main(["record", "--config", str(bad), "--db", str(tmp_path / "x.db")]) == 2
     err = capsys.readouterr().err
     assert "hedges[0].venue = 'nowhere'" in err
