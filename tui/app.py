@@ -54,6 +54,13 @@ class SnapshotSource(Protocol):
     async def stop(self) -> None: ...
 
 
+#: the preview's line saying where a confirmed order goes, for the routes other than the obvious
+#: (paper: the engine; a real venue: the preview's REAL ORDER banner)
+_VIA = {
+    OrderRoute.SIMULATOR: "sent through ccxt to the built-in simulator's account (its demo keys)"
+}
+
+
 class Trader(Protocol):
     """What resizing needs: ``core.session.LiveSession`` (plan at the session's clock, then
     execute a confirmed plan; ``execute`` raises for a refused or outdated plan)."""
@@ -594,11 +601,7 @@ class HedgetopApp(App[int]):
             plan: MarginPlan = plan_margin(h.hedge_id, amount)
             route = self._route(h.hedge_id)
             live = route is OrderRoute.VENUE
-            via = (
-                "sent through ccxt to the built-in simulator's account (its demo keys)"
-                if route is OrderRoute.SIMULATOR
-                else None
-            )
+            via = _VIA.get(route)
 
             def confirmed(ok: bool | None) -> None:
                 if not ok:
@@ -655,7 +658,7 @@ class HedgetopApp(App[int]):
         return (
             f"{fmt.coin(abs(amount), plan.coin)} {verb} on {plan.venue} {plan.symbol}: margin "
             f"now {fmt.coin(after, plan.coin)}, liquidation "
-            f"{fmt.usd_price(plan.liq_price_after, None) if plan.liq_price_after else '—'}"
+            f"{fmt.usd_price(plan.liq_price_after)}"
         )
 
     def action_close_hedge(self) -> None:
@@ -732,11 +735,7 @@ class HedgetopApp(App[int]):
                 )
 
         tick = self._main.ticks().get(row.hedge_id)
-        via = (
-            "sent through ccxt to the built-in simulator's account (its demo keys)"
-            if route is OrderRoute.SIMULATOR
-            else None
-        )
+        via = _VIA.get(route)
         self.push_screen(
             PreviewScreen(plan, title=f"{row.hedge_id}: {what}", live=live, tick=tick, via=via),
             confirmed,

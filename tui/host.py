@@ -25,6 +25,7 @@ class DashboardHost(Protocol):
     read_only_reason: str
     live_trading: bool
     sim_orders: bool
+    ACTING: frozenset[str]  # the ids of the keys that act (disabled when read-only)
     ratio_step: float
     source_label: str
     keymap_overrides: Mapping[str, str]

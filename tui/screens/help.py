@@ -44,7 +44,14 @@ KEY_NAMES = {
 }
 
 
-def help_lines(bindings: list[Binding], keymap: dict[str, str], read_only: bool) -> list[str]:
+def help_lines(
+    bindings: list[Binding],
+    keymap: dict[str, str],
+    read_only: bool,
+    acting: frozenset[str] = frozenset(),
+) -> list[str]:
+    """``acting``: the ids of the keys that act (the app's ``ACTING``), marked disabled when
+    read-only."""
     lines = []
     for b in bindings:
         if b.id is None or b.id not in DESCRIPTIONS:
@@ -52,15 +59,7 @@ def help_lines(bindings: list[Binding], keymap: dict[str, str], read_only: bool)
         keys = keymap.get(b.id, b.key)
         shown = escape(", ".join(KEY_NAMES.get(k.strip(), k.strip()) for k in keys.split(",")))
         text = DESCRIPTIONS[b.id]
-        acting = b.id in {
-            "ratio_up",
-            "ratio_down",
-            "typed_target",
-            "to_target",
-            "close_hedge",
-            "margin",
-        }
-        if read_only and acting:
+        if read_only and b.id in acting:
             text += " [$warning](disabled: read-only)[/]"
         lines.append(f"[b]{shown:>14}[/b]  {text}")
     lines.append(
@@ -87,7 +86,7 @@ class HelpScreen(ModalScreen[None]):
         app = cast("DashboardHost", self.app)
         bindings = [b for b in HedgeTable.BINDINGS if isinstance(b, Binding)]
         bindings += [b for b in app.BINDINGS if isinstance(b, Binding)]
-        lines = help_lines(bindings, dict(app.keymap_overrides), app.read_only)
+        lines = help_lines(bindings, dict(app.keymap_overrides), app.read_only, app.ACTING)
         if app.read_only:
             mode = f"[$warning]read-only mode[/]: resizing disabled ({app.read_only_reason})"
         elif app.live_trading:
