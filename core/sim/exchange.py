@@ -114,6 +114,7 @@ class SimExchange:
         self._tasks: list[asyncio.Task[None]] = []
         self._started = False
         self.endpoints: list[Endpoint] = []
+        self._bound: list[tuple[int, ...]] = []
 
     @staticmethod
     def port_count() -> int:
@@ -174,8 +175,13 @@ class SimExchange:
         try:
             # The public stream hosts first (P, P+1, P+2 as before), then the REST hosts.
             plan = self._port_plan()
+            self.endpoints.clear()
+            bound: list[tuple[int, ...]] = []
             for v, ports in zip(self.venues, plan, strict=True):
-                self.endpoints.extend(await v.start(self.host, ports))
+                served = await v.start(self.host, ports)
+                self.endpoints.extend(served)
+                bound.append(_ports_of(served))
+            self._bound = bound
         except OSError:
             await self.stop()
             raise
@@ -189,7 +195,12 @@ class SimExchange:
 
     def _port_plan(self) -> list[tuple[int, ...]]:
         """Ports per venue: Bybit stream P, Binance streams P+1 and P+2, then Bybit REST P+3,
-        Binance dapi P+4 and api P+5, OKX P+6, Deribit P+7 (all 0 when ``port`` is 0)."""
+        Binance dapi P+4 and api P+5, OKX P+6, Deribit P+7 (all 0 when ``port`` is 0).
+
+        Started again after ``stop``, each server reopens on the port it had, as an exchange
+        comes back at its address after an outage (and no neighbouring port must be free)."""
+        if self._bound:
+            return list(self._bound)
         if not self.port:
             return [tuple(0 for _ in range(v.port_count())) for v in self.venues]
         p = self.port
@@ -308,3 +319,14 @@ class SimExchange:
                     conn.abort()
                 else:
                     conn.close_soon()
+
+
+def _ports_of(served: Sequence[Endpoint]) -> tuple[int, ...]:
+    """The ports a venue's endpoints listen on, in the order its servers were opened (each
+    venue lists its endpoints server by server)."""
+    ports: list[int] = []
+    for _, _, url in served:
+        port = int(url.split("://", 1)[1].split("/", 1)[0].rsplit(":", 1)[1])
+        if port not in ports:
+            ports.append(port)
+    return tuple(ports)

@@ -130,7 +130,6 @@ async def test_backoff_grows_while_the_exchange_is_down_and_recovers(
     url = urls[("bybit", "inverse")]
     f = feeds(ex, ("bybit", "inverse"), url=url, backoff_initial_s=0.02, backoff_max_s=0.16)
     await until(lambda: len(f.quotes) > 2, "first quotes")
-    port = int(url.split(":")[2].split("/")[0])
     await ex.stop()
     await until(lambda: len(f.runner.delays) >= 5, "five refused reconnects")
     delays = list(f.runner.delays)
@@ -139,11 +138,23 @@ async def test_backoff_grows_while_the_exchange_is_down_and_recovers(
         base = min(0.16, 0.02 * 2**n)
         assert base * 0.5 <= d <= base, (n, d)
     assert f.runner.state == FeedState.RECONNECTING
-    back, _ = await make_sim(port=port)
+    # the same exchange reopens on the ports it had (a fresh one would need 8 free neighbours)
+    assert (await ex.start())[("bybit", "inverse")] == url
     n = len(f.quotes)
     await until(lambda: len(f.quotes) > n + 2, "quotes after the exchange came back")
     assert f.runner.state == FeedState.LIVE
-    assert back.now_ms() > 0
+    assert ex.now_ms() > 0
+
+
+async def test_a_stopped_exchange_reopens_every_server_on_the_port_it_had(
+    make_sim: Any,
+) -> None:
+    ex, _ = await make_sim()
+    before = list(ex.endpoints)
+    assert len({url.rsplit(":", 1)[1].split("/")[0] for _, _, url in before}) == ex.port_count()
+    await ex.stop()
+    await ex.start()
+    assert ex.endpoints == before
 
 
 async def test_stall_raises_stale_and_clears_it_when_data_returns(
