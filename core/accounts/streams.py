@@ -123,7 +123,10 @@ class AccountStream:
         sleep: Sleep = asyncio.sleep,
         backoff_s: tuple[float, ...] = BACKOFF_S,
         target: Callable[[], tuple[AccountConfig, Mapping[str, str] | None]] | None = None,
+        ready: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
+        """``ready`` is awaited before each client is made (the session imports ccxt.pro off
+        the loop there: the default factory's import would freeze the loop for a second)."""
         self.account = account
         self._environ = environ
         self._on_event = on_event
@@ -133,6 +136,7 @@ class AccountStream:
         self._sleep = sleep
         self._backoff = backoff_s
         self._target = target
+        self._ready = ready
         self.state = StreamState.CONNECTING
         self.problem: str | None = None  # why it is down
         self.events = 0  # pushes rung
@@ -190,6 +194,8 @@ class AccountStream:
         reason = no_stream_reason(account)
         if reason is not None:
             raise AccountReadError(reason, kind="exchange")
+        if self._ready is not None:
+            await self._ready()
         client = self._factory(CCXT_IDS[account.venue], stream_params(account, creds))
         try:
             prepare_client(client, account)

@@ -56,6 +56,10 @@ MAX_TICK_HZ = 20.0
 #: a woken tick waits this long for the rest of the burst: a venue pushes its symbols
 #: together (a few ms apart), and one snapshot per burst is one frame instead of two
 SETTLE_S = 0.005
+#: the account reads (ccxt's import, a dozen requests per read) wait for the first snapshot in
+#: which every hedge is priced, so that the first frame with live numbers does not wait for
+#: them; they start this long after the session at the latest (a venue's feed may never come)
+ACCOUNTS_AFTER_S = 3.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,6 +184,8 @@ class LiveSession:
         self.accounts: AccountWatcher | None = None
         self.account_notes: list[str] = []
         self._account_task: asyncio.Task[None] | None = None
+        #: set by the first snapshot in which every hedge has a mark
+        self.priced = asyncio.Event()
         self._ccxt_ready: asyncio.Future[Any] | None = None
         if config.accounts:
             self.accounts = self._account_watcher(
@@ -264,7 +270,9 @@ class LiveSession:
             self.notifier.start()
         self._tick_task = asyncio.create_task(self._tick_loop(), name="hedgetop tick")
         if self.accounts is not None:
-            self._account_task = asyncio.create_task(self.accounts.run(), name="hedgetop accounts")
+            self._account_task = asyncio.create_task(
+                self._accounts_once_priced(self.accounts), name="hedgetop accounts"
+            )
         if self.sim is None and self.refresh_specs and self.config.hedges:
             self._spec_task = asyncio.create_task(self._refresh_specs(), name="hedgetop specs")
         else:
@@ -349,6 +357,7 @@ class LiveSession:
                     on_note=note,
                     poll_s=interval_s,
                     target=lambda: self._account_target(account, environ),
+                    ready=self._ccxt_imported,
                 )
 
         if reader is None:
@@ -373,16 +382,20 @@ class LiveSession:
         watcher.on_note.append(self._account_note)
         return watcher
 
+    async def _accounts_once_priced(self, accounts: AccountWatcher) -> None:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(ACCOUNTS_AFTER_S):
+                await self.priced.wait()
+        await accounts.run()
+
     async def _ccxt_imported(self) -> None:
-        """Import ccxt off the loop, once: the import takes about a second, which the loop
-        would otherwise spend frozen (the first frame waits for it)."""
+        """Import ccxt off the loop, once (ccxt.pro, which brings ccxt.async_support): the
+        import takes about a second, which the loop would otherwise spend frozen."""
         if self._ccxt_ready is None:
             import importlib
 
             self._ccxt_ready = asyncio.ensure_future(
-                in_daemon_thread(
-                    lambda: importlib.import_module("ccxt.async_support"), name="import ccxt"
-                )
+                in_daemon_thread(lambda: importlib.import_module("ccxt.pro"), name="import ccxt")
             )
         await asyncio.shield(self._ccxt_ready)
 
@@ -514,6 +527,8 @@ class LiveSession:
         changes = self.alerts.evaluate(snap)
         snap = dataclasses.replace(snap, active_alerts=self.alerts.active)
         self.latest = snap
+        if not self.priced.is_set() and all(h.mark for h in snap.hedges):
+            self.priced.set()
         self.ticks += 1
         for alert in changes:
             self._emit(self.on_alert, alert)

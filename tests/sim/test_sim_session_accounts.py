@@ -5,15 +5,19 @@ made elsewhere is one reconciliation line on the session, never silent."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import ccxt.async_support as ccxt
+import pytest
 from sim_ccxt_clients import bybit_config
 
+from core.accounts.model import AccountReadError, AccountState
 from core.accounts.reconcile import ReconcileKind
-from core.config import parse_config
+from core.config import AccountConfig, parse_config
 from core.session import LiveSession
+from core.session.accounts import AccountReader
 from storage.account_log import AccountLog
 from storage.recorder import Recorder
 from tui.commands._session import wire_recorder
@@ -143,3 +147,54 @@ async def test_reads_go_into_the_history_once(clients: Any, tmp_path: Path) -> N
     assert wallet.kind is ReconcileKind.BALANCE_CHANGED
     assert wallet.expected == 1.2
     assert wallet.exchange < 1.2
+
+
+async def test_the_accounts_are_first_read_once_every_hedge_is_priced() -> None:
+    """The reads (ccxt's import, a dozen requests each) must not delay the first frame with
+    live numbers: the first one waits for the first snapshot that prices every hedge."""
+    priced_at_read: list[bool] = []
+    s = LiveSession(
+        parse_config(CONFIG),
+        tick_ms=50,
+        account_reader=_recording_reader(lambda: priced_at_read.append(s.priced.is_set())),
+        account_streams=False,
+        account_interval_s=3600.0,
+        notify=False,
+    )
+    async with s:
+        await s.wait_for(lambda snap: bool(priced_at_read), timeout=8.0)
+    assert priced_at_read[0] is True
+
+
+async def test_the_accounts_are_read_without_prices_after_the_wait(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A feed that never prices must not keep the accounts unread."""
+    from core.session import live
+
+    monkeypatch.setattr(live, "ACCOUNTS_AFTER_S", 0.05)
+    priced_at_read: list[bool] = []
+    config = parse_config(CONFIG.replace("enabled = true", "enabled = false"))
+    s = LiveSession(
+        config,
+        tick_ms=50,
+        urls={
+            ("bybit", "inverse"): "ws://127.0.0.1:9/none",
+            ("bybit", "spot"): "ws://127.0.0.1:9/none",
+        },
+        account_reader=_recording_reader(lambda: priced_at_read.append(s.priced.is_set())),
+        account_streams=False,
+        account_interval_s=3600.0,
+        notify=False,
+    )
+    async with s:
+        await s.wait_for(lambda snap: bool(priced_at_read), timeout=8.0)
+    assert priced_at_read == [False]
+
+
+def _recording_reader(record: Callable[[], None]) -> AccountReader:
+    async def read(account: AccountConfig, now_ms: int) -> AccountState:
+        record()
+        raise AccountReadError("not read in this test", kind="exchange")
+
+    return read
