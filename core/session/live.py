@@ -131,14 +131,14 @@ class LiveSession:
         # the simulator's accounts start where the ledger left the portfolio (fills and
         # margin moved by earlier sessions), as a real venue's would: else the first account
         # read would report hedgetop's own past orders as trades made elsewhere
+        self.engine = Engine(config, specs, self.ledger, self._wall())
         seeded = config
         if config.simulator.enabled and config.accounts:
-            held = Engine(config, specs, self.ledger, self._wall()).held()
-            seeded = dataclasses.replace(config, hedges=held)
+            seeded = dataclasses.replace(config, hedges=self.engine.held())
         self.sim: SimExchange | None = build_simulator(
             seeded, interval_ms=sim_interval_ms, autostep=sim_autostep
         )
-        self.engine = Engine(config, specs, self.ledger, self.now_ms())
+        self.engine.session_start_ms = self.now_ms()  # the market's clock, now there is one
         self.alerts = AlertEngine(config.alerts)
         self.on_snapshot: list[Callable[[PortfolioSnapshot], None]] = []
         self.on_fill: list[Callable[[Fill], None]] = []

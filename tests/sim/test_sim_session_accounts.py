@@ -16,6 +16,8 @@ from sim_ccxt_clients import bybit_config
 from core.accounts.model import AccountReadError, AccountState
 from core.accounts.reconcile import ReconcileKind
 from core.config import AccountConfig, parse_config
+from core.events import Fill
+from core.ledger import MemoryLedger
 from core.session import LiveSession
 from core.session.accounts import AccountReader
 from storage.account_log import AccountLog
@@ -198,3 +200,17 @@ def _recording_reader(record: Callable[[], None]) -> AccountReader:
         raise AccountReadError("not read in this test", kind="exchange")
 
     return read
+
+
+def test_the_ledger_is_replayed_once_at_start_up() -> None:
+    """The simulator's accounts are seeded from the engine's replayed positions: one replay
+    (a long ledger is read once, not once for the seed and once for the engine)."""
+    loads: list[int] = []
+
+    class Counting(MemoryLedger):
+        def load(self) -> list[Fill]:
+            loads.append(1)
+            return super().load()
+
+    LiveSession(parse_config(CONFIG), ledger=Counting(), account_streams=False, notify=False)
+    assert loads == [1]
