@@ -21,37 +21,27 @@ from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.screen import ModalScreen
 
 from core.clock import wall_ms
-from core.dated import DEFAULT_ROLL_DAYS
-from core.events import AlertState, FeedHealth, Fill, Kind, OrderRoute
+from core.events import AlertState, FeedHealth, Kind, OrderRoute
 from core.resize import MarginPlan, ResizePlan
 from core.snapshot import PortfolioSnapshot
 from tui import themes as theme_files
 from tui.palette import HedgetopCommands
 from tui.screens.main import MainScreen
+from tui.session_protocols import Recording, SnapshotSource, Trader
 from tui.widgets import format as fmt
 
 if TYPE_CHECKING:
     from core.session.accounts import AccountHealth
+    from storage.recorder import RecorderHealth
 
 log = logging.getLogger(__name__)
-
-
-class SnapshotSource(Protocol):
-    """What the dashboard reads: ``core.session.LiveSession`` or a test fake."""
-
-    @property
-    def latest(self) -> PortfolioSnapshot | None: ...
-
-    async def start(self) -> None: ...
-
-    async def stop(self) -> None: ...
 
 
 #: the preview's line saying where a confirmed order goes, for the routes other than the obvious
@@ -59,28 +49,6 @@ class SnapshotSource(Protocol):
 _VIA = {
     OrderRoute.SIMULATOR: "sent through ccxt to the built-in simulator's account (its demo keys)"
 }
-
-
-class Trader(Protocol):
-    """What resizing needs: ``core.session.LiveSession`` (plan at the session's clock, then
-    execute a confirmed plan; ``execute`` raises for a refused or outdated plan)."""
-
-    def plan_resize(
-        self,
-        hedge_id: str,
-        *,
-        target_ratio: float | None = None,
-        delta_contracts: int | None = None,
-        close: bool = False,
-    ) -> ResizePlan: ...
-
-    def execute(self, plan: ResizePlan) -> Fill: ...
-
-
-class Flushable(Protocol):
-    def flush(self) -> None: ...
-
-    def close(self) -> None: ...
 
 
 class HedgetopApp(App[int]):
@@ -130,7 +98,7 @@ class HedgetopApp(App[int]):
         theme_dirs: Sequence[Traversable] | None = None,
         state_path: Path | None = None,
         history_db: Path | None = None,
-        recorder: Flushable | None = None,
+        recorder: Recording | None = None,
         source_label: str = "the built-in simulator",
         feed_label: Callable[[FeedHealth], str] | None = None,
         no_trader_reason: str = "no broker in this session",
@@ -138,7 +106,7 @@ class HedgetopApp(App[int]):
         super().__init__()
         self.source = source
         self.trader = trader
-        refusal = getattr(trader, "trading_refusal", None)
+        refusal = None if trader is None else trader.trading_refusal
         #: no broker, or one that refuses: read-only for good (the palette cannot lift it)
         self.read_only_locked = trader is None or refusal is not None
         self.read_only = read_only or self.read_only_locked
@@ -149,9 +117,11 @@ class HedgetopApp(App[int]):
         else:
             self.read_only_reason = "started with --read-only" if read_only else ""
         #: real orders: every config gate open and not read-only
-        self.live_trading = bool(getattr(trader, "live_trading", False)) and not self.read_only
+        self.live_trading = trader is not None and trader.live_trading and not self.read_only
         #: some resizes go through ccxt to the built-in simulator's accounts (the demo)
-        self.sim_orders = getattr(trader, "sim_broker", None) is not None
+        self.sim_orders = trader is not None and trader.simulator_orders
+        #: why real orders are off though ccxt was asked for (the header says it)
+        self.trading_refusal = refusal
         self.order_in_flight = False
         self._quit_warned = False
         self.order_note: str | None = None  # the last order problem, for the alerts area
@@ -222,13 +192,12 @@ class HedgetopApp(App[int]):
                 severity="warning",
             )
         self.set_interval(1.0 / self.refresh_hz, self.tick, name="redraw")
-        # A session that announces its snapshots (LiveSession.on_snapshot, called once per
-        # engine tick) gets them drawn without waiting for the next poll: the engine's fixed
-        # tick paces the screen, the timer remains for sources that do not announce.
-        listeners = getattr(self.source, "on_snapshot", None)
-        if isinstance(listeners, list):
-            listeners.append(self._snapshot_ready)
-            self._listening = listeners
+        # A source that announces its snapshots (LiveSession.on_snapshot, called once per
+        # engine tick) gets them drawn without waiting for the next poll: the engine's
+        # tick paces the screen, the timer remains for a source that does not announce.
+        listeners = self.source.on_snapshot
+        listeners.append(self._snapshot_ready)
+        self._listening = listeners
         self.run_worker(self._start_source(), name="source", exit_on_error=False)
 
     async def _start_source(self) -> None:
@@ -283,13 +252,15 @@ class HedgetopApp(App[int]):
 
     def account_health(self, now_ms: int) -> tuple[AccountHealth, ...]:
         """The session's accounts kept live (``core.session.accounts``), if any."""
-        accounts = getattr(self.source, "accounts", None)
-        return () if accounts is None else tuple(accounts.health(now_ms))
+        return self.source.account_health(now_ms)
 
-    def recorder_health(self) -> object | None:
-        """The recorder's health (``storage.recorder.RecorderHealth``), if it reports one."""
-        health = getattr(self.recorder, "health", None)
-        return health() if callable(health) else None
+    def price_ticks(self) -> dict[str, float]:
+        """Each hedge's price tick (hedge id -> tick) from the contract specs in use."""
+        return {hid: spec.tick_size for hid, spec in self.source.specs().items()}
+
+    def recorder_health(self) -> RecorderHealth | None:
+        """The recorder's health (None: no recorder in this session)."""
+        return None if self.recorder is None else self.recorder.health()
 
     # --- the redraw tick ---------------------------------------------------------------------
 
@@ -368,9 +339,7 @@ class HedgetopApp(App[int]):
         if any(s == "unknown" for s in states.values()):
             return  # not yet: wait for every price
         self._liq_checked = True
-        config = getattr(self.source, "config", None)
-        band = getattr(getattr(config, "alerts", None), "liq_distance_pct", None)
-        band = band if isinstance(band, (int, float)) and band > 0 else 10.0
+        band = self.source.alert_rules.liq_distance_pct
         near = [
             h
             for h in snap.hedges
@@ -391,10 +360,13 @@ class HedgetopApp(App[int]):
         """Show each new session problem once (a feed without a URL, a contract-spec refresh
         that failed) and each account line (a read that failed, a difference between the
         exchange and hedgetop's books): they never stop the session, but the user should know."""
-        for attr, title in (("feed_errors", "session"), ("account_notes", "account")):
-            lines = getattr(self.source, attr, None)
+        said = (
+            ("feed_errors", "session", self.source.feed_errors),
+            ("account_notes", "account", self.source.account_notes),
+        )
+        for attr, title, lines in said:
             seen = self._problems_seen.get(attr, 0)
-            if not isinstance(lines, list) or len(lines) <= seen:
+            if len(lines) <= seen:
                 continue
             for line in lines[seen:]:
                 self.notify(str(line), title=title, severity="warning", timeout=15)
@@ -470,7 +442,7 @@ class HedgetopApp(App[int]):
         else:
             self.read_only = False
             self.read_only_reason = ""
-            self.live_trading = bool(getattr(self.trader, "live_trading", False))
+            self.live_trading = self.trader is not None and self.trader.live_trading
         self.notify("read-only: resizing is disabled" if self.read_only else "resizing allowed")
         if self._main.is_mounted:
             self._main.show_flags()
@@ -497,16 +469,14 @@ class HedgetopApp(App[int]):
         else:
 
             def alt(h: Any) -> str:
-                engine = getattr(self.source, "engine", None)
-                kinds = getattr(engine, "quotes_of_kind", None)
                 snap = self.source.latest
                 dated = None
-                if h is not None and snap is not None and callable(kinds):
-                    config = getattr(engine, "config", None)
-                    alerts = getattr(config, "alerts", None)
-                    days = getattr(alerts, "roll_days", DEFAULT_ROLL_DAYS)
+                if h is not None and snap is not None:
                     dated = dated_for(
-                        h, kinds(Kind.INVERSE_FUTURE), snap.ts_ms, roll_days=float(days)
+                        h,
+                        self.source.quotes_of_kind(Kind.INVERSE_FUTURE),
+                        snap.ts_ms,
+                        roll_days=self.source.alert_rules.roll_days,
                     )
                 day = self.day_open.of(h.hedge_id) if h is not None else None
                 return risk_markup(h, day_open=day, dated=dated)
@@ -518,12 +488,10 @@ class HedgetopApp(App[int]):
         """The stress grid and funding forecast of the live book (``tui.screens.stress``)."""
         from tui.screens.stress import StressScreen
 
-        engine = getattr(self.source, "engine", None)
-        specs = getattr(engine, "specs", None)
         self.push_screen(
             StressScreen(
                 lambda: self.source.latest,
-                specs=specs if callable(specs) else (lambda: None),
+                specs=self.source.specs,
                 history_db=self.history_db,
             )
         )
@@ -579,10 +547,7 @@ class HedgetopApp(App[int]):
         if self.read_only or self.trader is None:
             self.action_refuse_read_only()
             return
-        plan_margin = getattr(self.trader, "plan_margin", None)
-        if plan_margin is None:
-            self.notify("this session cannot move margin", severity="warning")
-            return
+        trader = self.trader
         if self.order_in_flight:
             self.notify("an order is on its way to the exchange: wait for its answer")
             return
@@ -598,7 +563,7 @@ class HedgetopApp(App[int]):
         def typed(amount: float | None) -> None:
             if amount is None:
                 return
-            plan: MarginPlan = plan_margin(h.hedge_id, amount)
+            plan = trader.plan_margin(h.hedge_id, amount)
             route = self._route(h.hedge_id)
             live = route is OrderRoute.VENUE
             via = _VIA.get(route)
@@ -626,9 +591,9 @@ class HedgetopApp(App[int]):
         self.push_screen(TypedMargin(h.hedge_id, h.coin, current), typed)
 
     def _move_margin(self, plan: MarginPlan) -> None:
-        trader: Any = self.trader  # core.session.LiveSession: ``move_margin``
+        assert self.trader is not None  # (the preview was only offered with one)
         try:
-            moved = trader.move_margin(plan)
+            moved = self.trader.move_margin(plan)
         except Exception as exc:  # refused: reported, the dashboard goes on
             self.notify(f"margin transfer failed: {exc}", severity="error", timeout=15)
             return
@@ -637,10 +602,10 @@ class HedgetopApp(App[int]):
         )
 
     async def _move_margin_live(self, plan: MarginPlan, *, real: bool) -> None:
-        trader: Any = self.trader  # core.session.LiveSession: ``move_margin_live`` is async
+        assert self.trader is not None
         try:
             try:
-                moved = await trader.move_margin_live(plan, confirmed=True)
+                moved = await self.trader.move_margin_live(plan, confirmed=True)
             except Exception as exc:  # one line (keys masked by the broker), never a crash
                 log.warning("margin transfer failed: %s", exc)
                 self._order_problem(f"margin transfer failed: {exc}")
@@ -742,18 +707,14 @@ class HedgetopApp(App[int]):
         )
 
     def _route(self, hedge_id: str) -> OrderRoute:
-        """Where the trader sends this hedge's orders (a trader that does not say: the paper
-        broker, or the venue when it trades for real)."""
-        route_of = getattr(self.trader, "order_route", None)
-        if route_of is not None:
-            route: OrderRoute = route_of(hedge_id)
-            return route
-        return OrderRoute.VENUE if self.live_trading else OrderRoute.PAPER
+        """Where the trader sends this hedge's orders (no trader: nowhere but paper)."""
+        return OrderRoute.PAPER if self.trader is None else self.trader.order_route(hedge_id)
 
     async def _execute_live(self, plan: ResizePlan, *, real: bool = True) -> None:
         """Send a confirmed order through ccxt (off the UI's way: awaited in a worker) and
         report; ``real``: to a real venue, else to the built-in simulator."""
-        trader: Any = self.trader  # core.session.LiveSession: ``execute_live`` is async
+        trader = self.trader
+        assert trader is not None
         what = "REAL order" if real else "order to the simulator"
         try:
             self.notify(

@@ -14,6 +14,7 @@ from core.events import FeedHealth
 
 if TYPE_CHECKING:
     from core.session.accounts import AccountHealth
+    from storage.recorder import RecorderHealth
 
 
 class DashboardHost(Protocol):
@@ -24,6 +25,7 @@ class DashboardHost(Protocol):
     read_only: bool
     read_only_reason: str
     live_trading: bool
+    trading_refusal: str | None  # ccxt asked for, a gate closed: why
     sim_orders: bool
     ACTING: frozenset[str]  # the ids of the keys that act (disabled when read-only)
     ratio_step: float
@@ -33,7 +35,9 @@ class DashboardHost(Protocol):
     basis_history: Mapping[str, deque[float]]
     feed_label: Callable[[FeedHealth], str] | None
 
-    def recorder_health(self) -> object | None: ...
+    def price_ticks(self) -> dict[str, float]: ...
+
+    def recorder_health(self) -> RecorderHealth | None: ...
 
     def account_health(self, now_ms: int) -> tuple[AccountHealth, ...]: ...
 

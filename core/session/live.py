@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from core.alerts import AlertEngine
 from core.clock import wall_ms
-from core.config import AccountConfig, Config
+from core.config import AccountConfig, AlertConfig, Config
 from core.engine import Engine
 from core.events import (
     AlertEvent,
@@ -21,6 +21,7 @@ from core.events import (
     FeedHealth,
     Fill,
     FundingEvent,
+    Kind,
     MarginTransfer,
     OrderRoute,
     Quote,
@@ -30,6 +31,7 @@ from core.ledger import Ledger, MemoryLedger
 from core.resize import MarginPlan, PlanRefused, ResizePlan
 from core.session.accounts import (
     DEFAULT_INTERVAL_S,
+    AccountHealth,
     AccountRead,
     AccountReader,
     AccountWatcher,
@@ -140,10 +142,10 @@ class LiveSession:
         )
         self.engine.session_start_ms = self.now_ms()  # the market's clock, now there is one
         self.alerts = AlertEngine(config.alerts)
-        self.on_snapshot: list[Callable[[PortfolioSnapshot], None]] = []
-        self.on_fill: list[Callable[[Fill], None]] = []
-        self.on_funding: list[Callable[[FundingEvent], None]] = []
-        self.on_alert: list[Callable[[AlertEvent], None]] = []
+        self.on_snapshot: list[Callable[[PortfolioSnapshot], object]] = []
+        self.on_fill: list[Callable[[Fill], object]] = []
+        self.on_funding: list[Callable[[FundingEvent], object]] = []
+        self.on_alert: list[Callable[[AlertEvent], object]] = []
         self.latest: PortfolioSnapshot | None = None
         self.ticks = 0
         self.quotes = 0
@@ -210,6 +212,26 @@ class LiveSession:
     def live_trading(self) -> bool:
         """True when confirmed resizes send real orders (every config gate open)."""
         return self.live_broker is not None
+
+    @property
+    def simulator_orders(self) -> bool:
+        """Some hedges' confirmed resizes go through ccxt to the simulator's accounts."""
+        return bool(self._sim_routed)
+
+    @property
+    def alert_rules(self) -> AlertConfig:
+        return self.config.alerts
+
+    def account_health(self, now_ms: int) -> tuple[AccountHealth, ...]:
+        """The accounts kept live (none without ``[[accounts]]``)."""
+        return () if self.accounts is None else self.accounts.health(now_ms)
+
+    def specs(self) -> dict[str, ContractSpec]:
+        """Each hedge's contract spec in use (hedge id -> spec)."""
+        return self.engine.specs()
+
+    def quotes_of_kind(self, kind: Kind) -> tuple[Quote, ...]:
+        return self.engine.quotes_of_kind(kind)
 
     def order_route(self, hedge_id: str) -> OrderRoute:
         """Where a confirmed resize of ``hedge_id`` goes (``execute`` for the paper broker,
@@ -535,7 +557,7 @@ class LiveSession:
         self._emit(self.on_snapshot, snap)
         return snap
 
-    def _emit(self, listeners: list[Callable[[Any], None]], item: Any) -> None:
+    def _emit(self, listeners: list[Callable[[Any], object]], item: Any) -> None:
         for fn in list(listeners):
             try:
                 fn(item)

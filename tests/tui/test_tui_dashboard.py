@@ -30,6 +30,9 @@ class Recorder:
     def close(self) -> None:
         self.calls.append("close")
 
+    def health(self) -> Any:
+        return None
+
 
 def make_app(tmp_path: Path, source: ScriptedSource, **kw: Any) -> HedgetopApp:
     kw.setdefault("trader", FakeTrader(source))

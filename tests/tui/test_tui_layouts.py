@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from tui_fakes import T0, FakeTrader, ScriptedSource, portfolio
 
+from core.config import AlertConfig
 from core.events import FeedHealth, FeedState, Fill, OrderSide
 from tui.app import HedgetopApp
 from tui.screens.preview import PreviewScreen
@@ -174,7 +175,9 @@ def test_rows_never_say_live_beside_a_reconnecting_socket() -> None:
 
 
 async def test_start_up_warns_of_a_position_already_inside_the_band(tmp_path: Path) -> None:
-    app = make_app(tmp_path)  # the fake ETH hedge sits 6.5 % from liquidation
+    source = ScriptedSource([portfolio()])  # the fake ETH hedge sits 6.5 % from liquidation
+    source.alert_rules = AlertConfig(liq_distance_pct=10.0)  # the session's rule sets the band
+    app = make_app(tmp_path, source=source)
     async with app.run_test(size=(100, 30)) as pilot:
         app.tick()
         await pilot.pause()

@@ -6,11 +6,12 @@ tests comparing the table with them compare two independent computations.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
 from core import inverse
-from core.config import Config
+from core.config import AlertConfig, Config
 from core.demo import demo_config
 from core.engine import Engine, ResizePlan
 from core.events import (
@@ -20,10 +21,16 @@ from core.events import (
     FeedState,
     Fill,
     Kind,
+    MarginTransfer,
+    OrderRoute,
     OrderSide,
     Quote,
 )
+from core.instruments import ContractSpec
 from core.ledger import MemoryLedger
+from core.resize import MarginPlan, PlanRefused
+from core.session.accounts import AccountHealth
+from core.session.live import LiveOrder
 from core.snapshot import HedgeSnapshot, HoldingSnapshot, PortfolioSnapshot
 
 T0 = 1_764_100_000_000  # 2025-11-25 19:46:40 UTC, a fixed clock
@@ -247,10 +254,32 @@ def alert(key: str = "liq_distance:binance:ETHUSD_PERP", ts_ms: int = T0) -> Ale
     )
 
 
-class ScriptedSource:
+class SessionFacts:
+    """The side facts of ``tui.session_protocols.SnapshotSource``, for the fake sources: no
+    listeners, problems or accounts; the config's default alert rules; no contract specs."""
+
+    def __init__(self) -> None:
+        self.on_snapshot: list[Callable[[PortfolioSnapshot], object]] = []
+        self.feed_errors: list[str] = []
+        self.account_notes: list[str] = []
+        self.alert_rules = AlertConfig()
+        self.accounts: tuple[AccountHealth, ...] = ()
+
+    def account_health(self, now_ms: int) -> tuple[AccountHealth, ...]:
+        return self.accounts
+
+    def specs(self) -> Mapping[str, ContractSpec]:
+        return {}
+
+    def quotes_of_kind(self, kind: Kind) -> tuple[Quote, ...]:
+        return ()
+
+
+class ScriptedSource(SessionFacts):
     """A source whose ``latest`` is set by the test; it 'goes quiet' when the test stops."""
 
     def __init__(self, snapshots: list[PortfolioSnapshot] | None = None) -> None:
+        super().__init__()
         self.latest: PortfolioSnapshot | None = snapshots[0] if snapshots else None
         self.started = False
         self.stopped = False
@@ -265,6 +294,10 @@ class ScriptedSource:
 class FakeTrader:
     """Plans against the source's latest snapshot (real ``ResizePlan``s); execute replaces
     that snapshot with one where the position moved."""
+
+    trading_refusal: str | None = None
+    live_trading = False
+    simulator_orders = False
 
     def __init__(self, source: ScriptedSource, *, refuse: str | None = None) -> None:
         self.source = source
@@ -319,6 +352,21 @@ class FakeTrader:
             refusal=self.refuse,
         )
 
+    def order_route(self, hedge_id: str) -> OrderRoute:
+        return OrderRoute.VENUE if self.live_trading else OrderRoute.PAPER
+
+    def plan_margin(self, hedge_id: str, amount_coin: float) -> MarginPlan:
+        raise PlanRefused("the scripted trader moves no margin")
+
+    def move_margin(self, plan: MarginPlan) -> MarginTransfer:
+        raise PlanRefused("the scripted trader moves no margin")
+
+    async def move_margin_live(self, plan: MarginPlan, *, confirmed: bool) -> MarginTransfer:
+        raise PlanRefused("the scripted trader moves no margin")
+
+    async def execute_live(self, plan: ResizePlan, *, confirmed: bool) -> LiveOrder:
+        raise AssertionError("the scripted trader sends no real order")
+
     def execute(self, plan: ResizePlan) -> Fill:
         snap = self.source.latest
         assert snap is not None
@@ -348,12 +396,18 @@ class FakeTrader:
         return fill
 
 
-class EngineSource:
+class EngineSource(SessionFacts):
     """The real engine behind a scripted feed that goes quiet: the test pushes quotes and
     ticks the engine at a frozen clock; plan/execute are the engine's own."""
 
+    trading_refusal: str | None = None
+    live_trading = False
+    simulator_orders = False
+
     def __init__(self, config: Config | None = None, *, now_ms: int = T0) -> None:
+        super().__init__()
         self.config = config or demo_config()
+        self.alert_rules = self.config.alerts
         self.now = now_ms
         self.engine = Engine(self.config, None, MemoryLedger(), now_ms)
         self.latest: PortfolioSnapshot | None = None
@@ -407,3 +461,24 @@ class EngineSource:
         fill = self.engine.execute(plan, self.now)
         self.fills.append(fill)
         return fill
+
+    def specs(self) -> Mapping[str, ContractSpec]:
+        return self.engine.specs()
+
+    def quotes_of_kind(self, kind: Kind) -> tuple[Quote, ...]:
+        return self.engine.quotes_of_kind(kind)
+
+    def order_route(self, hedge_id: str) -> OrderRoute:
+        return OrderRoute.PAPER
+
+    def plan_margin(self, hedge_id: str, amount_coin: float) -> MarginPlan:
+        return self.engine.plan_margin(hedge_id, amount_coin, now_ms=self.now, wall_ms=self.now)
+
+    def move_margin(self, plan: MarginPlan) -> MarginTransfer:
+        return self.engine.apply_margin(plan, self.now)
+
+    async def move_margin_live(self, plan: MarginPlan, *, confirmed: bool) -> MarginTransfer:
+        raise AssertionError("the engine source moves no margin on a venue")
+
+    async def execute_live(self, plan: ResizePlan, *, confirmed: bool) -> LiveOrder:
+        raise AssertionError("the engine source sends no real order")

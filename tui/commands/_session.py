@@ -13,6 +13,7 @@ from tui.usage import UsageError
 
 if TYPE_CHECKING:
     from core.config import Config
+    from core.session import LiveSession
     from storage.ledger import SqliteLedger
     from storage.recorder import Recorder
 
@@ -92,7 +93,7 @@ def open_database(
     return Opened(config, db, ledger, recorder)
 
 
-def wire_recorder(session: Any, recorder: Any, record_interval_ms: int) -> None:
+def wire_recorder(session: LiveSession, recorder: Recorder, record_interval_ms: int) -> None:
     """Send one snapshot per ``record_interval_ms`` and every event to the recorder."""
     every = max(1, round(record_interval_ms / session.tick_ms))
 
@@ -107,7 +108,7 @@ def wire_recorder(session: Any, recorder: Any, record_interval_ms: int) -> None:
     session.on_fill.append(recorder.submit_fill)
     session.on_funding.append(recorder.submit_funding)
     session.on_alert.append(recorder.submit_alert)
-    accounts = getattr(session, "accounts", None)
+    accounts = session.accounts
     if accounts is not None:
         accounts.on_read.append(functools.partial(record_account_read, recorder.db_path))
 

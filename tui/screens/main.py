@@ -56,13 +56,8 @@ class MainScreen(Screen[None]):
         self.query_one(HedgeTable).focus()
 
     def ticks(self) -> dict[str, float]:
-        """Each hedge's price tick (hedge id -> tick) from the engine's contract specs in use;
-        empty for a source without an engine (prices then by magnitude)."""
-        engine = getattr(getattr(self.app, "source", None), "engine", None)
-        specs = getattr(engine, "specs", None)
-        if not callable(specs):
-            return {}
-        return {hid: spec.tick_size for hid, spec in specs().items()}
+        """Each hedge's price tick (hedge id -> tick); prices without one go by magnitude."""
+        return self.hedgetop.price_ticks()
 
     def selected_row(self) -> Row | None:
         return self.query_one(HedgeTable).selected
@@ -127,7 +122,7 @@ class MainScreen(Screen[None]):
 def _gate_line(app: DashboardHost) -> str:
     """A closed live-trading gate, with its reason, on a line of the header (issue 8 item 2:
     e.g. orders to the real venue priced by a simulator's feed)."""
-    refusal = getattr(getattr(app, "trader", None), "trading_refusal", None)
+    refusal = app.trading_refusal
     if not refusal:
         return ""
     return "\n" + paint(f"LIVE TRADING OFF: {refusal}", "warn")

@@ -21,7 +21,14 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer
 
-from core.forecast import EMPTY_STATS, RateBasis, RateStats, hedge_forecast, total_usd
+from core.forecast import (
+    EMPTY_STATS,
+    Projection,
+    RateBasis,
+    RateStats,
+    hedge_forecast,
+    total_usd,
+)
 from core.instruments import ContractSpec, UnknownInstrument, lookup
 from core.snapshot import PortfolioSnapshot
 from core.stress import (
@@ -145,8 +152,8 @@ def forecast_markup(snap: PortfolioSnapshot, stats: Mapping[str, RateStats]) -> 
         if h.expiry_ms is not None
     ]
 
-    def u(p: object, width: int = 7) -> str:
-        value = getattr(p, "usd", None)
+    def u(p: Projection | None, width: int = 7) -> str:
+        value = None if p is None else p.usd
         return signed(f"{fmt.compact_usd(value, sign=True):>{width}}", value)
 
     width = max([5, *(len(f.hedge_id) for f in forecasts)])

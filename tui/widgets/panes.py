@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from textual.css.styles import RulesMap
 
     from core.session.accounts import AccountHealth
+    from storage.recorder import RecorderHealth
 
 _CLASS_VAR = {
     "gain": "$gain",
@@ -292,14 +293,14 @@ def _stream_part(a: AccountHealth) -> str:
     return f" {paint('·', 'muted')} {paint(text, cls)}{bad}"
 
 
-def recorder_markup(health: object | None) -> str:
+def recorder_markup(health: RecorderHealth | None) -> str:
     """The recorder's state for the status bar: quiet when fine, loud when writes fail
-    (monitoring goes on either way). ``health`` is a ``storage.recorder.RecorderHealth``."""
+    (monitoring goes on either way)."""
     if health is None:
         return ""
-    if getattr(health, "ok", True):
+    if health.ok:
         return "  " + paint("● history", "muted")
-    error = getattr(health, "last_error", None) or "write failed"
+    error = health.last_error or "write failed"
     return "  " + paint(f"● history NOT SAVED: {error}", "alert")
 
 
