@@ -155,6 +155,8 @@ class Engine:
                 margin_coin=h.margin_coin,
             )
         self._fills: list[Fill] = []
+        #: account -> coin -> futures-wallet coins backing no isolated position (the reads')
+        self._free_wallet: dict[str, dict[str, float]] = {}
         # hedge id -> [the inputs it was computed from, its snapshot, its _Fixed];
         # see _hedge_cached
         self._hedge_cache: dict[str, list[Any]] = {}
@@ -526,6 +528,7 @@ class Engine:
             spot = self._amounts.get(coin, 0.0)
             protecting = groups.protecting.get(coin, ())
             margin = sum((rows[i].margin_coin for i in groups.own.get(coin, ())), 0.0)
+            margin += sum(free.get(coin, 0.0) for free in self._free_wallet.values())
             hedged: float | None = 0.0
             pnl_usd: float | None = 0.0
             stale_any = price_stale
@@ -805,6 +808,11 @@ class Engine:
             if exchange is not None and h.id in exchange:
                 pos.exchange = exchange[h.id]
         return notes
+
+    def take_wallet(self, account: str, free: Mapping[str, float]) -> None:
+        """Take an account read's free futures-wallet coins (coin -> amount): the holding of
+        each coin counts them with the positions' margin, as exposure."""
+        self._free_wallet[account] = dict(free)
 
     def plan_resize(
         self,

@@ -627,6 +627,28 @@ def adopt_positions(
     return tuple(out), tuple(notes)
 
 
+def free_wallet_coins(state: AccountState) -> dict[str, float]:
+    """The coins of each futures wallet that back no isolated position: free collateral, in
+    the position's own coin and so exposure as much as the margin is (a hedge ratio that left
+    them out would read too high: an order moving them into a position's margin would change
+    the ratio though no coin moved). A coin with a cross position has none: its margin is the
+    whole wallet already. Bybit's unified wallet is left out: it holds the spot coins as well,
+    which the config's holdings may declare."""
+    totals = {b.coin: b.total for b in state.balances if b.wallet is WalletKind.FUTURES}
+    isolated: dict[str, float] = {}
+    cross: set[str] = set()
+    for p in state.positions:
+        if p.margin_mode is MarginMode.ISOLATED and p.margin_coin is not None:
+            isolated[p.coin] = isolated.get(p.coin, 0.0) + p.margin_coin
+        else:
+            cross.add(p.coin)
+    return {
+        coin: max(total - isolated.get(coin, 0.0), 0.0)
+        for coin, total in totals.items()
+        if coin not in cross
+    }
+
+
 def _adopt(
     h: HedgeConfig, p: AccountPosition, wallet: Mapping[str, float], notes: list[str]
 ) -> HedgeConfig:

@@ -33,6 +33,7 @@ from core.accounts.reconcile import (
     adopt_positions,
     expected_from_state,
     expected_positions,
+    free_wallet_coins,
     reconcile,
 )
 from core.accounts.streams import AccountStream, StreamState
@@ -130,6 +131,7 @@ class AccountWatcher:
         now_ms: Callable[[], int],
         positions: Callable[[], Sequence[HedgeConfig]],
         adopt: Callable[[Sequence[HedgeConfig], Mapping[str, ExchangeFigures]], Sequence[str]],
+        wallet: Callable[[str, Mapping[str, float]], None] | None = None,
         interval_s: float = DEFAULT_INTERVAL_S,
         streams: StreamMaker | None = None,
         min_gap_s: float = MIN_GAP_S,
@@ -140,6 +142,7 @@ class AccountWatcher:
         self._now = now_ms
         self._positions = positions
         self._adopt = adopt
+        self._wallet = wallet  # (account, free futures-wallet coins): exposure too
         self.interval_s = interval_s
         self.min_gap_s = min_gap_s
         self._sleep = sleep
@@ -229,6 +232,8 @@ class AccountWatcher:
         events = reconcile(expected, balances, state, now_ms=now, positions_then=then)
         adopted, notes = adopt_positions(hedges, state)
         taken = self._adopt(adopted, exchange_figures(adopted, state))
+        if self._wallet is not None:
+            self._wallet(watch.config.name, free_wallet_coins(state))
         said = [n for n in (*notes, *taken, *state.notes) if n not in watch.notes_said]
         watch.notes_said.update(said)
         watch.state = state

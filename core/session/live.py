@@ -397,6 +397,7 @@ class LiveSession:
             now_ms=self.now_ms,
             positions=self.engine.held,
             adopt=self.engine.adopt,
+            wallet=self.engine.take_wallet,
             interval_s=interval_s,
             streams=make_stream,
         )

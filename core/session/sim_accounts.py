@@ -10,9 +10,11 @@ it serves).
 - A holding is on an exchange when its label names the venue ("Bybit", "binance spot", …), or
   says "exchange" and its coin is hedged on a venue (then that venue's): those coins go into
   the venue's spot wallet. Other holdings (wallets, cold storage) are not on any venue.
-- The demo's futures wallets also hold half as much again as its margins, free: room to
-  grow a hedge from the keyboard, as a hedger keeps on a venue (a config's wallets hold
-  only what it names).
+- The demo keeps a third of each hedge's wallet free (``DEMO_HEADROOM``): room to
+  grow a hedge from the keyboard, as a hedger keeps on a venue. The wallet is still the
+  configured margin, so the hedge ratios are the config's (free coins are exposure too); the
+  position's own margin, and so its liquidation price, is the smaller figure the first read
+  brings. A config's isolated positions hold all the margin it names.
 """
 
 from __future__ import annotations
@@ -32,7 +34,9 @@ SIM_VENUES = ("bybit", "binance")
 #: the simulator's private-stream endpoint per venue (Bybit's private socket, Binance's
 #: user-data stream)
 SIM_PRIVATE_STREAM = {"bybit": "private", "binance": "user-stream"}
-#: the demo's free collateral in each futures wallet, as a fraction of the margin it holds
+#: the demo's free collateral, as a fraction of the isolated margin: a hedge's configured
+#: margin is its futures wallet, 1 / (1 + headroom) of which backs the position, the rest
+#: free for resizes from the keyboard (free coins are exposure too: the ratios stay)
 DEMO_HEADROOM = 0.5
 
 
@@ -60,6 +64,11 @@ def _leverage(h: HedgeConfig) -> float:
     return 1.0
 
 
+def _isolated(h: HedgeConfig, demo: bool) -> float:
+    """The margin backing ``h``'s isolated position (the demo keeps part of it free)."""
+    return h.margin_coin / (1.0 + DEMO_HEADROOM) if demo else h.margin_coin
+
+
 def seed_from_config(
     config: Config, *, api_key: str = "demo", api_secret: str = "demo-secret"
 ) -> AccountSeed:
@@ -74,7 +83,7 @@ def seed_from_config(
     for h in config.hedges:
         if h.venue not in SIM_VENUES:
             continue
-        futures[h.venue][h.coin] += h.margin_coin * (1.0 + (DEMO_HEADROOM if config.demo else 0.0))
+        futures[h.venue][h.coin] += h.margin_coin
         if not h.contracts or h.entry is None:
             continue
         mode = MarginMode.CROSS if h.margin_mode == "cross" else MarginMode.ISOLATED
@@ -86,7 +95,7 @@ def seed_from_config(
                 entry=h.entry,
                 leverage=_leverage(h),
                 margin_mode=mode,
-                margin_coin=h.margin_coin if mode is MarginMode.ISOLATED else 0.0,
+                margin_coin=_isolated(h, config.demo) if mode is MarginMode.ISOLATED else 0.0,
             )
         )
     venues = {

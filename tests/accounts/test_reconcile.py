@@ -28,6 +28,7 @@ from core.accounts.reconcile import (
     adopt_positions,
     expected_from_state,
     expected_positions,
+    free_wallet_coins,
     reconcile,
     wallets_read,
 )
@@ -517,3 +518,22 @@ def test_an_increase_averages_the_entry_before_a_later_reduction_realises() -> N
     then = [expect(as_of_ms=T0, entry=90_000.0)]
     now = [expect(n=90_000, as_of_ms=T0, entry=entry)]
     assert reconcile(now, [btc_balance(1.6)], s, now_ms=NOW, positions_then=then) == ()
+
+
+def test_free_wallet_coins_are_the_wallet_less_the_isolated_margins() -> None:
+    read = state(
+        positions=(
+            pos(margin_coin=0.6),
+            pos("ETHUSD", coin="ETH", margin_coin=2.0),
+            pos("XRPUSD", coin="XRP", margin_mode=MarginMode.CROSS),
+        ),
+        balances=(
+            wallet(1.0),
+            wallet(2.0, "ETH"),  # every coin of it backs the position
+            wallet(5_000.0, "XRP"),  # a cross position's margin is the whole wallet already
+            wallet(3.0, "SOL"),  # no position: all free
+            wallet(9.0, "ADA", WalletKind.UNIFIED),  # it holds the spot coins too: left out
+        ),
+    )
+    free = free_wallet_coins(read)
+    assert free == pytest.approx({"BTC": 0.4, "ETH": 0.0, "SOL": 3.0})

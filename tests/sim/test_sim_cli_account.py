@@ -27,14 +27,16 @@ def test_demo_seeds_both_venues_spot_and_futures() -> None:
     btc = next(p for p in bybit.positions if p.coin == "BTC")
     assert btc.side is PositionSide.SHORT
     assert btc.margin_mode is MarginMode.ISOLATED
-    assert btc.leverage == 1.0
-    # the demo's wallets hold its margin and half as much again, free (room to grow a hedge)
-    assert bybit.futures["BTC"] == pytest.approx(btc.margin_coin * (1 + DEMO_HEADROOM))
+    assert btc.leverage == 1.0  # the order leverage the config's margin implies
     cfg = demo_config()
+    # a wallet is the configured margin, part of it kept free (room to grow the hedge)
+    assert bybit.futures["BTC"] == pytest.approx(cfg.hedge("btc-bybit").margin_coin)
+    assert btc.margin_coin == pytest.approx(cfg.hedge("btc-bybit").margin_coin / 1.5)
     ada = cfg.hedge("ada-binance")
     pos = next(p for p in binance.positions if p.coin == "ADA")
     assert pos.contracts == ada.contracts
-    assert binance.futures["ADA"] == pytest.approx(ada.margin_coin * (1 + DEMO_HEADROOM))
+    assert binance.futures["ADA"] == pytest.approx(ada.margin_coin)
+    assert pos.margin_coin == pytest.approx(ada.margin_coin / (1 + DEMO_HEADROOM))
 
 
 async def _run(*argv: str) -> asyncio.subprocess.Process:

@@ -132,3 +132,32 @@ def test_config_check_says_which_hedges_trade_on_the_simulators_accounts(
     assert "btc-bybit (account demo-bybit)" in line
     assert "ada-binance (account demo-binance)" in line
     assert "btc-okx" not in line  # OKX: the simulator keeps no account there, paper
+
+
+def ada_ratio(s: LiveSession) -> float:
+    (ada,) = [h for h in s.tick().holdings if h.coin == "ADA"]
+    assert ada.hedge_ratio is not None
+    return ada.hedge_ratio
+
+
+async def test_a_demo_resize_reaches_the_ratio_its_preview_said() -> None:
+    """The coins of a futures wallet that back no position are exposure as much as the
+    margin is: counted, an order that moves some into the position's margin leaves the
+    exposure where it was, and the ratio reached is the preview's (left out, it read 93.4 %
+    after a preview of 95 %)."""
+    s = demo()
+    async with s:
+        await s.wait_for(priced, timeout=WAIT)
+        assert s.accounts is not None
+        configured = ada_ratio(s)
+        first = await s.accounts.read_one("demo-binance")
+        assert first.problem is None, first.problem
+        # the read's wallet is the configured margin, a third of it free: the same exposure
+        assert ada_ratio(s) == pytest.approx(configured, abs=0.002)
+        plan = s.plan_resize("ada-binance", target_ratio=0.95)
+        assert plan.ok, plan.refusal
+        assert plan.ratio_after == pytest.approx(0.95, abs=0.002)
+        outcome = await s.execute_live(plan, confirmed=True)
+        assert not outcome.problem, outcome.message
+        await s.accounts.read_one("demo-binance")
+        assert ada_ratio(s) == pytest.approx(plan.ratio_after, abs=0.003)
