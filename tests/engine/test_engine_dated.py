@@ -116,7 +116,7 @@ def test_the_cached_row_follows_the_clock() -> None:
     e = make()
     for t in (DEC04, DEC04 + 1, DEC04 + 60_000, DEC04 + 3 * DAY, DEC25 + 5):
         incremental = e.snapshot(t)
-        e._hedge_cache.clear()
+        e.memo.clear()
         assert incremental == e.snapshot(t)
 
 

@@ -121,6 +121,6 @@ def test_incremental_snapshot_equals_a_full_recompute(steps: list[tuple[object, 
             for v in sorted({i[0] for i in INSTRUMENTS})
         )
         incremental = engine.snapshot(now, feeds=feeds, wall_ms=now)
-        engine._hedge_cache.clear()
+        engine.memo.clear()
         full = engine.snapshot(now, feeds=feeds, wall_ms=now)
         assert incremental == full
