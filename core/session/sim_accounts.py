@@ -10,7 +10,7 @@ it serves).
 - A holding is on an exchange when its label names the venue ("Bybit", "binance spot", …), or
   says "exchange" and its coin is hedged on a venue (then that venue's): those coins go into
   the venue's spot wallet. Other holdings (wallets, cold storage) are not on any venue.
-- The demo keeps a third of each hedge's wallet free (``DEMO_HEADROOM``): room to
+- The demo keeps a third of each leveraged hedge's wallet free (``DEMO_HEADROOM``): room to
   grow a hedge from the keyboard, as a hedger keeps on a venue. The wallet is still the
   configured margin, so the hedge ratios are the config's (free coins are exposure too); the
   position's own margin, and so its liquidation price, is the smaller figure the first read
@@ -65,8 +65,12 @@ def _leverage(h: HedgeConfig) -> float:
 
 
 def _isolated(h: HedgeConfig, demo: bool) -> float:
-    """The margin backing ``h``'s isolated position (the demo keeps part of it free)."""
-    return h.margin_coin / (1.0 + DEMO_HEADROOM) if demo else h.margin_coin
+    """The margin backing ``h``'s isolated position: the demo keeps part of a leveraged
+    hedge's wallet free; a 1x short keeps it all (that is what makes it 1x: Bybit then
+    reports no liquidation price at all)."""
+    if demo and _leverage(h) > 1.0:
+        return h.margin_coin / (1.0 + DEMO_HEADROOM)
+    return h.margin_coin
 
 
 def seed_from_config(

@@ -29,13 +29,15 @@ def test_demo_seeds_both_venues_spot_and_futures() -> None:
     assert btc.margin_mode is MarginMode.ISOLATED
     assert btc.leverage == 1.0  # the order leverage the config's margin implies
     cfg = demo_config()
-    # a wallet is the configured margin, part of it kept free (room to grow the hedge)
+    # a wallet is the configured margin; a 1x short's position holds all of it
     assert bybit.futures["BTC"] == pytest.approx(cfg.hedge("btc-bybit").margin_coin)
-    assert btc.margin_coin == pytest.approx(cfg.hedge("btc-bybit").margin_coin / 1.5)
+    assert btc.margin_coin == pytest.approx(cfg.hedge("btc-bybit").margin_coin)
     ada = cfg.hedge("ada-binance")
     pos = next(p for p in binance.positions if p.coin == "ADA")
     assert pos.contracts == ada.contracts
+    # a leveraged one keeps part free (room to grow the hedge), inside the same wallet
     assert binance.futures["ADA"] == pytest.approx(ada.margin_coin)
+    assert pos.margin_coin == pytest.approx(ada.margin_coin / (1 + DEMO_HEADROOM))
     assert pos.margin_coin == pytest.approx(ada.margin_coin / (1 + DEMO_HEADROOM))
 
 

@@ -42,7 +42,7 @@ async def test_demo_resizes_go_through_ccxt_to_the_simulators_account() -> None:
         assert s.sim is not None
         venue_pos = s.sim.bybit.account.position("BTC")
         before = venue_pos.size
-        plan = s.plan_resize("btc-bybit", target_ratio=0.8)
+        plan = s.plan_resize("btc-bybit", target_ratio=0.6)  # a 1x short: no room to grow
         assert plan.ok, plan.refusal
         with pytest.raises(PlanRefused, match="ccxt"):
             s.execute(plan)  # not the paper broker: the account would disagree at once
