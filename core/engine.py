@@ -160,9 +160,20 @@ class Engine:
         )
         free = self.book.free_wallet
 
-        def compute(positions: Mapping[str, Position]) -> portfolio.Computed:
+        def compute(
+            positions: Mapping[str, Position], wallets: planning.Wallets | None = None
+        ) -> portfolio.Computed:
             return portfolio.compute(
-                positions, quotes, stale, now_ms, config, spot_venue, amounts, labels, free, memo
+                positions,
+                quotes,
+                stale,
+                now_ms,
+                config,
+                spot_venue,
+                amounts,
+                labels,
+                free if wallets is None else wallets,
+                memo,
             )
 
         return compute
@@ -193,6 +204,7 @@ class Engine:
             compute=self._compute(now_ms, feeds, wall_ms),
             broker=self.broker,
             config=self.config,
+            wallets=self.book.free_wallet,
         )
 
     def plan_margin(
@@ -212,6 +224,7 @@ class Engine:
             amount_coin,
             now_ms=now_ms,
             compute=self._compute(now_ms, feeds, wall_ms),
+            wallets=self.book.free_wallet,
         )
 
     def check_plan(self, plan: ResizePlan) -> None:
@@ -270,11 +283,21 @@ class Engine:
         *,
         mark: float | None = None,
     ) -> Fill:
-        fill, after = planning.fill_of(
-            pos, plan, contracts, price, fee, now_ms, broker_name, mark=mark
+        fill, after, wallets = planning.fill_of(
+            pos,
+            plan,
+            contracts,
+            price,
+            fee,
+            now_ms,
+            broker_name,
+            mark=mark,
+            wallets=self.book.free_wallet,
         )
         self.ledger.append_fill(fill)  # durable first: a failure here leaves the position as is
         self.book.take_fill(fill, after)
+        if wallets is not None:  # the venue's margin move, until the next read says it
+            self.book.free_wallet = {a: dict(c) for a, c in wallets.items()}
         return fill
 
     def apply_margin(
@@ -291,5 +314,11 @@ class Engine:
             self.book.positions, plan, now_ms, amount_coin, broker_name
         )
         self.ledger.append_margin(transfer)
-        self.book.positions[plan.hedge_id].margin_coin += transfer.amount_coin
+        pos = self.book.positions[plan.hedge_id]
+        pos.margin_coin += transfer.amount_coin
+        if planning.free_coins(pos, self.book.free_wallet) is not None:
+            # from the wallet's free coins, until the next read says it
+            self.book.free_wallet = planning.with_free(
+                self.book.free_wallet, pos, -transfer.amount_coin
+            )
         return transfer

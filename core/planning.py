@@ -7,10 +7,10 @@ still pass when it runs. Nothing here writes the ledger or holds state.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Protocol
 
-from core import sizing
+from core import isolated_margin, sizing
 from core.config import Config
 from core.events import Fill, MarginTransfer, OrderSide
 from core.instruments import size_usd_from_contracts
@@ -18,10 +18,69 @@ from core.position import Position, apply_fill, order_side
 from core.resize import MarginPlan, PlanRefused, ResizePlan
 from core.snapshot import HedgeSnapshot, HoldingSnapshot
 
-#: the snapshots of a book of positions (the hedges', the holdings'), at one time and quotes
-Compute = Callable[
-    [Mapping[str, Position]], tuple[tuple[HedgeSnapshot, ...], tuple[HoldingSnapshot, ...]]
-]
+#: account -> coin -> the free coins of its futures wallet, as the last read left them
+#: (``core.accounts.reconcile.free_wallet_coins``): exposure too, and what an order's initial
+#: margin or a margin transfer is drawn from
+Wallets = Mapping[str, Mapping[str, float]]
+
+
+class Compute(Protocol):
+    """The snapshots of a book of positions (the hedges', the holdings') at one time and
+    quotes; ``wallets``: free wallet coins other than the book's (a what-if's)."""
+
+    def __call__(
+        self, positions: Mapping[str, Position], wallets: Wallets | None = None
+    ) -> tuple[tuple[HedgeSnapshot, ...], tuple[HoldingSnapshot, ...]]: ...
+
+
+def free_coins(pos: Position, wallets: Wallets) -> float | None:
+    """The free coins of the futures wallet behind ``pos`` when the venue keeps its isolated
+    margin apart from them and its account was read; None: not known (the paper model, where
+    the margin holds everything)."""
+    if pos.cfg.margin_mode != "isolated" or pos.cfg.account is None:
+        return None
+    free = wallets.get(pos.cfg.account)
+    return None if free is None else free.get(pos.spec.coin, 0.0)
+
+
+def with_free(wallets: Wallets, pos: Position, change: float) -> dict[str, dict[str, float]]:
+    """``wallets`` with ``change`` added to the free coins behind ``pos``."""
+    out = {account: dict(coins) for account, coins in wallets.items()}
+    assert pos.cfg.account is not None
+    coins = out.setdefault(pos.cfg.account, {})
+    coins[pos.spec.coin] = coins.get(pos.spec.coin, 0.0) + change
+    return out
+
+
+def venue_margin(  # noqa: PLR0917 (a fill's figures)
+    before: Position,
+    after: Position,
+    increase: bool,
+    size_usd: float,
+    price: float,
+    booked: float,
+    wallets: Wallets,
+) -> tuple[dict[str, dict[str, float]], float] | None:
+    """What the venue does on a fill of an isolated position whose account was read
+    (``core.isolated_margin``): ``after`` (the position past the fill, with ``booked``, the
+    realised PnL less the fee, in its margin as the paper model keeps it) gets the venue's
+    margin instead, and the wallets get ``booked`` less the margin moved. Returns the wallets
+    after and the free coins left (< 0: the venue would refuse the order); None when the
+    venue's figures are not known (no read, or no leverage to size the initial margin)."""
+    free = free_coins(before, wallets)
+    leverage = before.cfg.leverage
+    if free is None or not leverage:
+        return None
+    moved = isolated_margin.margin_moved(
+        before.margin_coin,
+        before.size_usd if before.entry is not None else 0.0,
+        opened_usd=size_usd if increase else 0.0,
+        closed_usd=0.0 if increase else size_usd,
+        price=price,
+        leverage=leverage,
+    )
+    after.margin_coin = before.margin_coin + moved
+    return with_free(wallets, before, booked - moved), free + booked - moved
 
 
 class Pricing(Protocol):
@@ -47,6 +106,7 @@ def plan_resize(
     compute: Compute,
     broker: Pricing,
     config: Config,
+    wallets: Wallets,
 ) -> ResizePlan:
     """Preview an order on ``hedge_id``: to reach ``target_ratio`` on the holding it
     protects, or by ``delta_contracts`` (> 0 enlarges the hedge), or ``close`` it.
@@ -125,10 +185,17 @@ def plan_resize(
         price = broker.fill_price(side, mark)
         fee = broker.fee_coin(size, price)
         what_if = {k: (v.copy() if k == hedge_id else v) for k, v in positions.items()}
-        apply_fill(what_if[hedge_id], increase, abs(delta), price, fee)
-        hedges_after, holdings_after = compute(what_if)
+        realized, _ = apply_fill(what_if[hedge_id], increase, abs(delta), price, fee)
+        venue = venue_margin(pos, what_if[hedge_id], increase, size, price, realized - fee, wallets)
+        hedges_after, holdings_after = compute(what_if, None if venue is None else venue[0])
         hedge_after = next(h for h in hedges_after if h.hedge_id == hedge_id)
         holding_after = next(h for h in holdings_after if h.coin == pos.cfg.hedges)
+        if venue is not None and venue[1] < 0:
+            refusal = (
+                f"the order needs more initial margin than the {pos.cfg.venue} futures wallet "
+                f"holds free ({_coins(free_coins(pos, wallets), pos.spec.coin)}): add "
+                f"{_coins(-venue[1], pos.spec.coin)} there, or resize less"
+            )
     return ResizePlan(
         hedge_id=hedge_id,
         venue=pos.cfg.venue,
@@ -196,6 +263,7 @@ def plan_margin(
     *,
     now_ms: int,
     compute: Compute,
+    wallets: Wallets,
 ) -> MarginPlan:
     """Preview moving ``amount_coin`` of isolated margin into (> 0) or out of (< 0)
     ``hedge_id``'s position: its liquidation price and distance before and after, by the
@@ -228,11 +296,20 @@ def plan_margin(
             f"cannot take {-amount_coin:.8f} {pos.spec.coin} out: the position holds "
             f"{pos.margin_coin:.8f} {pos.spec.coin}"
         )
+    elif (free := free_coins(pos, wallets)) is not None and amount_coin > free:
+        refusal = (
+            f"cannot add {amount_coin:.8f} {pos.spec.coin}: the {pos.cfg.venue} futures wallet "
+            f"holds {free:.8f} {pos.spec.coin} free"
+        )
     hedge_after = holding_after = None
     if refusal is None:
         what_if = {k: (v.copy() if k == hedge_id else v) for k, v in positions.items()}
         what_if[hedge_id].margin_coin += amount_coin
-        hedges_after, holdings_after = compute(what_if)
+        # from the wallet's free coins when they are known: the exposure stays
+        wallets_after = (
+            None if free_coins(pos, wallets) is None else with_free(wallets, pos, -amount_coin)
+        )
+        hedges_after, holdings_after = compute(what_if, wallets_after)
         hedge_after = next(h for h in hedges_after if h.hedge_id == hedge_id)
         holding_after = next(h for h in holdings_after if h.coin == pos.cfg.hedges)
         dist = hedge_after.liq_distance_pct
@@ -285,15 +362,18 @@ def fill_of(  # noqa: PLR0917 (a fill's fields)
     broker_name: str,
     *,
     mark: float | None = None,
-) -> tuple[Fill, Position]:
-    """The fill of ``contracts`` of ``plan`` at ``price`` (``fee`` paid) and the position it
-    leaves (a copy: ``pos`` is unchanged until the fill is durable). ``mark``: the mark the
-    order filled against (the review measures slippage to it)."""
+    wallets: Wallets | None = None,
+) -> tuple[Fill, Position, Wallets | None]:
+    """The fill of ``contracts`` of ``plan`` at ``price`` (``fee`` paid), the position it
+    leaves (a copy: ``pos`` is unchanged until the fill is durable) and, on a read account
+    whose venue keeps the isolated margin apart, its wallets after (``venue_margin``; None:
+    unchanged). ``mark``: the mark the order filled against (the review measures slippage)."""
     assert plan.side is not None
     increase = plan.contracts_after > plan.contracts_before
     size = size_usd_from_contracts(pos.spec, contracts)
     trial = pos.copy()
     realized, entry_after = apply_fill(trial, increase, contracts, price, fee)
+    venue = venue_margin(pos, trial, increase, size, price, realized - fee, wallets or {})
     fill = Fill(
         ts_ms=now_ms,
         hedge_id=pos.cfg.id,
@@ -310,7 +390,7 @@ def fill_of(  # noqa: PLR0917 (a fill's fields)
         broker=broker_name,
         mark=mark,
     )
-    return fill, trial
+    return fill, trial, None if venue is None else venue[0]
 
 
 def margin_transfer(
@@ -341,3 +421,7 @@ def margin_transfer(
         margin_after_coin=pos.margin_coin + amount,
         broker=broker_name,
     )
+
+
+def _coins(amount: float | None, coin: str) -> str:
+    return "—" if amount is None else f"{amount:.8f} {coin}"

@@ -155,14 +155,16 @@ def test_a_resize_plan_leaves_the_book_as_it_was() -> None:
     amounts, labels = portfolio.holding_amounts(cfg), portfolio.holding_labels(cfg)
     before = {k: state(p) for k, p in b.positions.items()}
 
-    def compute(positions: Mapping[str, Position]) -> portfolio.Computed:
+    def compute(
+        positions: Mapping[str, Position], wallets: planning.Wallets | None = None
+    ) -> portfolio.Computed:
         return portfolio.compute(
-            positions, b.quotes, set(), 0, cfg, None, amounts, labels, {}, memo
+            positions, b.quotes, set(), 0, cfg, None, amounts, labels, wallets or {}, memo
         )
 
     plan = planning.plan_resize(
         b.positions, "b", target_ratio=0.9, now_ms=0, compute=compute,
-        broker=PaperBroker(), config=cfg,
+        broker=PaperBroker(), config=cfg, wallets={},
     )  # fmt: skip
     assert plan.ok
     assert plan.contracts_before == 30_000

@@ -161,3 +161,55 @@ async def test_a_demo_resize_reaches_the_ratio_its_preview_said() -> None:
         assert not outcome.problem, outcome.message
         await s.accounts.read_one("demo-binance")
         assert ada_ratio(s) == pytest.approx(plan.ratio_after, abs=0.003)
+        # the venue moved the new part's initial margin out of the free coins: the preview
+        # said so, and its liquidation price is the one the position now has
+        hedge = s.tick().hedge("ada-binance")
+        assert hedge is not None
+        assert plan.liq_price_after is not None
+        assert hedge.liq_price == pytest.approx(plan.liq_price_after, rel=0.003)
+
+
+async def test_a_demo_reduction_releases_the_closed_share_of_the_margin() -> None:
+    s = demo()
+    async with s:
+        await s.wait_for(priced, timeout=WAIT)
+        assert s.accounts is not None
+        await s.accounts.read_one("demo-binance")
+        back = s.plan_resize("ada-binance", target_ratio=0.85)
+        assert back.ok, back.refusal
+        outcome = await s.execute_live(back, confirmed=True)
+        assert not outcome.problem, outcome.message
+        await s.accounts.read_one("demo-binance")
+        hedge = s.tick().hedge("ada-binance")
+        assert hedge is not None
+        assert back.liq_price_after is not None
+        assert hedge.liq_price == pytest.approx(back.liq_price_after, rel=0.003)
+        assert ada_ratio(s) == pytest.approx(0.85, abs=0.003)
+
+
+async def test_a_demo_margin_transfer_moves_free_coins_and_keeps_the_ratio() -> None:
+    s = demo()
+    async with s:
+        await s.wait_for(priced, timeout=WAIT)
+        assert s.accounts is not None
+        await s.accounts.read_one("demo-binance")
+        before = ada_ratio(s)
+        plan = s.plan_margin("ada-binance", 100.0)
+        assert plan.ok, plan.refusal
+        assert plan.ratio_after == pytest.approx(before, abs=0.001)  # no coin came in
+        too_much = s.plan_margin("ada-binance", 1e6)
+        assert too_much.refusal is not None
+        assert "futures wallet holds" in too_much.refusal
+
+
+async def test_a_1x_short_with_no_free_coins_cannot_grow_and_the_preview_says_why() -> None:
+    s = demo()
+    async with s:
+        await s.wait_for(priced, timeout=WAIT)
+        assert s.accounts is not None
+        await s.accounts.read_one("demo-bybit")
+        plan = s.plan_resize("btc-bybit", target_ratio=0.8)
+        assert not plan.ok
+        assert plan.refusal is not None
+        assert "initial margin" in plan.refusal
+        assert "bybit futures wallet" in plan.refusal
