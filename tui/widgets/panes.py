@@ -16,6 +16,9 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.geometry import Region
 from textual.reactive import Reactive
+from textual.strip import Strip
+from textual.style import Style as VisualStyle
+from textual.visual import RenderOptions
 from textual.widgets import Sparkline, Static
 
 from core.accounts.streams import StreamState
@@ -23,7 +26,13 @@ from core.events import AlertEvent, FeedHealth, FeedState, Fill
 from core.liquidation import MODEL_LABEL, MarginModel
 from core.snapshot import HedgeSnapshot, HoldingSnapshot, PortfolioSnapshot
 from tui.widgets import format as fmt
-from tui.widgets.lines import LinesVisual, MarkupLines, self_contained
+from tui.widgets.lines import (
+    LinesVisual,
+    MarkupLines,
+    StripTemplates,
+    line_height,
+    self_contained,
+)
 from tui.widgets.rows import liq_class, liq_state
 
 if TYPE_CHECKING:
@@ -58,7 +67,11 @@ class TextPane(Static):
     (``tui.widgets.lines``); a layout pass only when the line count changed.
 
     No markup shown here carries a link (``@click``), so the pass that styles links (over
-    every line of the text at each repaint, changed or not) is off."""
+    every line of the text at each repaint, changed or not) is off.
+
+    A repainted row is served from the kept strips of its line (``LinesVisual.row``), not by
+    rendering the whole text again as a ``Static`` does for any dirty row; with a selection
+    or a content alignment, or a text shown whole, the ``Static`` path renders."""
 
     auto_links: Reactive[bool] = Reactive(False)
 
@@ -75,6 +88,11 @@ class TextPane(Static):
         self._markup: list[str] = text.split("\n")
         self._lines: LinesVisual | None = None  # None: the text is shown whole (a Static's)
         self._parse = MarkupLines().parse
+        self._templates = StripTemplates()
+        self._rows_served = False  # rows came from ``_lines``: the Static's render is stale
+        #: how rows render in the current ``render_lines`` pass (None: as a Static)
+        self._rows: tuple[LinesVisual, int, int, VisualStyle, RenderOptions] | None = None
+        self._contained = all(map(self_contained, self._markup))  # each line alone renders
 
     def set_text(self, text: str, *, layout: bool = False) -> bool:
         """Show ``text`` if it differs; a layout pass only when the line count changed."""
@@ -85,13 +103,18 @@ class TextPane(Static):
         self.updates += 1
         old, new = self._markup, text.split("\n")
         self._markup = new
-        if not all(map(self_contained, new)):
+        if self._contained and len(old) == len(new):
+            contained = all(a == b or self_contained(b) for a, b in zip(old, new, strict=True))
+        else:
+            contained = all(map(self_contained, new))
+        self._contained = contained
+        if not contained:
             self._lines = None
             self.update(text, layout=layout)
             return True
         if not layout and self._lines is not None and self._repaint_lines(old, new):
             return True
-        visual = LinesVisual([self._parse(line) for line in new], self._theme)
+        visual = LinesVisual([self._parse(line) for line in new], self._theme, self._templates)
         if self._lines is not None:
             for i, line in enumerate(new[: len(old)]):
                 if old[i] == line:
@@ -114,7 +137,7 @@ class TextPane(Static):
             tops = [(i, i, 1) for i in changed]  # a row per line: cut, never wrapped or folded
         else:
             heights = lines.line_heights(styles, width)
-            if any(fresh[i].get_height(styles, width) != heights[i] for i in changed):
+            if any(line_height(fresh[i], styles, width) != heights[i] for i in changed):
                 return False
             tops = [(i, sum(heights[:i]), heights[i]) for i in changed]
         for i in changed:
@@ -124,6 +147,37 @@ class TextPane(Static):
 
     def _theme(self) -> str:
         return self.app.theme
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        lines = self._lines
+        if (
+            lines is None
+            or self.visual is not lines
+            or self.text_selection is not None
+            or self.styles.content_align != ("left", "top")
+        ):
+            self._rows = None
+        else:
+            width, height = self.size
+            options = RenderOptions(self._get_style, cast("RulesMap", self.styles))
+            self._rows = (lines, width, height, self.visual_style, options)
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._rows = None
+
+    def render_line(self, y: int) -> Strip:
+        rows = self._rows
+        if rows is None or rows[0] is not self._lines:
+            if self._rows_served:  # what the Static rendered last may be out of date
+                self._rows_served = False
+                self._dirty_regions.add(self.outer_size.region)
+            return super().render_line(y)
+        self._rows_served = True
+        self._dirty_regions.clear()  # (the Static's render-all flag: rows are served here)
+        lines, width, height, style, options = rows
+        strip = lines.row(y, width, style, options) if width and y < height else None
+        return strip if strip is not None else Strip.blank(width, style.rich_style)
 
 
 # --- header -----------------------------------------------------------------------------------
