@@ -26,6 +26,7 @@ from core.events import AlertEvent, FeedHealth, FeedState, Fill
 from core.liquidation import MODEL_LABEL, MarginModel
 from core.snapshot import HedgeSnapshot, HoldingSnapshot, PortfolioSnapshot
 from tui.widgets import format as fmt
+from tui.widgets.columns import TextColumns
 from tui.widgets.lines import (
     LinesVisual,
     MarkupLines,
@@ -707,9 +708,6 @@ class DetailPane(Vertical):
     DEFAULT_CSS = """
     DetailPane { height: 1fr; min-height: 6; border-top: solid $panel; padding: 0 1; }
     DetailPane Horizontal { height: auto; }
-    DetailPane .col {
-        width: 1fr; height: auto; text-wrap: nowrap; text-overflow: ellipsis; padding-right: 1;
-    }
     DetailPane #detail-liq { height: auto; margin-bottom: 1; }
     DetailPane #basis-row { height: 1fr; min-height: 3; max-height: 6; margin-top: 1; }
     DetailPane #basis-label { width: 16; height: 3; text-wrap: nowrap; }
@@ -726,10 +724,7 @@ class DetailPane(Vertical):
     def compose(self) -> ComposeResult:
         # The liquidation first: on a short screen the pane is cut from the bottom.
         yield TextPane(id="detail-liq")
-        with Horizontal(id="detail-cols"):
-            yield TextPane(id="detail-position", classes="col")
-            yield TextPane(id="detail-margin", classes="col")
-            yield TextPane(id="detail-holding", classes="col")
+        yield TextColumns(3, id="detail-cols")  # the position, its margin, the holding
         with Horizontal(id="basis-row"):
             yield TextPane(id="basis-label")
             yield Sparkline([], id="basis-chart")
@@ -743,20 +738,20 @@ class DetailPane(Vertical):
         basis: Sequence[float],
         ticks: Mapping[str, float] | None = None,
     ) -> None:
-        position = self.query_one("#detail-position", TextPane)
+        columns = self.query_one("#detail-cols", TextColumns)
         if snap is None:
-            position.set_text("waiting for the first snapshot…")
+            columns.set_texts(["waiting for the first snapshot…", *columns.texts[1:]])
             return
         h = snap.hedge(hedge_id) if hedge_id else None
         hold = next((x for x in snap.holdings if f"{x.coin}:{x.label}" == holding_key), None)
         tick = (ticks or {}).get(h.hedge_id) if h else None
-        position.set_text(
-            position_markup(h, tick) if h else paint("no hedge on this holding", "warn")
-        )
         wallet = wallet_margin_ratio(snap, h.venue, h.coin) if h else None
-        self.query_one("#detail-margin", TextPane).set_text(margin_markup(h, wallet) if h else "")
-        self.query_one("#detail-holding", TextPane).set_text(
-            holding_markup(hold, proxy_margin_coin(snap, hold)) if hold else ""
+        columns.set_texts(
+            [
+                position_markup(h, tick) if h else paint("no hedge on this holding", "warn"),
+                margin_markup(h, wallet) if h else "",
+                holding_markup(hold, proxy_margin_coin(snap, hold)) if hold else "",
+            ]
         )
         liq = self.alt(h) if self.alt is not None else liquidation_markup(h, tick)
         self.query_one("#detail-liq", TextPane).set_text(liq)
