@@ -35,6 +35,7 @@ from tui.widgets.lines import (
     self_contained,
 )
 from tui.widgets.rows import liq_class, liq_state
+from tui.widgets.spark import RunSparkline
 
 if TYPE_CHECKING:
     from textual.css.styles import RulesMap
@@ -727,7 +728,7 @@ class DetailPane(Vertical):
         yield TextColumns(3, id="detail-cols")  # the position, its margin, the holding
         with Horizontal(id="basis-row"):
             yield TextPane(id="basis-label")
-            yield Sparkline([], id="basis-chart")
+            yield RunSparkline([], id="basis-chart")
             yield TextPane(id="detail-fills")
 
     def show(
