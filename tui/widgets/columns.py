@@ -86,6 +86,7 @@ class TextColumns(Widget):
         self._rows: dict[int, Strip] = {}  # built screen rows, until the key changes
         self._key: Hashable = None
         self._pass: tuple[int, Style, RenderOptions, RichStyle] | None = None
+        self._in_pass = False  # within ``render_lines``: ``_pass`` holds for every row
         self.updates = 0
 
     @property
@@ -133,6 +134,14 @@ class TextColumns(Widget):
         return self._height()
 
     def render_lines(self, crop: Region) -> list[Strip]:
+        self._in_pass = True  # how rows render is read at the first row that needs it
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._in_pass = False
+            self._pass = None
+
+    def _row_context(self) -> tuple[int, Style, RenderOptions, RichStyle]:
         width = self.size.width
         style = self.visual_style
         base, background = self.background_colors
@@ -142,23 +151,17 @@ class TextColumns(Widget):
         if key != self._key:
             self._key = key
             self._rows.clear()
-        self._pass = (width, style, options, inner)
-        try:
-            return super().render_lines(crop)
-        finally:
-            self._pass = None
+        return width, style, options, inner
 
     def render_line(self, y: int) -> Strip:
+        if self._pass is None:
+            context = self._row_context()  # (also drops the built rows if it changed)
+            if not self._in_pass:
+                return self._build(y, *context)
+            self._pass = context
         strip = self._rows.get(y)
-        if strip is not None:
-            return strip
-        if self._pass is None:  # (outside a render pass: nothing to cache against)
-            width, style = self.size.width, self.visual_style
-            options = RenderOptions(self._get_style, cast("RulesMap", self.styles))
-            base, background = self.background_colors
-            inner = self._styles_cache.get_inner_outer(base, background)[0].rich_style
-            return self._build(y, width, style, options, inner)
-        strip = self._rows[y] = self._build(y, *self._pass)
+        if strip is None:
+            strip = self._rows[y] = self._build(y, *self._pass)
         return strip
 
     def _build(

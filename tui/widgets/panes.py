@@ -95,6 +95,7 @@ class TextPane(Static):
         #: how rows render in the current ``render_lines`` pass (None: as a Static)
         self._rows: tuple[LinesVisual, int, int, VisualStyle, RenderOptions] | None = None
         self._contained = all(map(self_contained, self._markup))  # each line alone renders
+        self._in_pass = False  # within ``render_lines``: ``_rows`` holds for every row
 
     def set_text(self, text: str, *, layout: bool = False) -> bool:
         """Show ``text`` if it differs; a layout pass only when the line count changed."""
@@ -151,6 +152,16 @@ class TextPane(Static):
         return self.app.theme
 
     def render_lines(self, crop: Region) -> list[Strip]:
+        self._rows = None
+        self._in_pass = True  # how rows render is read at the first row that needs it
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._in_pass = False
+            self._rows = None
+
+    def _row_context(self) -> tuple[LinesVisual, int, int, VisualStyle, RenderOptions] | None:
+        """How this pass renders rows from ``_lines``; None: as a Static."""
         lines = self._lines
         if (
             lines is None
@@ -158,19 +169,18 @@ class TextPane(Static):
             or self.text_selection is not None
             or self.styles.content_align != ("left", "top")
         ):
-            self._rows = None
-        else:
-            width, height = self.size
-            options = RenderOptions(self._get_style, cast("RulesMap", self.styles))
-            self._rows = (lines, width, height, self.visual_style, options)
-        try:
-            return super().render_lines(crop)
-        finally:
-            self._rows = None
+            return None
+        width, height = self.size
+        options = RenderOptions(self._get_style, cast("RulesMap", self.styles))
+        return (lines, width, height, self.visual_style, options)
 
     def render_line(self, y: int) -> Strip:
         rows = self._rows
         if rows is None or rows[0] is not self._lines:
+            rows = self._row_context()
+            if self._in_pass:
+                self._rows = rows
+        if rows is None:
             if self._rows_served:  # what the Static rendered last may be out of date
                 self._rows_served = False
                 self._dirty_regions.add(self.outer_size.region)
