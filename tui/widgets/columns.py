@@ -87,6 +87,7 @@ class TextColumns(Widget):
         self._key: Hashable = None
         self._pass: tuple[int, Style, RenderOptions, RichStyle] | None = None
         self._in_pass = False  # within ``render_lines``: ``_pass`` holds for every row
+        self._span_cache: dict[int, list[tuple[int, int]]] = {}
         self.updates = 0
 
     @property
@@ -127,8 +128,13 @@ class TextColumns(Widget):
 
     def _spans(self, width: int) -> list[tuple[int, int]]:
         """(x, width) of each column, as Textual lays out ``1fr`` widths."""
-        n = len(self._columns)
-        return [((i * width) // n, ((i + 1) * width) // n - (i * width) // n) for i in range(n)]
+        spans = self._span_cache.get(width)
+        if spans is None:
+            n = len(self._columns)
+            spans = self._span_cache[width] = [
+                ((i * width) // n, ((i + 1) * width) // n - (i * width) // n) for i in range(n)
+            ]
+        return spans
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         return self._height()
@@ -174,7 +180,9 @@ class TextColumns(Widget):
             if line is None:
                 segments.append(Segment(" " * w, inner))
                 continue
-            segments.extend(line.adjust_cell_length(inside, inner))
-            if w > inside:
-                segments.append(Segment(" " * (w - inside), inner))
+            length = line.cell_length
+            if length > inside:  # (cut to its column: not with an ellipsis, but to be sure)
+                line, length = line.crop(0, inside), inside
+            segments.extend(line)
+            segments.append(Segment(" " * (w - length), inner))  # the rest, then the padding
         return Strip(segments, width)
