@@ -67,6 +67,8 @@ class HedgeTable(Widget, can_focus=True):
         self._cache: dict[int, Strip] = {}  # rendered rows by index; header is -1
         self._styles: dict[str, Style] = {}  # component styles, until the theme changes
         self.lines_rendered = 0  # for the benchmark and tests: strips built, not served
+        self._in_pass = False  # within ``render_lines``
+        self._pass: tuple[Style, int] | None = None  # (base style, width) in this pass
 
     # --- data -------------------------------------------------------------------------------
 
@@ -163,7 +165,7 @@ class HedgeTable(Widget, can_focus=True):
         self._scroll_into_view()
 
     def _fit(self) -> tuple[Column, ...]:
-        width = self.size.width
+        width = self._width()
         if width != self._fit_width:
             self._fit_width = width
             self._columns = fit_columns(width)
@@ -181,7 +183,7 @@ class HedgeTable(Widget, can_focus=True):
     def _build(self, cells: dict[str, tuple[str, str]] | None, base: Style, stale: bool) -> Strip:
         """One row as a strip of the widget's width: a segment per run of cells (and the gaps
         between them) in one style."""
-        width = self.size.width
+        width = self._width()
         columns = self._fit()
         segments: list[Segment] = []
         stale_style = self._style("stale-row") if stale else None
@@ -223,8 +225,24 @@ class HedgeTable(Widget, can_focus=True):
             return Strip(segments, length).adjust_cell_length(width, base)
         return Strip(segments, width)
 
+    def render_lines(self, crop: Region) -> list[Strip]:
+        self._in_pass = True  # the base style and the width hold for every row of this pass
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._in_pass = False
+            self._pass = None
+
+    def _width(self) -> int:
+        return self._pass[1] if self._pass is not None else self.size.width
+
     def render_line(self, y: int) -> Strip:
-        base = self.rich_style
+        if self._pass is not None:
+            base = self._pass[0]
+        else:
+            base = self.rich_style  # (an ancestor walk: once a pass)
+            if self._in_pass:
+                self._pass = (base, self.size.width)
         if y == 0:
             strip = self._cache.get(-1)
             if strip is None:
@@ -233,7 +251,7 @@ class HedgeTable(Widget, can_focus=True):
             return strip
         index = y - 1 + self._top
         if index >= len(self.rows):
-            return Strip.blank(self.size.width, base)
+            return Strip.blank(self._width(), base)
         strip = self._cache.get(index)
         if strip is None:
             row = self.rows[index]
