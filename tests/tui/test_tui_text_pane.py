@@ -136,3 +136,45 @@ def test_the_line_parser_gives_what_textual_parses() -> None:
             line = shape.format(*args[: shape.count("{}")])
             got, want = parse(line), Content.from_markup(line)
             assert (got.plain, got.spans) == (want.plain, want.spans), line
+
+
+async def test_lines_cut_like_their_shape_render_what_a_static_renders() -> None:
+    """Figures of the same width in lines of one shape take the cuts of the first such line
+    (not formatted again), and still give the Static's strips; as do lines that do not fit."""
+    import tui.widgets.lines as lines_module
+
+    formatted: list[str] = []
+    original = lines_module._render_line
+
+    def counting(content, y, width, style, options):  # type: ignore[no-untyped-def]
+        formatted.append(content.plain)
+        return original(content, y, width, style, options)
+
+    lines_module._render_line = counting  # type: ignore[assignment]
+    try:
+        app = Twins()
+        async with app.run_test(size=(80, 30)) as pilot:
+            fills = ["90,000.0", "89,999.5", "-0.0003", "+12.21", "±0.00", "—", "x" * 30]
+            for n in range(len(fills) * 2):
+                a, b = fills[n % len(fills)], fills[(n * 3) % len(fills)]
+                text = "\n".join(
+                    [
+                        f"[b]BTC[/b] {a}",
+                        f"[$muted]mark   [/][$gain]{a}[/] [$loss]{b}[/]",
+                        f"[$muted]    [/]{b} USD  ",  # trailing spaces
+                        f"plain {a} {b}",
+                    ]
+                )
+                for kind in ("wrap", "nowrap"):
+                    app.query_one(f"#pane-{kind}", TextPane).set_text(text)
+                    app.query_one(f"#static-{kind}", WholeText).set_text(text)
+                await pilot.pause()
+                for kind in ("wrap", "nowrap"):
+                    pane = app.query_one(f"#pane-{kind}", TextPane)
+                    static = app.query_one(f"#static-{kind}", Static)
+                    assert pane.outer_size == static.outer_size, (kind, text)
+                    assert _lines(pane) == _lines(static), (kind, text)
+    finally:
+        lines_module._render_line = original  # type: ignore[assignment]
+    # the static's own renders do not go through tui.widgets.lines: these are the pane's
+    assert 0 < len(formatted) < 2 * 4 * len(fills) * 2

@@ -82,15 +82,16 @@ class MainScreen(Screen[None]):
         detail pane never show different ticks); each repaints only what changed."""
         self.snapshot = snap
         self.show_flags()
+        ticks = self.ticks()
         table = self.query_one(HedgeTable)
-        table.update_rows(build_rows(snap, self.ticks()))
+        table.update_rows(build_rows(snap, ticks))
         self.query_one("#feeds", TextPane).set_text(
             feed_markup(snap.feeds, snap.ts_ms, self.hedgetop.feed_label)
             + account_markup(self.hedgetop.account_health(snap.ts_ms))
             + recorder_markup(self.hedgetop.recorder_health())
         )
         self.show_alerts()
-        self._show_detail()
+        self._show_detail(ticks)
 
     def show_alerts(self) -> None:
         """The active alerts, and the last real order's problem (partial, rejected, failed)."""
@@ -106,13 +107,17 @@ class MainScreen(Screen[None]):
         if self.snapshot is not None:
             self._show_detail()
 
-    def _show_detail(self) -> None:
+    def _show_detail(self, ticks: dict[str, float] | None = None) -> None:
         row = self.selected_row()
         app = self.hedgetop
         hedge_id = row.hedge_id if row else None
         basis = list(app.basis_history.get(hedge_id, ())) if hedge_id else []
         self.query_one(DetailPane).show(
-            self.snapshot, hedge_id, row.holding if row else None, basis, self.ticks()
+            self.snapshot,
+            hedge_id,
+            row.holding if row else None,
+            basis,
+            self.ticks() if ticks is None else ticks,
         )
 
     def on_hedge_table_selected(self, _event: HedgeTable.Selected) -> None:

@@ -10,6 +10,10 @@ active the whole text is rendered as one ``Content``, exactly as a ``Static`` do
 
 Lines render alone only when every markup tag opened on a line is closed on it
 (``self_contained``); a text with a tag spanning lines is left to ``Static`` whole.
+
+A changed line is mostly a figure of the same width as before: ``StripTemplates`` keeps, per
+line shape (its spans and length), the segment cuts and styles Textual rendered for it once,
+and cuts the next line of that shape the same way instead of formatting it again.
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Hashable, Sequence
 
+from rich.cells import cell_len
+from rich.segment import Segment
 from textual.content import Content, Span
 from textual.css.styles import RulesMap
 from textual.strip import Strip
@@ -115,12 +121,16 @@ class LinesVisual(Visual):
     lines joined with newlines."""
 
     def __init__(
-        self, contents: Sequence[Content], generation: Callable[[], Hashable] = lambda: None
+        self,
+        contents: Sequence[Content],
+        generation: Callable[[], Hashable] = lambda: None,
+        templates: StripTemplates | None = None,
     ) -> None:
         self.contents: list[Content] = list(contents)
         #: what else the strips depend on, read at each render (the theme: "$gain" and the
         #: other variables of the markup resolve through it)
         self.generation = generation
+        self.templates = templates if templates is not None else StripTemplates()
         self._strips: list[tuple[Hashable, list[Strip]] | None] = [None] * len(self.contents)
 
     def __str__(self) -> str:
@@ -139,7 +149,7 @@ class LinesVisual(Visual):
         return Content("\n").join(self.contents)
 
     def line_heights(self, rules: RulesMap, width: int) -> list[int]:
-        return [c.get_height(rules, width) for c in self.contents]
+        return [line_height(c, rules, width) for c in self.contents]
 
     # --- the Visual protocol ---------------------------------------------------------------
 
@@ -150,8 +160,29 @@ class LinesVisual(Visual):
             return []
         if options.selection is not None:  # its offsets span lines: render it whole
             return self.whole().render_strips(width, height, style, options)
+        key = self._key(width, style, options)
+        out: list[Strip] = []
+        for y in range(len(self.contents)):
+            if height is not None and len(out) >= height:
+                break
+            out.extend(self._line_strips(y, key, width, style, options))
+        return out if height is None else out[:height]
+
+    def row(self, y: int, width: int, style: Style, options: RenderOptions) -> Strip | None:
+        """Row ``y`` of what ``render_strips`` renders (None below the text), rendering only
+        the lines down to it whose strips are not kept. ``options`` without a selection."""
+        key = self._key(width, style, options)
+        top = 0
+        for i in range(len(self.contents)):
+            strips = self._line_strips(i, key, width, style, options)
+            if y < top + len(strips):
+                return strips[y - top]
+            top += len(strips)
+        return None
+
+    def _key(self, width: int, style: Style, options: RenderOptions) -> tuple[Hashable, ...]:
         get = options.rules.get
-        key = (
+        return (
             width,
             style,
             options.post_style,
@@ -161,15 +192,17 @@ class LinesVisual(Visual):
             get("line_pad", 0),
             self.generation(),
         )
-        out: list[Strip] = []
-        for y, content in enumerate(self.contents):
-            if height is not None and len(out) >= height:
-                break
-            hit = self._strips[y]
-            if hit is None or hit[0] != key:
-                hit = self._strips[y] = (key, _render_line(content, y, width, style, options))
-            out.extend(hit[1])
-        return out if height is None else out[:height]
+
+    def _line_strips(
+        self, y: int, key: tuple[Hashable, ...], width: int, style: Style, options: RenderOptions
+    ) -> list[Strip]:
+        hit = self._strips[y]
+        if hit is None or hit[0] != key:
+            strips = self.templates.render(
+                self.contents[y], y, key, width=width, style=style, options=options
+            )
+            hit = self._strips[y] = (key, strips)
+        return hit[1]
 
     def get_optimal_width(self, rules: RulesMap, container_width: int) -> int:
         return max((c.get_optimal_width(rules, container_width) for c in self.contents), default=0)
@@ -179,6 +212,88 @@ class LinesVisual(Visual):
 
     def get_height(self, rules: RulesMap, width: int) -> int:
         return sum(self.line_heights(rules, width))
+
+
+def _one_row(plain: str, width: int) -> bool:
+    """True when ``plain`` fills one row of ``width`` cells as it is: no wrap, fold, cut or tab
+    can apply, one cell a character."""
+    return len(plain) <= width and plain.isprintable() and cell_len(plain) == len(plain)
+
+
+def line_height(content: Content, rules: RulesMap, width: int) -> int:
+    """``content.get_height(rules, width)``, without wrapping a line that fits as it is."""
+    if content.plain and not rules.get("line_pad", 0) and _one_row(content.plain, width):
+        return 1
+    return content.get_height(rules, width)
+
+
+class StripTemplates:
+    """The strips of lines that fit their row, cut like the last line of the same shape.
+
+    What Textual renders for a line that fits (no wrap, fold or cut; left aligned; one cell a
+    character; no line padding) depends on its spans, its length, its row and how the text is
+    rendered (width, base style, theme...), not on its characters: the segments are cut at the
+    span boundaries, styled by the spans and the offset they start at. The first line of a
+    shape is rendered by Textual and its cuts and styles kept; a later one gets its own
+    characters in those cuts."""
+
+    LIMIT = 2048  # shapes kept (a pane has a few dozen lines, each a few widths of figures)
+
+    def __init__(self) -> None:
+        self._cuts: dict[Hashable, tuple[list[tuple[int, int, object]], int] | None] = {}
+
+    def render(
+        self,
+        content: Content,
+        y: int,
+        key: tuple[Hashable, ...],
+        *,
+        width: int,
+        style: Style,
+        options: RenderOptions,
+    ) -> list[Strip]:
+        """What ``_render_line(content, y, width, style, options)`` gives; ``key`` says how
+        the text renders (``LinesVisual._key``)."""
+        plain = content.plain
+        _, _, _, align, _, _, line_pad, _ = key
+        if align not in ("left", "start") or line_pad or not plain or not _one_row(plain, width):
+            return _render_line(content, y, width, style, options)
+        try:
+            shape: Hashable = (key, y, len(plain), tuple(content.spans))
+            cuts = self._cuts.get(shape, _NO_CUTS)
+        except TypeError:  # an unhashable style in a span
+            return _render_line(content, y, width, style, options)
+        if cuts is None:
+            return _render_line(content, y, width, style, options)
+        if cuts is not _NO_CUTS:
+            pieces, length = cuts
+            return [Strip([Segment(plain[a:b], s) for a, b, s in pieces], length)]  # type: ignore[arg-type]
+        strips = _render_line(content, y, width, style, options)
+        if len(self._cuts) >= self.LIMIT:
+            self._cuts.clear()
+        self._cuts[shape] = _cuts_of(strips, plain)
+        return strips
+
+
+_NO_CUTS: tuple[list[tuple[int, int, object]], int] = ([], -1)
+
+
+def _cuts_of(strips: list[Strip], plain: str) -> tuple[list[tuple[int, int, object]], int] | None:
+    """The (start, end, style) of each segment of a one-row render of ``plain``, or None when
+    the render is not ``plain`` cut in order (then the shape is always rendered by Textual)."""
+    if len(strips) != 1:
+        return None
+    pieces: list[tuple[int, int, object]] = []
+    at = 0
+    for segment in strips[0]:
+        text, seg_style, control = segment
+        if control or plain[at : at + len(text)] != text:
+            return None
+        pieces.append((at, at + len(text), seg_style))
+        at += len(text)
+    if at != len(plain):
+        return None
+    return pieces, strips[0].cell_length
 
 
 def _render_line(

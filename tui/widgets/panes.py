@@ -16,6 +16,9 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.geometry import Region
 from textual.reactive import Reactive
+from textual.strip import Strip
+from textual.style import Style as VisualStyle
+from textual.visual import RenderOptions
 from textual.widgets import Sparkline, Static
 
 from core.accounts.streams import StreamState
@@ -23,8 +26,16 @@ from core.events import AlertEvent, FeedHealth, FeedState, Fill
 from core.liquidation import MODEL_LABEL, MarginModel
 from core.snapshot import HedgeSnapshot, HoldingSnapshot, PortfolioSnapshot
 from tui.widgets import format as fmt
-from tui.widgets.lines import LinesVisual, MarkupLines, self_contained
+from tui.widgets.columns import TextColumns
+from tui.widgets.lines import (
+    LinesVisual,
+    MarkupLines,
+    StripTemplates,
+    line_height,
+    self_contained,
+)
 from tui.widgets.rows import liq_class, liq_state
+from tui.widgets.spark import RunSparkline
 
 if TYPE_CHECKING:
     from textual.css.styles import RulesMap
@@ -59,7 +70,11 @@ class TextPane(Static):
     (``tui.widgets.lines``); a layout pass only when the line count changed.
 
     No markup shown here carries a link (``@click``), so the pass that styles links (over
-    every line of the text at each repaint, changed or not) is off."""
+    every line of the text at each repaint, changed or not) is off.
+
+    A repainted row is served from the kept strips of its line (``LinesVisual.row``), not by
+    rendering the whole text again as a ``Static`` does for any dirty row; with a selection
+    or a content alignment, or a text shown whole, the ``Static`` path renders."""
 
     auto_links: Reactive[bool] = Reactive(False)
 
@@ -76,6 +91,12 @@ class TextPane(Static):
         self._markup: list[str] = text.split("\n")
         self._lines: LinesVisual | None = None  # None: the text is shown whole (a Static's)
         self._parse = MarkupLines().parse
+        self._templates = StripTemplates()
+        self._rows_served = False  # rows came from ``_lines``: the Static's render is stale
+        #: how rows render in the current ``render_lines`` pass (None: as a Static)
+        self._rows: tuple[LinesVisual, int, int, VisualStyle, RenderOptions] | None = None
+        self._contained = all(map(self_contained, self._markup))  # each line alone renders
+        self._in_pass = False  # within ``render_lines``: ``_rows`` holds for every row
 
     def set_text(self, text: str, *, layout: bool = False) -> bool:
         """Show ``text`` if it differs; a layout pass only when the line count changed."""
@@ -86,13 +107,18 @@ class TextPane(Static):
         self.updates += 1
         old, new = self._markup, text.split("\n")
         self._markup = new
-        if not all(map(self_contained, new)):
+        if self._contained and len(old) == len(new):
+            contained = all(a == b or self_contained(b) for a, b in zip(old, new, strict=True))
+        else:
+            contained = all(map(self_contained, new))
+        self._contained = contained
+        if not contained:
             self._lines = None
             self.update(text, layout=layout)
             return True
         if not layout and self._lines is not None and self._repaint_lines(old, new):
             return True
-        visual = LinesVisual([self._parse(line) for line in new], self._theme)
+        visual = LinesVisual([self._parse(line) for line in new], self._theme, self._templates)
         if self._lines is not None:
             for i, line in enumerate(new[: len(old)]):
                 if old[i] == line:
@@ -115,7 +141,7 @@ class TextPane(Static):
             tops = [(i, i, 1) for i in changed]  # a row per line: cut, never wrapped or folded
         else:
             heights = lines.line_heights(styles, width)
-            if any(fresh[i].get_height(styles, width) != heights[i] for i in changed):
+            if any(line_height(fresh[i], styles, width) != heights[i] for i in changed):
                 return False
             tops = [(i, sum(heights[:i]), heights[i]) for i in changed]
         for i in changed:
@@ -125,6 +151,46 @@ class TextPane(Static):
 
     def _theme(self) -> str:
         return self.app.theme
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        self._rows = None
+        self._in_pass = True  # how rows render is read at the first row that needs it
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._in_pass = False
+            self._rows = None
+
+    def _row_context(self) -> tuple[LinesVisual, int, int, VisualStyle, RenderOptions] | None:
+        """How this pass renders rows from ``_lines``; None: as a Static."""
+        lines = self._lines
+        if (
+            lines is None
+            or self.visual is not lines
+            or self.text_selection is not None
+            or self.styles.content_align != ("left", "top")
+        ):
+            return None
+        width, height = self.size
+        options = RenderOptions(self._get_style, cast("RulesMap", self.styles))
+        return (lines, width, height, self.visual_style, options)
+
+    def render_line(self, y: int) -> Strip:
+        rows = self._rows
+        if rows is None or rows[0] is not self._lines:
+            rows = self._row_context()
+            if self._in_pass:
+                self._rows = rows
+        if rows is None:
+            if self._rows_served:  # what the Static rendered last may be out of date
+                self._rows_served = False
+                self._dirty_regions.add(self.outer_size.region)
+            return super().render_line(y)
+        self._rows_served = True
+        self._dirty_regions.clear()  # (the Static's render-all flag: rows are served here)
+        lines, width, height, style, options = rows
+        strip = lines.row(y, width, style, options) if width and y < height else None
+        return strip if strip is not None else Strip.blank(width, style.rich_style)
 
 
 # --- header -----------------------------------------------------------------------------------
@@ -654,9 +720,6 @@ class DetailPane(Vertical):
     DEFAULT_CSS = """
     DetailPane { height: 1fr; min-height: 6; border-top: solid $panel; padding: 0 1; }
     DetailPane Horizontal { height: auto; }
-    DetailPane .col {
-        width: 1fr; height: auto; text-wrap: nowrap; text-overflow: ellipsis; padding-right: 1;
-    }
     DetailPane #detail-liq { height: auto; margin-bottom: 1; }
     DetailPane #basis-row { height: 1fr; min-height: 3; max-height: 6; margin-top: 1; }
     DetailPane #basis-label { width: 16; height: 3; text-wrap: nowrap; }
@@ -673,13 +736,10 @@ class DetailPane(Vertical):
     def compose(self) -> ComposeResult:
         # The liquidation first: on a short screen the pane is cut from the bottom.
         yield TextPane(id="detail-liq")
-        with Horizontal(id="detail-cols"):
-            yield TextPane(id="detail-position", classes="col")
-            yield TextPane(id="detail-margin", classes="col")
-            yield TextPane(id="detail-holding", classes="col")
+        yield TextColumns(3, id="detail-cols")  # the position, its margin, the holding
         with Horizontal(id="basis-row"):
             yield TextPane(id="basis-label")
-            yield Sparkline([], id="basis-chart")
+            yield RunSparkline([], id="basis-chart")
             yield TextPane(id="detail-fills")
 
     def show(
@@ -690,20 +750,20 @@ class DetailPane(Vertical):
         basis: Sequence[float],
         ticks: Mapping[str, float] | None = None,
     ) -> None:
-        position = self.query_one("#detail-position", TextPane)
+        columns = self.query_one("#detail-cols", TextColumns)
         if snap is None:
-            position.set_text("waiting for the first snapshot…")
+            columns.set_texts(["waiting for the first snapshot…", *columns.texts[1:]])
             return
         h = snap.hedge(hedge_id) if hedge_id else None
         hold = next((x for x in snap.holdings if f"{x.coin}:{x.label}" == holding_key), None)
         tick = (ticks or {}).get(h.hedge_id) if h else None
-        position.set_text(
-            position_markup(h, tick) if h else paint("no hedge on this holding", "warn")
-        )
         wallet = wallet_margin_ratio(snap, h.venue, h.coin) if h else None
-        self.query_one("#detail-margin", TextPane).set_text(margin_markup(h, wallet) if h else "")
-        self.query_one("#detail-holding", TextPane).set_text(
-            holding_markup(hold, proxy_margin_coin(snap, hold)) if hold else ""
+        columns.set_texts(
+            [
+                position_markup(h, tick) if h else paint("no hedge on this holding", "warn"),
+                margin_markup(h, wallet) if h else "",
+                holding_markup(hold, proxy_margin_coin(snap, hold)) if hold else "",
+            ]
         )
         liq = self.alt(h) if self.alt is not None else liquidation_markup(h, tick)
         self.query_one("#detail-liq", TextPane).set_text(liq)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
 from textual.binding import Binding, BindingType
@@ -66,6 +67,8 @@ class HedgeTable(Widget, can_focus=True):
         self._cache: dict[int, Strip] = {}  # rendered rows by index; header is -1
         self._styles: dict[str, Style] = {}  # component styles, until the theme changes
         self.lines_rendered = 0  # for the benchmark and tests: strips built, not served
+        self._in_pass = False  # within ``render_lines``
+        self._pass: tuple[Style, int] | None = None  # (base style, width) in this pass
 
     # --- data -------------------------------------------------------------------------------
 
@@ -90,13 +93,13 @@ class HedgeTable(Widget, can_focus=True):
             if new_key != selected_key:
                 self.post_message(self.Selected(new_key))
             return len(rows)
-        changed = 0
+        changed: list[int] = []
         for i, (a, b) in enumerate(zip(old, rows, strict=True)):
             if a.cells != b.cells or a.stale != b.stale:
                 self._cache.pop(i, None)
-                self._refresh_row(i)
-                changed += 1
-        return changed
+                changed.append(i)
+        self._refresh_rows(changed)  # one refresh for them all: each costs a message
+        return len(changed)
 
     # --- cursor ------------------------------------------------------------------------------
 
@@ -139,9 +142,13 @@ class HedgeTable(Widget, can_focus=True):
         return moved
 
     def _refresh_row(self, index: int) -> None:
-        y = index - self._top + 1
-        if 1 <= y < self.size.height:
-            self.refresh(Region(0, y, self.size.width, 1))
+        self._refresh_rows([index])
+
+    def _refresh_rows(self, indexes: list[int]) -> None:
+        width, height = self.size
+        ys = [y for y in (i - self._top + 1 for i in indexes) if 1 <= y < height]
+        if ys:
+            self.refresh(*(Region(0, y, width, 1) for y in ys))
 
     # --- rendering ---------------------------------------------------------------------------
 
@@ -158,7 +165,7 @@ class HedgeTable(Widget, can_focus=True):
         self._scroll_into_view()
 
     def _fit(self) -> tuple[Column, ...]:
-        width = self.size.width
+        width = self._width()
         if width != self._fit_width:
             self._fit_width = width
             self._columns = fit_columns(width)
@@ -174,13 +181,23 @@ class HedgeTable(Widget, can_focus=True):
         return style
 
     def _build(self, cells: dict[str, tuple[str, str]] | None, base: Style, stale: bool) -> Strip:
+        """One row as a strip of the widget's width: a segment per run of cells (and the gaps
+        between them) in one style."""
+        width = self._width()
         columns = self._fit()
         segments: list[Segment] = []
         stale_style = self._style("stale-row") if stale else None
-        gap = Segment(" " * GAP, base)
+        gap = " " * GAP
+        run: list[str] = []  # texts of the current run, all in ``run_style``
+        run_style = base
+        length = 0
         for n, col in enumerate(columns):
             if n:
-                segments.append(gap)
+                if run_style is not base:
+                    segments.append(Segment("".join(run), run_style))
+                    run, run_style = [], base
+                run.append(gap)
+                length += GAP
             if cells is None:
                 text, cls = col.title, ""
             else:
@@ -193,12 +210,39 @@ class HedgeTable(Widget, can_focus=True):
                 style = base + stale_style
             elif cls:
                 style = base + self._style(cls)
-            segments.append(Segment(text, style))
+            if style is not run_style:
+                if run:
+                    segments.append(Segment("".join(run), run_style))
+                run, run_style = [], style
+            run.append(text)
+            length += len(text) if text.isascii() else cell_len(text)
+        if run:
+            segments.append(Segment("".join(run), run_style))
         self.lines_rendered += 1
-        return Strip(segments).adjust_cell_length(self.size.width, base)
+        if length < width:
+            segments.append(Segment(" " * (width - length), base))
+        elif length > width:
+            return Strip(segments, length).adjust_cell_length(width, base)
+        return Strip(segments, width)
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        self._in_pass = True  # the base style and the width hold for every row of this pass
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._in_pass = False
+            self._pass = None
+
+    def _width(self) -> int:
+        return self._pass[1] if self._pass is not None else self.size.width
 
     def render_line(self, y: int) -> Strip:
-        base = self.rich_style
+        if self._pass is not None:
+            base = self._pass[0]
+        else:
+            base = self.rich_style  # (an ancestor walk: once a pass)
+            if self._in_pass:
+                self._pass = (base, self.size.width)
         if y == 0:
             strip = self._cache.get(-1)
             if strip is None:
@@ -207,7 +251,7 @@ class HedgeTable(Widget, can_focus=True):
             return strip
         index = y - 1 + self._top
         if index >= len(self.rows):
-            return Strip.blank(self.size.width, base)
+            return Strip.blank(self._width(), base)
         strip = self._cache.get(index)
         if strip is None:
             row = self.rows[index]
