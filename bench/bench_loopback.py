@@ -177,7 +177,9 @@ async def _throughput_sender(conn: Connection, n_frames: int) -> None:
     from core.sim.venues.bybit.public import inverse_symbol as bybit_inverse_symbol
     from core.sim.venues.bybit.public import inverse_ticker as bybit_inverse_ticker
 
-    frames = _sim_frames(20_000)
+    # every frame distinct: the runner drops an old or repeated Bybit cs, so a cycle of fewer
+    # frames would measure the drop (20,000 quotes, then nothing until the 60 s timeout)
+    frames = _sim_frames(n_frames)
     m = MarketModel(LAT_COINS, seed=1, start_ms=1_764_000_000_000)
     snapshots = [
         json.dumps(
