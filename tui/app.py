@@ -1,8 +1,9 @@
 """HedgetopApp: the dashboard. A thin view over the engine's latest snapshot.
 
-The app never reacts to a quote: a timer (``refresh_hz``, 4-10 Hz) reads ``source.latest`` and,
-when it is a new snapshot, pushes it into the widgets inside one ``batch_update``; each widget
-repaints only what changed. Nothing renders while paused or while another full screen (history)
+The app never reacts to a quote: the session announces each new snapshot (at most 20 a
+second) and the app pushes it into the widgets inside one ``batch_update``; each widget
+repaints only what changed. A source that does not announce is polled instead (a timer at
+``refresh_hz``), never both. Nothing renders while paused or while another full screen (history)
 hides the main one. Resizes go through a preview that only ``enter`` confirms.
 
 Real orders: when the trader says ``live_trading`` (``core.session.LiveSession`` with every config
@@ -191,13 +192,14 @@ class HedgetopApp(App[int]):
                 f"theme {self.bad_theme_name!r} from the config is unknown; using {self.theme}",
                 severity="warning",
             )
-        self.set_interval(1.0 / self.refresh_hz, self.tick, name="redraw")
-        # A source that announces its snapshots (LiveSession.on_snapshot, called once per
-        # engine tick) gets them drawn without waiting for the next poll: the engine's
-        # tick paces the screen, the timer remains for a source that does not announce.
-        listeners = self.source.on_snapshot
-        listeners.append(self._snapshot_ready)
-        self._listening = listeners
+        # One way in: a source that announces its snapshots (LiveSession: once per engine
+        # tick) is drawn when it says so, and paces the screen; one that does not is polled.
+        if self.source.announces:
+            listeners = self.source.on_snapshot
+            listeners.append(self._snapshot_ready)
+            self._listening = listeners
+        else:
+            self.set_interval(1.0 / self.refresh_hz, self.tick, name="redraw")
         self.run_worker(self._start_source(), name="source", exit_on_error=False)
 
     async def _start_source(self) -> None:

@@ -27,7 +27,11 @@ class SnapshotSource(Protocol):
     @property
     def latest(self) -> PortfolioSnapshot | None: ...
 
-    #: called once per new snapshot (a source that never calls them is polled by the timer)
+    #: True: ``on_snapshot`` is called once per new snapshot, the app's only way in; False:
+    #: the app polls ``latest`` on a timer instead
+    @property
+    def announces(self) -> bool: ...
+
     @property
     def on_snapshot(self) -> list[Callable[[PortfolioSnapshot], object]]: ...
 

@@ -98,6 +98,9 @@ class LiveSession:
     ``notify_lock`` names the database's lock file.
     """
 
+    #: every snapshot is announced to ``on_snapshot`` (the dashboard needs no timer)
+    announces = True
+
     def __init__(
         self,
         config: Config | None = None,

@@ -287,6 +287,32 @@ async def test_raised_alert_rings_the_bell_once(tmp_path: Path) -> None:
         assert bells == [1, 1]
 
 
+async def test_an_announcing_source_is_drawn_when_it_says_so_and_never_polled(
+    tmp_path: Path,
+) -> None:
+    """One way in (issue 10 §3): the listener, or the timer, not both."""
+    source = ScriptedSource([portfolio()])
+    source.announces = True
+    app = make_app(tmp_path, source)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        assert not [t for t in app._timers if t.name == "redraw"]
+        assert len(source.on_snapshot) == 1
+        drawn = app.frames
+        source.latest = portfolio(btc_mark=96_000.0)
+        for listener in source.on_snapshot:
+            listener(source.latest)
+        await pilot.pause()
+        assert app.frames == drawn + 1
+        assert cells(app, 0)["mark"] == "96,000.0"
+    quiet = ScriptedSource([portfolio()])  # one that does not announce is polled
+    app = make_app(tmp_path, quiet)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        assert [t for t in app._timers if t.name == "redraw"]
+        assert quiet.on_snapshot == []
+
+
 async def test_quit_stops_session_and_flushes_recorder(tmp_path: Path) -> None:
     source = ScriptedSource([portfolio()])
     recorder = Recorder()

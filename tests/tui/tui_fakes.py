@@ -259,6 +259,7 @@ class SessionFacts:
     listeners, problems or accounts; the config's default alert rules; no contract specs."""
 
     def __init__(self) -> None:
+        self.announces = False  # the app polls ``latest`` (tests set it and call app.tick)
         self.on_snapshot: list[Callable[[PortfolioSnapshot], object]] = []
         self.feed_errors: list[str] = []
         self.account_notes: list[str] = []
