@@ -103,14 +103,16 @@ def snapshot(  # noqa: PLR0917 (the parts of a portfolio snapshot)
 def stale_keys(
     quotes: Quotes, feeds: Sequence[FeedHealth], wall_ms: int | None, stale_after_ms: int
 ) -> StaleKeys:
-    """The (venue, symbol) keys whose quote is stale, decided once per snapshot: listed stale
-    by its feed's health, or (given ``wall_ms``) received more than ``stale_after_ms`` ago. A
-    quote that is absent is stale too (``core.hedge_figures.hedge_cached``, ``prices``)."""
-    stale = {(f.venue, s) for f in feeds for s in f.stale_symbols}
-    if wall_ms is not None:
-        limit = stale_after_ms
-        stale.update(k for k, q in quotes.items() if wall_ms - q.received_ms > limit)
-    return stale
+    """The (venue, symbol) keys whose quote is stale, decided here once per snapshot from the
+    receive times: received more than ``stale_after_ms`` before ``wall_ms``. A quote that is
+    absent is stale too (``core.hedge_figures.hedge_cached``, ``prices``). Without ``wall_ms``
+    (a caller with no wall clock) the feeds' own lists are taken instead; the session always
+    passes the wall clock, so its feeds' lists (the same rule on the same receive times) only
+    show in their health."""
+    if wall_ms is None:
+        return {(f.venue, s) for f in feeds for s in f.stale_symbols}
+    limit = stale_after_ms
+    return {k for k, q in quotes.items() if wall_ms - q.received_ms > limit}
 
 
 def coins(config: Config, memo: Memo) -> tuple[str, ...]:

@@ -188,7 +188,7 @@ beta = 1.5
     assert s.total_value_usd == pytest.approx(sol.value_usd + btc.value_usd)
 
 
-def test_staleness_from_feed_health_and_age() -> None:
+def test_staleness_is_decided_once_from_the_receive_times() -> None:
     _, e = engine(ONE)
     s = e.snapshot(0)
     assert s.stale
@@ -201,17 +201,21 @@ def test_staleness_from_feed_health_and_age() -> None:
     health = FeedHealth(
         venue="bybit", url="ws://x", state=FeedState.LIVE, stale_symbols=("BTCUSD",)
     )
+    # with the wall clock the receive times decide, once: the feed's list (the same rule on
+    # the same times, a moment apart) only rides along in its health
     s = e.snapshot(0, feeds=[health], wall_ms=2_000)
-    h = s.hedges[0]
-    assert h.stale
-    assert h.mark == 50_000.0
-    assert s.holdings[0].stale
-    assert s.stale
+    assert not s.stale
     assert s.feeds == (health,)
     # age: older than feeds.stale_after_ms (default 10 s) by the wall clock
-    s = e.snapshot(0, wall_ms=1_000 + 10_001)
-    assert s.hedges[0].stale
+    s = e.snapshot(0, feeds=[health], wall_ms=1_000 + 10_001)
+    h = s.hedges[0]
+    assert h.stale
+    assert h.mark == 50_000.0  # the last price stays on screen, marked stale
     assert s.holdings[0].stale
+    assert s.stale
+    # a caller without a wall clock takes the feeds' lists
+    s = e.snapshot(0, feeds=[health])
+    assert s.hedges[0].stale
 
 
 def test_stale_spot_falls_back_to_fresh_index() -> None:
