@@ -297,7 +297,7 @@ class Engine:
         self.ledger.append_fill(fill)  # durable first: a failure here leaves the position as is
         self.book.take_fill(fill, after)
         if wallets is not None:  # the venue's margin move, until the next read says it
-            self.book.free_wallet = {a: dict(c) for a, c in wallets.items()}
+            self.book.free_wallet = wallets
         return fill
 
     def apply_margin(

@@ -278,6 +278,7 @@ def plan_margin(
     hs = next(h for h in hedges if h.hedge_id == hedge_id)
     holding = next(h for h in holdings if h.coin == pos.cfg.hedges)
     what = f"{pos.cfg.venue} {pos.cfg.symbol}"
+    free = free_coins(pos, wallets)
     refusal: str | None = None
     if not math.isfinite(amount_coin):
         refusal = f"{amount_coin!r} {pos.spec.coin} is not an amount"
@@ -296,7 +297,7 @@ def plan_margin(
             f"cannot take {-amount_coin:.8f} {pos.spec.coin} out: the position holds "
             f"{pos.margin_coin:.8f} {pos.spec.coin}"
         )
-    elif (free := free_coins(pos, wallets)) is not None and amount_coin > free:
+    elif free is not None and amount_coin > free:
         refusal = (
             f"cannot add {amount_coin:.8f} {pos.spec.coin}: the {pos.cfg.venue} futures wallet "
             f"holds {free:.8f} {pos.spec.coin} free"
@@ -306,9 +307,7 @@ def plan_margin(
         what_if = {k: (v.copy() if k == hedge_id else v) for k, v in positions.items()}
         what_if[hedge_id].margin_coin += amount_coin
         # from the wallet's free coins when they are known: the exposure stays
-        wallets_after = (
-            None if free_coins(pos, wallets) is None else with_free(wallets, pos, -amount_coin)
-        )
+        wallets_after = None if free is None else with_free(wallets, pos, -amount_coin)
         hedges_after, holdings_after = compute(what_if, wallets_after)
         hedge_after = next(h for h in hedges_after if h.hedge_id == hedge_id)
         holding_after = next(h for h in holdings_after if h.coin == pos.cfg.hedges)
@@ -363,7 +362,7 @@ def fill_of(  # noqa: PLR0917 (a fill's fields)
     *,
     mark: float | None = None,
     wallets: Wallets | None = None,
-) -> tuple[Fill, Position, Wallets | None]:
+) -> tuple[Fill, Position, dict[str, dict[str, float]] | None]:
     """The fill of ``contracts`` of ``plan`` at ``price`` (``fee`` paid), the position it
     leaves (a copy: ``pos`` is unchanged until the fill is durable) and, on a read account
     whose venue keeps the isolated margin apart, its wallets after (``venue_margin``; None:

@@ -416,7 +416,9 @@ class LiveSession:
 
     async def _ccxt_imported(self) -> None:
         """Import ccxt off the loop, once (ccxt.pro, which brings ccxt.async_support): the
-        import takes about a second, which the loop would otherwise spend frozen."""
+        import takes about a second, which the loop would otherwise spend frozen. One module
+        for reads and streams alike: two threads importing the two at once deadlock on
+        ccxt's shared modules (``_DeadlockError`` on ``ccxt.async_support.base.exchange``)."""
         if self._ccxt_ready is None:
             import importlib
 

@@ -9,7 +9,7 @@ import pytest
 
 from core.events import OrderRoute
 from core.instruments import size_usd_from_contracts
-from core.resize import PlanRefused
+from core.resize import PlanRefused, ResizePlan
 from core.session import LiveSession
 from core.snapshot import PortfolioSnapshot
 
@@ -140,6 +140,19 @@ def ada_ratio(s: LiveSession) -> float:
     return ada.hedge_ratio
 
 
+async def send_and_check_liquidation(s: LiveSession, plan: ResizePlan) -> None:
+    """Send ``plan`` to the demo's Binance account, read it back: the position's liquidation
+    price is the one the preview said."""
+    assert s.accounts is not None
+    outcome = await s.execute_live(plan, confirmed=True)
+    assert not outcome.problem, outcome.message
+    await s.accounts.read_one("demo-binance")
+    hedge = s.tick().hedge("ada-binance")
+    assert hedge is not None
+    assert plan.liq_price_after is not None
+    assert hedge.liq_price == pytest.approx(plan.liq_price_after, rel=0.003)
+
+
 async def test_a_demo_resize_reaches_the_ratio_its_preview_said() -> None:
     """The coins of a futures wallet that back no position are exposure as much as the
     margin is: counted, an order that moves some into the position's margin leaves the
@@ -157,16 +170,10 @@ async def test_a_demo_resize_reaches_the_ratio_its_preview_said() -> None:
         plan = s.plan_resize("ada-binance", target_ratio=0.95)
         assert plan.ok, plan.refusal
         assert plan.ratio_after == pytest.approx(0.95, abs=0.002)
-        outcome = await s.execute_live(plan, confirmed=True)
-        assert not outcome.problem, outcome.message
-        await s.accounts.read_one("demo-binance")
-        assert ada_ratio(s) == pytest.approx(plan.ratio_after, abs=0.003)
         # the venue moved the new part's initial margin out of the free coins: the preview
         # said so, and its liquidation price is the one the position now has
-        hedge = s.tick().hedge("ada-binance")
-        assert hedge is not None
-        assert plan.liq_price_after is not None
-        assert hedge.liq_price == pytest.approx(plan.liq_price_after, rel=0.003)
+        await send_and_check_liquidation(s, plan)
+        assert ada_ratio(s) == pytest.approx(plan.ratio_after, abs=0.003)
 
 
 async def test_a_demo_reduction_releases_the_closed_share_of_the_margin() -> None:
@@ -177,13 +184,7 @@ async def test_a_demo_reduction_releases_the_closed_share_of_the_margin() -> Non
         await s.accounts.read_one("demo-binance")
         back = s.plan_resize("ada-binance", target_ratio=0.85)
         assert back.ok, back.refusal
-        outcome = await s.execute_live(back, confirmed=True)
-        assert not outcome.problem, outcome.message
-        await s.accounts.read_one("demo-binance")
-        hedge = s.tick().hedge("ada-binance")
-        assert hedge is not None
-        assert back.liq_price_after is not None
-        assert hedge.liq_price == pytest.approx(back.liq_price_after, rel=0.003)
+        await send_and_check_liquidation(s, back)
         assert ada_ratio(s) == pytest.approx(0.85, abs=0.003)
 
 
